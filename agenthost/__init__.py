@@ -1,0 +1,1 @@
+"""agenthost: pure logic and the command line behind the pyinfra deploy."""
