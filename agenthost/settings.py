@@ -1,0 +1,210 @@
+"""Every agenthost setting, declared once: type, default and a one-line doc.
+
+Values come from pyinfra host data (inventory files, group_data/*.py) and from
+group_data/*.yaml. `validate_inventory` checks every host before any is touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agenthost import daemon_config
+
+# Settings live in these namespaces; a key there that is not a setting is a typo.
+OUR_PREFIXES = ("agent_", "docker_")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+CREDENTIALS = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
+PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
+
+
+class AgentContainer(BaseModel):
+    """One Docker-out-of-Docker agent container."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", description="Container name.")
+    image: str = Field(description="Image reference; preload it with docker_image_preload.")
+    command: list[str] = Field(default_factory=list, description="Command, empty for the image's.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Plain environment.")
+    env_file: str | None = Field(None, description="Local file with secret KEY=value lines.")
+    volumes: list[str] = Field(default_factory=list, description="Extra host:container[:mode] binds.")
+    ports: list[str] = Field(default_factory=list, description="Published ports, [ip:]host:container.")
+    memory: str | None = Field("2g", description="Memory limit (docker --memory).")
+    cpus: float | None = Field(2.0, gt=0, description="CPU limit (docker --cpus).")
+    labels: dict[str, str] = Field(default_factory=dict, description="Container labels.")
+    healthcheck: list[str] | None = Field(None, description="Healthcheck test, e.g. CMD docker version.")
+    stop_timeout: int = Field(300, ge=0, description="Seconds `docker stop` waits before SIGKILL.")
+
+
+class Settings(BaseModel):
+    """The settings of one agent host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_user: str = Field("jenkins", description="User that runs builds and owns their files.")
+    agent_uid: int | None = Field(
+        None, ge=1000, le=60000, description="UID given to the agent user when it is created."
+    )
+    agent_home: str | None = Field(None, description="Agent user's home; default /home/<agent_user>.")
+    agent_workspace: str | None = Field(
+        None, description="Directory builds run in; default <agent_home>/workspace."
+    )
+    agent_ssh_authorized_keys: list[str] = Field(
+        default_factory=list, description="Public keys allowed to log in as the agent (exactly these)."
+    )
+    agent_java: str | Literal[False] = Field(
+        False, description="Java runtime package for SSH agents, or false for none."
+    )
+    agent_containers: list[AgentContainer] = Field(
+        default_factory=list, description="Docker-out-of-Docker agent containers to keep running."
+    )
+    docker_source: Literal["distro", "docker-ce"] = Field(
+        "distro", description="`distro`: the OS's docker.io; `docker-ce`: Docker's apt repository."
+    )
+    docker_version: str | None = Field(
+        None, pattern=r"^[0-9][0-9A-Za-z.~:+-]*$", description="docker-ce version to pin, e.g. 27.3.1."
+    )
+    docker_userns_remap: bool = Field(
+        True, description="Remap container root to the agent user (userns-remap)."
+    )
+    docker_subid_count: int = Field(
+        65536, ge=65536, le=2**24, description="Size of the agent's second subuid/subgid range."
+    )
+    docker_http_proxy: str | None = Field(None, description="HTTP proxy URL for dockerd and builds.")
+    docker_https_proxy: str | None = Field(None, description="HTTPS proxy URL for dockerd and builds.")
+    docker_no_proxy: list[str] = Field(
+        default_factory=list, description="Hosts and domains that bypass the proxy."
+    )
+    docker_daemon_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="daemon.json keys merged over the defaults; null removes a default.",
+    )
+    docker_users: list[str] = Field(
+        default_factory=list, description="More users appended to the docker group."
+    )
+    docker_image_preload: list[str] = Field(
+        default_factory=list, description="Local image tarballs loaded on the host when absent."
+    )
+    docker_prune_schedule: str = Field(
+        "daily", description="systemd OnCalendar of the clean-up timer."
+    )
+    docker_prune_until: str = Field(
+        "168h", pattern=r"^[0-9]+[smh]$", description="Clean up what is older than this (e.g. 168h)."
+    )
+
+    @field_validator("agent_user", "docker_users")
+    @classmethod
+    def _user_names(cls, value):
+        for name in [value] if isinstance(value, str) else value:
+            if not USER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid user name ({USER_NAME.pattern})")
+        return value
+
+    @field_validator("docker_http_proxy", "docker_https_proxy")
+    @classmethod
+    def _proxy_url(cls, value):
+        if value is not None and not PROXY_URL.match(value):
+            raise ValueError("expected a URL such as http://[user:password@]proxy.example:3128")
+        return value
+
+    @field_validator("agent_home", "agent_workspace")
+    @classmethod
+    def _absolute(cls, value):
+        if value is not None and not value.startswith("/"):
+            raise ValueError("expected an absolute path")
+        return value
+
+    @field_validator("docker_daemon_options")
+    @classmethod
+    def _daemon_options(cls, value):
+        daemon_config.check_options(value)
+        return value
+
+    def daemon_json(self) -> dict[str, Any]:
+        remap = self.agent_user if self.docker_userns_remap else None
+        return daemon_config.merged(remap, self.docker_daemon_options)
+
+
+SETTING_NAMES = tuple(Settings.model_fields)
+
+
+class SettingsError(ValueError):
+    """Bad settings on one or more hosts; the message names each host, setting and value."""
+
+
+def _pyinfra_keys() -> set[str]:
+    from pyinfra.api.connectors import get_all_connectors
+
+    keys: set[str] = set()
+    for connector in get_all_connectors().values():
+        keys.update(getattr(connector.data_cls, "__annotations__", {}))
+    return keys
+
+
+def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Our settings out of a host's data, plus a message for each key that looks like a typo."""
+    ours, unknown = {}, []
+    for key, value in data.items():
+        if key in SETTING_NAMES:
+            ours[key] = value
+        elif key.startswith("_") or key in pyinfra_keys:
+            continue
+        else:
+            close = difflib.get_close_matches(key, SETTING_NAMES, n=1, cutoff=0.8)
+            if close or key.startswith(OUR_PREFIXES):
+                hint = f"did you mean {close[0]!r}?" if close else "it is not a setting"
+                unknown.append(redact(f"{key} = {value!r}: unknown setting, {hint}"))
+    return ours, unknown
+
+
+def redact(text: str) -> str:
+    """Text with the password of every URL in it replaced, fit for output and logs."""
+    return CREDENTIALS.sub(r"\1***@", text)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "settings"
+    value = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    return redact(f"{where} = {value!r}: {message}")
+
+
+def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = None) -> Settings:
+    """The settings of host `name`, or a SettingsError naming every bad setting and value."""
+    ours, problems = split_data(data, _pyinfra_keys() if pyinfra_keys is None else pyinfra_keys)
+    settings = None
+    try:
+        settings = Settings(**ours)
+    except ValidationError as error:
+        problems += [_describe(e) for e in error.errors(include_url=False)]
+    if problems:
+        raise SettingsError("\n".join(f"host {name}: {problem}" for problem in problems))
+    return settings
+
+
+def yaml_group_data(directory: Path, groups: list[str]) -> dict[str, Any]:
+    """Data from group_data/<group>.yaml for `all` and then each of the host's groups."""
+    merged: dict[str, Any] = {}
+    for group in ["all", *groups]:
+        for path in (directory / f"{group}.yaml", directory / f"{group}.yml"):
+            if path.exists():
+                loaded = yaml.safe_load(path.read_text()) or {}
+                if not isinstance(loaded, dict):
+                    raise SettingsError(f"{path}: expected a mapping of setting: value")
+                merged.update(loaded)
+    return merged
+
+
+def settings_table() -> str:
+    """The README's settings table, made from the model."""
+    rows = ["| setting | default | what it is |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append(f"| `{name}` | `{default!r}` | {field.description} |")
+    return "\n".join(rows) + "\n"

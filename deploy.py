@@ -1,0 +1,31 @@
+"""agenthost: every host in the inventory becomes a CI agent host.
+
+    pyinfra inventory/production.py deploy.py
+
+Every host's settings are validated first; one bad host stops the run before any is touched.
+"""
+
+from pyinfra import host, state
+
+from agenthost.hostdata import all_settings
+from tasks.agent_user import agent_user
+from tasks.docker_daemon import docker_daemon_json, docker_restart
+from tasks.docker_engine import docker_engine
+from tasks.docker_proxy import docker_proxy
+from tasks.docker_socket import docker_socket
+from tasks.docker_userns import docker_userns
+
+settings = all_settings(state)[host.name]
+
+agent_user(settings)
+docker_engine(settings)
+# Everything dockerd reads is written first, then applied by at most one restart.
+docker_restart(
+    settings,
+    [
+        *docker_userns(settings),
+        *docker_daemon_json(settings),
+        *docker_proxy(settings),
+        *docker_socket(settings),
+    ],
+)

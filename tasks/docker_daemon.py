@@ -1,0 +1,62 @@
+from io import StringIO
+
+from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
+from pyinfra.operations.util import any_changed
+
+from agenthost import daemon_config
+from agenthost.settings import Settings
+from agenthost.templating import render
+from tasks.ops import Managed, backup_path, managed_file
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+CANDIDATE = "/etc/docker/.daemon.json.agenthost"
+
+
+@operation()
+def validated_daemon_json(content: str):
+    """daemon.json holds `content`, checked by `dockerd --validate` where the engine has it."""
+    commands = list(managed_file._inner(path=DAEMON_JSON, content=content))
+    if not commands:
+        return
+    yield FileUploadCommand(StringIO(content), CANDIDATE)
+    yield (
+        f"if dockerd --help 2>&1 | grep -q -- --validate; then"
+        f" dockerd --validate --config-file {CANDIDATE}; fi"
+    )
+    yield StringCommand("rm", "-f", CANDIDATE)
+    yield from commands
+
+
+@deploy("Docker daemon configuration")
+def docker_daemon_json(settings: Settings) -> list[Managed]:
+    op = validated_daemon_json(
+        name=f"{DAEMON_JSON} is generated from the settings, root:root 0644",
+        content=daemon_config.render(settings.daemon_json()),
+    )
+    return [Managed(op, DAEMON_JSON)]
+
+
+@operation()
+def docker_applied(managed: list[Managed], expect_userns: bool, expect_live_restore: bool):
+    """dockerd runs the changed files, healthy, or runs the previous ones and the host fails."""
+    changed = [
+        m.path for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
+    ]
+    yield render(
+        "docker-apply.sh.j2",
+        restore=[(path, backup_path(path)) for path in changed],
+        expect_userns=str(expect_userns).lower(),
+        expect_live_restore=str(expect_live_restore).lower(),
+    )
+
+
+@deploy("Docker restart")
+def docker_restart(settings: Settings, managed: list[Managed]) -> None:
+    config = settings.daemon_json()
+    docker_applied(
+        name="Docker runs the new configuration (one restart, rolled back if unhealthy)",
+        managed=managed,
+        expect_userns="userns-remap" in config,
+        expect_live_restore=bool(config.get("live-restore")),
+        _if=any_changed(*(m.op for m in managed)),
+    )
