@@ -110,7 +110,7 @@ class Settings(BaseModel):
     @classmethod
     def _proxy_url(cls, value):
         if value is not None and not PROXY_URL.match(value):
-            raise ValueError("expected a URL such as http://[user:password@]proxy.example:3128")
+            raise ValueError("expected a URL such as http://proxy.example:3128, credentials allowed before an @")
         return value
 
     @field_validator("agent_home", "agent_workspace")
