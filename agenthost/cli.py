@@ -2,12 +2,19 @@
 
 import argparse
 
-from agenthost import rehearsal
+from agenthost import rehearsal, settings
+
+
+def _settings(args: argparse.Namespace) -> int:
+    print(settings.settings_table(), end="")
+    return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="agenthost", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
+    table = commands.add_parser("settings", help="print the settings table (Markdown)")
+    table.set_defaults(func=_settings)
     args = parser.parse_args(argv)
     return args.func(args) or 0

@@ -1,0 +1,49 @@
+import json
+
+from agenthost import proxy
+from agenthost.settings import Settings
+
+
+def settings(**values):
+    return Settings(**values)
+
+
+def test_no_proxy_means_no_variables():
+    assert proxy.variables(settings()) == {}
+
+
+def test_variables_in_both_cases():
+    env = proxy.variables(
+        settings(docker_http_proxy="http://p:3128", docker_no_proxy=["localhost", ".corp"])
+    )
+    assert env == {
+        "HTTP_PROXY": "http://p:3128",
+        "NO_PROXY": "localhost,.corp",
+        "http_proxy": "http://p:3128",
+        "no_proxy": "localhost,.corp",
+    }
+
+
+def test_systemd_quote_escapes_specifiers_quotes_and_backslashes():
+    assert proxy.systemd_quote("HTTP_PROXY=http://u:p%40ss@p") == '"HTTP_PROXY=http://u:p%%40ss@p"'
+    assert proxy.systemd_quote('a"b\\c') == '"a\\"b\\\\c"'
+
+
+def test_env_file_keeps_percent_and_escapes_dollar():
+    body = proxy.env_file({"HTTP_PROXY": "http://u:p%40$x@p:1"})
+    assert body == 'HTTP_PROXY="http://u:p%40\\$x@p:1"\n'
+
+
+def test_credentials_detected_in_either_url():
+    assert not proxy.has_credentials(settings(docker_http_proxy="http://p:3128"))
+    assert proxy.has_credentials(settings(docker_https_proxy="http://u:secret@p:3128"))
+    assert proxy.has_credentials(settings(docker_http_proxy="http://token@p:3128"))
+
+
+def test_client_config():
+    config = json.loads(
+        proxy.client_config_json(
+            settings(docker_https_proxy="http://p:1", docker_no_proxy=["a", "b"])
+        )
+    )
+    assert config == {"proxies": {"default": {"httpsProxy": "http://p:1", "noProxy": "a,b"}}}

@@ -1,0 +1,71 @@
+import pytest
+
+from agenthost.subids import SUB_ID_MAX, Range, SubIdError, agent_lines, allocate, parse
+
+USERADD = "alice:100000:65536\njenkins:165536:65536\nbob:231072:65536\n"
+
+
+def test_agent_gets_own_id_first_then_a_free_range():
+    text = agent_lines(USERADD, "jenkins", 1001, 65536)
+    assert text == "alice:100000:65536\nbob:231072:65536\njenkins:1001:1\njenkins:165536:65536\n"
+
+
+def test_other_users_lines_stay_byte_for_byte():
+    original = "# keep me\nalice:100000:65536\n  bob:231072:65536  \n\n"
+    text = agent_lines(original, "jenkins", 1001, 65536)
+    assert text.startswith(original)
+
+
+def test_rerun_is_stable():
+    once = agent_lines(USERADD, "jenkins", 1001, 65536)
+    assert agent_lines(once, "jenkins", 1001, 65536) == once
+
+
+def test_useradd_range_replaced_when_size_differs():
+    text = agent_lines(USERADD, "jenkins", 1001, 131072)
+    assert "jenkins:165536" not in text
+    assert text.endswith("jenkins:1001:1\njenkins:296608:131072\n")
+
+
+def test_agent_range_moves_off_another_users_range():
+    text = agent_lines("alice:100000:65536\njenkins:120000:65536\n", "jenkins", 1001, 65536)
+    assert text.endswith("jenkins:1001:1\njenkins:165536:65536\n")
+
+
+def test_lines_by_numeric_owner_count_as_the_agents():
+    text = agent_lines("1001:500000:65536\nalice:100000:65536\n", "jenkins", 1001, 65536)
+    assert "1001:" not in text.replace("jenkins:1001:1", "")
+
+
+def test_missing_final_newline_is_kept_apart():
+    assert agent_lines("alice:100000:65536", "jenkins", 1001, 65536).startswith(
+        "alice:100000:65536\njenkins:1001:1\n"
+    )
+
+
+def test_allocate_uses_gaps():
+    others = [Range("a", 100000, 65536), Range("b", 300000, 65536)]
+    assert allocate(others, 65536) == 165536
+    assert allocate(others, 200000) == 365536
+
+
+def test_allocate_overlapping_unsorted_ranges():
+    others = [Range("b", 150000, 10), Range("a", 100000, 1_000_000)]
+    assert allocate(others, 65536) == 1_100_000
+
+
+def test_allocate_keeps_a_fitting_range_only():
+    others = [Range("a", 100000, 65536)]
+    assert allocate(others, 65536, keep=Range("j", 400000, 65536)) == 400000
+    assert allocate(others, 65536, keep=Range("j", 130000, 65536)) == 165536
+    assert allocate(others, 65536, keep=Range("j", 5000, 65536)) == 165536
+
+
+def test_exhaustion_is_an_error():
+    with pytest.raises(SubIdError, match="no free range"):
+        allocate([Range("a", 100000, SUB_ID_MAX)], 65536)
+
+
+def test_unparseable_line_is_an_error():
+    with pytest.raises(SubIdError, match="line 2"):
+        parse("alice:100000:65536\ngarbage\n")
