@@ -1,0 +1,50 @@
+"""The real pyinfra CLI, run as an operator runs it, against the e2e rehearsal hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SET = "e2e"
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+
+
+class Run:
+    def __init__(self, process: subprocess.CompletedProcess):
+        self.returncode = process.returncode
+        self.output = process.stdout + process.stderr
+        self.stderr = process.stderr
+        self.results = json.loads(process.stdout)["results"] if process.stdout.strip() else None
+
+    def changed(self) -> dict[str, list[str]]:
+        """Operation name -> hosts it changed."""
+        return {op["name"]: op["success"] for op in self.results["operations"] if op["success"]}
+
+    def reached(self) -> set[str]:
+        ops = self.results["operations"]
+        return {name for op in ops for name in op["success"] + op["no_change"]}
+
+
+def write_inventory(path: Path, data: dict | None = None, host_data: dict | None = None) -> Path:
+    """A pyinfra inventory of the e2e hosts with settings, as an operator would write one."""
+    path.write_text(
+        "from agenthost.rehearsal import inventory_groups, load_hosts\n"
+        f"hosts = [(name, {{**connect, **{host_data or {}!r}.get(name, {{}})}})\n"
+        f"         for name, connect in inventory_groups(load_hosts({SET!r}))['rehearsal']]\n"
+        f"rehearsal = (hosts, {data or {}!r})\n"
+    )
+    return path
+
+
+def deploy(*args: str, inventory: Path | None = None) -> Run:
+    """`pyinfra -y --json INVENTORY deploy.py`, as an operator runs it."""
+    command = [PYINFRA, "-y", "--json", str(inventory or "inventory/rehearsal.py"), "deploy.py"]
+    env = {**os.environ, "AGENTHOST_REHEARSAL_SET": SET}
+    process = subprocess.run(
+        [*command[:3], *args, *command[3:]], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    return Run(process)

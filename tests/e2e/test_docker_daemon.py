@@ -1,0 +1,92 @@
+"""The Docker daemon's configuration: proxy drop-in, credentials kept secret, one restart only
+when dockerd's files changed, and a rollback when dockerd refuses the new configuration."""
+
+import pytest
+
+from agenthost.daemon_config import merged, render
+from tests.e2e.runner import deploy, write_inventory
+
+DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
+PROXY = "http://proxy.invalid:3128"
+SECRET_PROXY = "http://builder:s3cr%t@proxy.invalid:3128"
+
+
+def docker_started(host) -> str:
+    return host.check_output("systemctl show docker -p ExecMainPID -p ActiveEnterTimestamp")
+
+
+@pytest.fixture(scope="module")
+def converged(hosts):
+    run = deploy()
+    assert run.returncode == 0, run.output
+    return run
+
+
+def test_proxy_drop_in_sets_dockerds_environment(remote, converged, tmp_path):
+    data = {"docker_http_proxy": PROXY, "docker_https_proxy": PROXY,
+            "docker_no_proxy": ["localhost", "127.0.0.1"]}
+    run = deploy(inventory=write_inventory(tmp_path / "inventory.py", data))
+    assert run.returncode == 0, run.output
+    for host in remote.values():
+        environment = host.check_output("systemctl show docker -p Environment")
+        assert f"HTTP_PROXY={PROXY}" in environment and f"https_proxy={PROXY}" in environment
+        assert "NO_PROXY=localhost,127.0.0.1" in environment
+        client = host.file("/home/jenkins/.docker/config.json")
+        assert PROXY in client.content_string and client.mode == 0o600
+    again_before = {name: docker_started(h) for name, h in remote.items()}
+    again = deploy(inventory=write_inventory(tmp_path / "inventory.py", data))
+    assert again.changed() == {}
+    assert again_before == {name: docker_started(h) for name, h in remote.items()}
+
+
+def test_proxy_credentials_stay_secret(remote, converged, tmp_path):
+    data = {"docker_http_proxy": SECRET_PROXY, "docker_https_proxy": SECRET_PROXY}
+    run = deploy("-vvv", inventory=write_inventory(tmp_path / "inventory.py", data))
+    assert run.returncode == 0, run.output
+    assert "s3cr" not in run.output
+    for host in remote.values():
+        assert "s3cr" not in host.check_output("systemctl show docker -p Environment")
+        assert "s3cr" not in host.file(DROP_IN).content_string
+        env_file = host.file("/etc/docker/proxy.env")
+        assert (env_file.user, env_file.mode) == ("root", 0o600)
+        # systemd reads the file as written: `%` needs no escaping there.
+        assert f'HTTP_PROXY="{SECRET_PROXY}"' in env_file.content_string
+        pid = host.check_output("systemctl show docker -p MainPID --value")
+        assert SECRET_PROXY in host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+
+
+def test_proxy_percent_is_escaped_in_the_drop_in(remote, converged, tmp_path):
+    data = {"docker_no_proxy": ["100%.example"]}
+    run = deploy(inventory=write_inventory(tmp_path / "inventory.py", data))
+    assert run.returncode == 0, run.output
+    for host in remote.values():
+        assert '"NO_PROXY=100%%.example"' in host.file(DROP_IN).content_string
+        assert "NO_PROXY=100%.example" in host.check_output("systemctl show docker -p Environment")
+
+
+def test_unset_proxy_removes_the_drop_in(remote, converged):
+    run = deploy()
+    assert run.returncode == 0, run.output
+    for host in remote.values():
+        assert not host.file(DROP_IN).exists
+        assert not host.file("/etc/docker/proxy.env").exists
+        assert "PROXY" not in host.check_output("systemctl show docker -p Environment")
+
+
+def test_refused_option_rolls_back_to_the_last_good_configuration(hosts, remote, converged):
+    before = {name: h.file("/etc/docker/daemon.json").content_string for name, h in remote.items()}
+    run = deploy('--data', 'docker_daemon_options={"storage-driver": "agenthost-nonexistent"}')
+    assert run.returncode != 0
+    assert sorted(run.results["failed_hosts"]) == sorted(h.name for h in hosts)
+    assert "the previous files are restored" in run.output
+    assert "agenthost-nonexistent" in run.output, "dockerd's own error is shown"
+    for name, host in remote.items():
+        assert host.file("/etc/docker/daemon.json").content_string == before[name]
+        assert host.service("docker").is_running
+        assert "name=userns" in host.check_output("docker info --format '{{.SecurityOptions}}'")
+    assert deploy().changed() == {}
+
+
+def test_daemon_json_is_the_default_again(remote):
+    for host in remote.values():
+        assert host.file("/etc/docker/daemon.json").content_string == render(merged("jenkins", {}))
