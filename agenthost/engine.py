@@ -16,13 +16,14 @@ DOCKERD_LOG = Path("/var/log/agenthost-dockerd.log")
 
 
 class EngineError(RuntimeError):
-    """No Docker engine could be reached or started."""
+    """The build machine could not be prepared: no engine answered, or apt-get failed."""
 
 
-def ping(timeout: int = 600) -> docker.DockerClient | None:
-    """Return a client for the engine from the environment if it answers, else None."""
+def ping() -> docker.DockerClient | None:
+    """A client for the engine the environment points at (DOCKER_HOST or the local socket) if
+    it answers, else None."""
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env()
         client.ping()
     except (DockerException, OSError):
         return None
@@ -30,47 +31,47 @@ def ping(timeout: int = 600) -> docker.DockerClient | None:
 
 
 def ensure_engine(start_timeout: float = 60.0) -> docker.DockerClient:
-    """Return a client for an answering engine, installing and starting dockerd if needed."""
+    """A client for an answering engine, installing docker.io and starting dockerd if needed."""
     client = ping()
     if client:
         return client
     if not shutil.which("dockerd"):
-        _install_docker_io()
-    _start_dockerd()
+        apt_install("docker.io")
+    dockerd = _start_dockerd()
     deadline = time.monotonic() + start_timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and dockerd.poll() is None:
         client = ping()
         if client:
             return client
         time.sleep(1)
-    raise EngineError(
-        f"dockerd did not answer within {start_timeout:.0f}s; last lines of {DOCKERD_LOG}:\n"
-        + log_tail()
-    )
+    state = "did not answer" if dockerd.poll() is None else f"exited ({dockerd.returncode})"
+    raise EngineError(f"dockerd {state}; last lines of {DOCKERD_LOG}:\n{_log_tail()}")
 
 
-def log_tail(lines: int = 20) -> str:
-    try:
-        return "\n".join(DOCKERD_LOG.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as error:
-        return f"(no log: {error})"
-
-
-def _install_docker_io() -> None:
+def apt_install(*packages: str) -> None:
+    """Install Debian packages on this (build) machine."""
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "docker.io"]):
+    for command in (["apt-get", "-q", "update"], ["apt-get", "-q", "install", "-y", *packages]):
         result = subprocess.run(command, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise EngineError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
+            raise EngineError(f"{' '.join(command)} failed:\n{tail}")
 
 
-def _start_dockerd() -> None:
-    # setsid + no inherited stdio: the daemon must not die with our session or hold our pipes.
+def _start_dockerd() -> subprocess.Popen:
+    # A new session and no inherited stdio: dockerd must outlive us and not hold our pipes.
     with DOCKERD_LOG.open("ab") as log:
-        subprocess.Popen(
+        return subprocess.Popen(
             ["dockerd"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _log_tail(lines: int = 20) -> str:
+    try:
+        return "\n".join(DOCKERD_LOG.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(no log: {error})"

@@ -12,17 +12,18 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import docker
-from docker.errors import NotFound
+from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from docker.models.images import Image
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 RELEASES = {"bookworm": "12", "trixie": "13"}
 DEFAULT_RELEASE = "bookworm"
 DEFAULT_SET = "default"
-MIRROR = os.environ.get("AGENTHOST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
 IMAGE_REPO = "agenthost-rehearsal"
@@ -49,20 +50,23 @@ PACKAGES = (
 )
 # Downloaded into the image's apt cache only: the deploy still installs them, without fetching.
 PRESEEDED = ("docker.io",)
-# Units that cannot work in a container and would otherwise leave systemd degraded.
-MASKED_UNITS = ()
 
 # Every capability except SYS_RESOURCE, which this machine's bounding set lacks (so --privileged
-# and ALL fail). systemd and a nested dockerd need the rest.
+# and ALL fail), and except PERFMON, BPF and CHECKPOINT_RESTORE, which Debian 12's engine (20.10)
+# rejects as unknown (SYS_ADMIN grants what they would). systemd and a nested dockerd need the rest.
 CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
     "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
     "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
     "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
     "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-    "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "BLOCK_SUSPEND", "AUDIT_READ",
 )
-SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
+# systemd and dockerd make mounts, namespaces and keyrings the default profiles forbid.
+SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined")
+# The API form of `--security-opt systempaths=unconfined`, which the SDK has no option for:
+# without it a nested container under userns-remap cannot mount /proc.
+UNCONFINED_SYSTEM_PATHS = {"MaskedPaths": [], "ReadonlyPaths": []}
 BOOT_TIMEOUT = 180.0
 
 
@@ -195,7 +199,7 @@ def image_files(release: str, public_key: str) -> dict[str, str]:
 
 def recipe_id(release: str) -> str:
     """Changes whenever what goes into the image changes, so a stale cached image is rebuilt."""
-    recipe = [release, MIRROR, PACKAGES, PRESEEDED, MASKED_UNITS, image_files(release, "")]
+    recipe = [release, MIRROR, PACKAGES, PRESEEDED, image_files(release, "")]
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
 
 
@@ -209,12 +213,11 @@ def import_changes(labels: Mapping[str, str]) -> list[str]:
         'CMD ["/lib/systemd/systemd"]',
         # systemd detects the container from this and skips units that need a real machine.
         "ENV container=docker",
-        "STOPSIGNAL SIGRTMIN+3",
         *(f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()),
     ]
 
 
-def ensure_image(client: docker.DockerClient, release: str, rebuild: bool = False) -> Image:
+def _ensure_image(client: docker.DockerClient, release: str, rebuild: bool = False) -> Image:
     """The cached image for a release, built if missing, stale, or baked with another key."""
     public_key = ensure_key().with_suffix(".pub").read_text()
     labels = image_labels(release, key_fingerprint(public_key))
@@ -240,10 +243,13 @@ def ensure_image(client: docker.DockerClient, release: str, rebuild: bool = Fals
 def ensure_images(releases: Iterable[str], rebuild: bool = False) -> None:
     """Build or reuse the images of several releases, in parallel."""
     releases = list(dict.fromkeys(releases))
-    ensure_key()  # once, before the parallel builds would race to generate it
+    # Once, before the parallel builds would race to generate the key or run apt-get.
+    ensure_key()
+    if not shutil.which("debootstrap"):
+        engine.apt_install("debootstrap")
     with ThreadPoolExecutor(max_workers=len(releases) or 1) as pool:
         # A client per build: the SDK's HTTP session is not meant to be shared across threads.
-        jobs = [pool.submit(ensure_image, engine.ensure_engine(), r, rebuild) for r in releases]
+        jobs = [pool.submit(_ensure_image, engine.ensure_engine(), r, rebuild) for r in releases]
         for job in jobs:
             job.result()
 
@@ -273,10 +279,6 @@ def _configure(root: Path, release: str, public_key: str) -> None:
         path.write_text(content)
     (root / "root/.ssh").chmod(0o700)
     (root / "root/.ssh/authorized_keys").chmod(0o600)
-    for unit in MASKED_UNITS:
-        mask = root / "etc/systemd/system" / unit
-        mask.unlink(missing_ok=True)
-        mask.symlink_to("/dev/null")
     # Pre-seed the apt cache (and lists) while the build machine's resolv.conf is still there.
     _run(
         ["chroot", str(root), "sh", "-c",
@@ -288,19 +290,16 @@ def _configure(root: Path, release: str, public_key: str) -> None:
 
 def _import(client: docker.DockerClient, root: Path, release: str,
             labels: Mapping[str, str]) -> Image:
-    tar = subprocess.Popen(
-        ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "--exclude=./dev/*", "-c", "."],
-        stdout=subprocess.PIPE,
-    )
-    try:
+    tar_command = ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "--exclude=./dev/*",
+                   "-c", "."]
+    # Leaving the block closes the pipe, so tar cannot outlive a failed import.
+    with subprocess.Popen(tar_command, stdout=subprocess.PIPE) as tar:
         client.api.import_image(
             src=tar.stdout, repository=IMAGE_REPO, tag=release,
             changes=import_changes(labels), stream_src=True,
         )
-    finally:
-        tar.stdout.close()
-        if tar.wait() != 0:
-            raise RehearsalError(f"tar of the {release} root filesystem failed")
+    if tar.returncode != 0:
+        raise RehearsalError(f"tar of the {release} root filesystem failed")
     return client.images.get(image_tag(release))
 
 
@@ -322,28 +321,36 @@ def spread(total: int, releases: Iterable[str]) -> dict[str, int]:
     return {r: total // len(releases) + (i < total % len(releases)) for i, r in enumerate(releases)}
 
 
-def container_kwargs(set_name: str, release: str, index: int) -> dict:
-    """Arguments of `containers.create` for one host (see NOTES.md for why each is needed)."""
+def container_spec(set_name: str, release: str, index: int) -> tuple[dict, dict]:
+    """One host's container as arguments of the SDK's low-level `create_container` and
+    `create_host_config`: what systemd as PID 1 and a nested dockerd need on this machine."""
     name = host_name(set_name, release, index)
-    return {
+    create = {
         "image": image_tag(release),
         "name": name,
         "hostname": name,
         "command": ["/lib/systemd/systemd"],
         "labels": {SET_LABEL: set_name, RELEASE_LABEL: release},
+        # What systemd takes as "shut down cleanly"; `docker import` cannot set STOPSIGNAL.
+        "stop_signal": "SIGRTMIN+3",
+        "ports": [22],
+    }
+    host_config = {
         "cap_add": list(CAPABILITIES),
         "security_opt": list(SECURITY_OPT),
+        # systemd and the nested dockerd manage cgroups: they need the real, writable tree.
         "cgroupns": "host",
-        "volumes": {
+        "binds": {
             "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
             # overlay on overlay does not work: the nested dockerd needs a real filesystem.
             docker_volume_name(name): {"bind": "/var/lib/docker", "mode": "rw"},
         },
-        "tmpfs": {"/run": "", "/run/lock": ""},
+        "tmpfs": {"/run": "", "/run/lock": ""},  # systemd expects them fresh at each boot
         # A random free port on loopback only: hosts are reached nowhere else.
-        "ports": {"22/tcp": ("127.0.0.1", None)},
-        "network": network_name(set_name),
+        "port_bindings": {22: ("127.0.0.1", None)},
+        "network_mode": network_name(set_name),
     }
+    return create, host_config
 
 
 def docker_volume_name(host: str) -> str:
@@ -366,11 +373,9 @@ def up(set_name: str, counts: Mapping[str, int]) -> list[Host]:
     hosts = []
     for release in releases:
         for index in range(1, counts[release] + 1):
-            kwargs = container_kwargs(set_name, release, index)
-            client.volumes.create(docker_volume_name(kwargs["name"]), labels=labels)
-            container = client.containers.create(**kwargs)
+            container = _create_container(client, set_name, release, index)
             container.start()
-            hosts.append(Host(kwargs["name"], release, _ssh_port(container), key))
+            hosts.append(Host(container.name, release, _ssh_port(container), key))
     directory = _write_state(set_name, hosts)
     started = time.monotonic()
     for host in hosts:
@@ -390,6 +395,14 @@ def down(set_name: str) -> None:
     for network in client.networks.list(filters=selector):
         network.remove()
     shutil.rmtree(state_dir(set_name), ignore_errors=True)
+
+
+def _create_container(client: docker.DockerClient, set_name: str, release: str,
+                      index: int) -> Container:
+    create, host_config = container_spec(set_name, release, index)
+    client.volumes.create(docker_volume_name(create["name"]), labels={SET_LABEL: set_name})
+    config = client.api.create_host_config(**host_config) | UNCONFINED_SYSTEM_PATHS
+    return client.containers.get(client.api.create_container(host_config=config, **create)["Id"])
 
 
 def _ssh_port(container: Container) -> int:
@@ -447,7 +460,7 @@ def describe(set_name: str, hosts: list[Host]) -> str:
 
 # --- command line ---------------------------------------------------------------------------
 
-def release_list(value: str) -> list[str]:
+def parse_release_list(value: str) -> list[str]:
     """argparse type of --release: a comma-separated list of known releases."""
     releases = [r.strip() for r in value.split(",") if r.strip()]
     unknown = [r for r in releases if r not in RELEASES]
@@ -456,64 +469,84 @@ def release_list(value: str) -> list[str]:
     return releases
 
 
+def parse_set_name(value: str) -> str:
+    """argparse type of --set: it becomes part of container, volume and network names."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", value):
+        raise argparse.ArgumentTypeError("use lower-case letters, digits, '.', '_' and '-'")
+    return value
+
+
+def parse_positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number, at least 1")
+    return int(value)
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "rehearsal", help="start or stop local rehearsal hosts (systemd + sshd containers)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="rehearsal_command", required=True)
-    known = ", ".join(f"{r} (Debian {v})" for r, v in RELEASES.items())
+    set_option = argparse.ArgumentParser(add_help=False)
+    set_option.add_argument(
+        "--set", "--name", dest="set", type=parse_set_name, default=DEFAULT_SET,
+        help="host set, so that e.g. the tests' set does not clash with yours "
+             "(default: %(default)s; state in .rehearsal/SET/)")
+    release_option = argparse.ArgumentParser(add_help=False)
+    release_option.add_argument(
+        "--release", action="extend", type=parse_release_list, metavar="RELEASE[,RELEASE...]",
+        help=", ".join(f"{r} (Debian {v})" for r, v in RELEASES.items())
+        + f"; repeat or comma-separate (default: {DEFAULT_RELEASE})")
 
-    def with_set(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--set", "--name", dest="set", default=DEFAULT_SET,
-                       help="name of the host set, so sets do not clash (default: %(default)s)")
-        return p
-
-    def with_releases(p: argparse.ArgumentParser, extra: str = "") -> None:
-        p.add_argument("--release", action="extend", type=release_list,
-                       metavar="RELEASE[,RELEASE...]",
-                       help=f"{known}; repeat or comma-separate{extra} (default: bookworm)")
-
-    up_parser = with_set(commands.add_parser(
-        "up", help="start a fresh set of hosts and write its inventory",
-        description="Start hosts; e.g. `--hosts 3 --release bookworm,trixie` gives "
-                    "2 bookworm + 1 trixie. State goes to .rehearsal/<set>/.",
-    ))
-    up_parser.add_argument("--hosts", type=int, default=1,
+    up_parser = commands.add_parser(
+        "up", parents=[set_option, release_option],
+        help="start a fresh set of hosts and write its inventory",
+        description="Start a fresh set of hosts (removing the set's leftovers) and write "
+                    ".rehearsal/SET/hosts.json and ssh_config. The hosts are dealt over the "
+                    "releases in turn: `--hosts 3 --release bookworm,trixie` starts "
+                    "2 bookworm + 1 trixie.")
+    up_parser.add_argument("--hosts", type=parse_positive, default=1,
                            help="total number of hosts (default: %(default)s)")
-    with_releases(up_parser, "; hosts are dealt over the releases in turn")
-    up_parser.set_defaults(func=_cmd_up)
+    up_parser.set_defaults(func=_reporting_errors(_cmd_up))
 
-    down_parser = with_set(commands.add_parser(
-        "down", help="remove the set's containers, volumes, network and state"))
-    down_parser.set_defaults(func=_cmd_down)
+    commands.add_parser(
+        "down", parents=[set_option],
+        help="remove the set's containers, volumes, network and state",
+    ).set_defaults(func=_reporting_errors(_cmd_down))
 
-    status_parser = with_set(commands.add_parser("status", help="show the set's hosts"))
-    status_parser.set_defaults(func=_cmd_status)
+    commands.add_parser(
+        "status", parents=[set_option], help="list the set's containers",
+    ).set_defaults(func=_reporting_errors(_cmd_status))
 
     image_parser = commands.add_parser(
-        "image", help="build or reuse the rehearsal images only (Vagrant needs them)")
-    with_releases(image_parser)
+        "image", parents=[release_option],
+        help="build or reuse the images only (run this before `vagrant up`)")
     image_parser.add_argument("--rebuild", action="store_true",
-                              help="rebuild even if a cached image fits")
-    image_parser.set_defaults(func=_cmd_image)
+                              help="rebuild even if the cached image fits")
+    image_parser.set_defaults(func=_reporting_errors(_cmd_image))
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def _reporting_errors(command: Callable[[argparse.Namespace], int]
+                      ) -> Callable[[argparse.Namespace], int]:
+    """Expected failures end in a message and exit code 1, not a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        try:
+            return command(args)
+        except (RehearsalError, engine.EngineError, DockerException) as error:
+            log.error("error: %s", error)
+            return 1
+    return run
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    _logging()
-    if args.hosts < 1:
-        raise SystemExit("--hosts must be at least 1")
     hosts = up(args.set, spread(args.hosts, args.release or [DEFAULT_RELEASE]))
     print(describe(args.set, hosts))
     return 0
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    _logging()
     down(args.set)
     return 0
 
@@ -522,13 +555,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     client = engine.ensure_engine()
     containers = client.containers.list(all=True, filters={"label": f"{SET_LABEL}={args.set}"})
     for container in containers:
-        print(f"{container.name}\t{container.status}")
+        print(f"{container.name}\t{container.status}\t{container.ports.get('22/tcp')}")
     if not containers:
         print(f"no hosts in set {args.set!r}")
     return 0
 
 
 def _cmd_image(args: argparse.Namespace) -> int:
-    _logging()
     ensure_images(args.release or [DEFAULT_RELEASE], rebuild=args.rebuild)
     return 0

@@ -34,10 +34,11 @@ def backup_path(path: str) -> str:
 
 
 def _backup(path: str):
+    # Root-only through the top directory; the copy keeps its mode so a restore is exact.
     backup = backup_path(path)
-    yield StringCommand("install", "-d", "-m", "0700", backup.rsplit("/", 1)[0])
+    yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
+    yield StringCommand("mkdir", "-p", backup.rsplit("/", 1)[0])
     yield StringCommand("cp", "-p", path, backup)
-    yield StringCommand("chmod", "go-rwx", backup)
 
 
 @operation()

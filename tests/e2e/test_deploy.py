@@ -120,7 +120,9 @@ def test_existing_host_keeps_users_and_ranges_and_backs_up_daemon_json(
     backups = host.check_output("find /var/backups/agenthost -path '*etc/docker/daemon.json'")
     backup = host.file(backups.splitlines()[0])
     assert backup.content_string == HAND_WRITTEN
-    assert (backup.user, backup.mode & 0o077) == ("root", 0)
+    assert backup.user == "root"
+    top = host.file("/var/backups/agenthost")
+    assert (top.user, top.mode) == ("root", 0o700), "backups are root-only"
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(hosts, second_run):

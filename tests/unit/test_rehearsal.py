@@ -1,0 +1,181 @@
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from agenthost import rehearsal
+from agenthost.rehearsal import Host
+
+HOSTS = [
+    Host("agenthost-bookworm-1", "bookworm", 32768, "/k/rehearsal_ed25519"),
+    Host("agenthost-trixie-1", "trixie", 32769, "/k/rehearsal_ed25519"),
+]
+
+
+def test_container_spec_has_what_systemd_and_a_nested_dockerd_need():
+    create, host_config = rehearsal.container_spec("e2e", "trixie", 2)
+    assert create["name"] == create["hostname"] == "agenthost-e2e-trixie-2"
+    assert create["image"] == "agenthost-rehearsal:trixie"
+    assert create["command"] == ["/lib/systemd/systemd"]
+    assert create["labels"][rehearsal.SET_LABEL] == "e2e"
+    assert "SYS_RESOURCE" not in host_config["cap_add"]  # the bounding set lacks it here
+    assert {"SYS_ADMIN", "NET_ADMIN", "MKNOD"} <= set(host_config["cap_add"])
+    assert host_config["cgroupns"] == "host"
+    assert host_config["binds"]["/sys/fs/cgroup"]["mode"] == "rw"
+    assert host_config["binds"]["agenthost-e2e-trixie-2-docker"]["bind"] == "/var/lib/docker"
+    assert set(host_config["tmpfs"]) == {"/run", "/run/lock"}
+    assert host_config["network_mode"] == "agenthost-rehearsal-e2e"
+
+
+def test_ssh_is_published_on_loopback_only_with_a_random_port():
+    _, host_config = rehearsal.container_spec("default", "bookworm", 1)
+    assert host_config["port_bindings"] == {22: ("127.0.0.1", None)}
+
+
+def test_container_spec_is_accepted_by_the_docker_sdk():
+    api = docker.APIClient(version="1.41")
+    create, host_config = rehearsal.container_spec("default", "bookworm", 1)
+    config = api.create_host_config(**host_config) | rehearsal.UNCONFINED_SYSTEM_PATHS
+    assert config["CgroupnsMode"] == "host"
+    assert config["PortBindings"] == {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert config["MaskedPaths"] == config["ReadonlyPaths"] == []  # systempaths=unconfined
+
+
+def test_default_set_keeps_short_names():
+    assert rehearsal.host_name("default", "bookworm", 1) == "agenthost-bookworm-1"
+    assert rehearsal.host_name("e2e", "bookworm", 1) == "agenthost-e2e-bookworm-1"
+
+
+@pytest.mark.parametrize("total, releases, expected", [
+    (3, ["bookworm"], {"bookworm": 3}),
+    (3, ["bookworm", "trixie"], {"bookworm": 2, "trixie": 1}),
+    (1, ["trixie", "bookworm"], {"trixie": 1, "bookworm": 0}),
+    (2, ["bookworm", "bookworm", "trixie"], {"bookworm": 1, "trixie": 1}),
+])
+def test_spread_deals_hosts_over_releases_in_turn(total, releases, expected):
+    assert rehearsal.spread(total, releases) == expected
+
+
+def test_ssh_config_reaches_each_host_on_loopback_with_the_key():
+    text = rehearsal.render_ssh_config(HOSTS)
+    assert text.startswith(
+        "Host agenthost-bookworm-1\n"
+        "  HostName 127.0.0.1\n"
+        "  Port 32768\n"
+        "  User root\n"
+        "  IdentityFile /k/rehearsal_ed25519\n"
+    )
+    assert text.count("StrictHostKeyChecking no") == 2
+    assert text.count("UserKnownHostsFile /dev/null") == 2
+    assert "Host agenthost-trixie-1\n  HostName 127.0.0.1\n  Port 32769\n" in text
+
+
+def test_inventory_groups_by_release_with_pyinfra_ssh_data():
+    groups = rehearsal.inventory_groups(HOSTS)
+    assert [name for name, _ in groups["rehearsal"]] == [h.name for h in HOSTS]
+    assert [name for name, _ in groups["bookworm"]] == ["agenthost-bookworm-1"]
+    assert [name for name, _ in groups["trixie"]] == ["agenthost-trixie-1"]
+    assert groups["bookworm"][0][1] == {
+        "ssh_hostname": "127.0.0.1",
+        "ssh_port": 32768,
+        "ssh_user": "root",
+        "ssh_key": "/k/rehearsal_ed25519",
+        "ssh_strict_host_key_checking": "no",
+        "ssh_known_hosts_file": "/dev/null",
+    }
+
+
+def test_inventory_data_keys_are_pyinfra_ssh_connector_keys():
+    from pyinfra.connectors.ssh import ConnectorData
+
+    (_, data), *_ = rehearsal.inventory_groups(HOSTS)["rehearsal"]
+    assert set(data) <= set(ConnectorData.__annotations__)
+
+
+def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
+    with pytest.raises(rehearsal.RehearsalError, match="agenthost rehearsal up --set e2e"):
+        rehearsal.load_hosts("e2e")
+    rehearsal._write_state("e2e", HOSTS)
+    assert rehearsal.load_hosts("e2e") == HOSTS
+    assert json.loads((tmp_path / "e2e/hosts.json").read_text())["set"] == "e2e"
+    assert (tmp_path / "e2e/ssh_config").read_text() == rehearsal.render_ssh_config(HOSTS)
+
+
+def test_state_dir_defaults_to_the_repo_root(monkeypatch):
+    monkeypatch.delenv("AGENTHOST_REHEARSAL_DIR", raising=False)
+    repo = Path(rehearsal.__file__).resolve().parent.parent
+    assert rehearsal.state_dir("default") == repo / ".rehearsal" / "default"
+
+
+def test_key_lives_in_the_xdg_cache_and_is_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    key = rehearsal.ensure_key()
+    assert key == tmp_path / "agenthost" / "rehearsal_ed25519"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert rehearsal.ensure_key().read_bytes() == key.read_bytes()  # generated once
+
+
+def test_fingerprint_matches_ssh_keygen(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    public = rehearsal.ensure_key().with_suffix(".pub")
+    printed = subprocess.run(["ssh-keygen", "-lf", str(public)], capture_output=True,
+                             text=True, check=True).stdout.split()[1]
+    assert rehearsal.key_fingerprint(public.read_text()) == printed
+
+
+def test_image_files_allow_root_by_key_only_and_carry_the_key():
+    files = rehearsal.image_files("trixie", "ssh-ed25519 AAAA test\n")
+    assert files["root/.ssh/authorized_keys"] == "ssh-ed25519 AAAA test\n"
+    sshd = files["etc/ssh/sshd_config.d/agenthost-rehearsal.conf"]
+    assert "PermitRootLogin prohibit-password" in sshd
+    assert "PasswordAuthentication no" in sshd
+    assert files["etc/machine-id"] == ""
+    assert "deb http://deb.debian.org/debian-security trixie-security main" in (
+        files["etc/apt/sources.list"])
+
+
+def test_image_labels_change_with_key_and_release_not_otherwise():
+    labels = rehearsal.image_labels("bookworm", "SHA256:a")
+    assert labels == rehearsal.image_labels("bookworm", "SHA256:a")
+    assert labels[rehearsal.KEY_LABEL] != rehearsal.image_labels("bookworm", "SHA256:b")[
+        rehearsal.KEY_LABEL]
+    assert labels[rehearsal.RECIPE_LABEL] != rehearsal.image_labels("trixie", "SHA256:a")[
+        rehearsal.RECIPE_LABEL]
+
+
+def test_import_changes_boot_systemd_and_label_the_image():
+    changes = rehearsal.import_changes({"agenthost.rehearsal.key": "SHA256:a/b+c"})
+    assert 'CMD ["/lib/systemd/systemd"]' in changes
+    assert "ENV container=docker" in changes
+    assert 'LABEL agenthost.rehearsal.key="SHA256:a/b+c"' in changes
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    rehearsal.add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["rehearsal", *argv])
+
+
+def test_cli_releases_repeat_or_comma_separate():
+    args = parse(["up", "--hosts", "3", "--release", "bookworm,trixie", "--release", "trixie"])
+    assert args.release == ["bookworm", "trixie", "trixie"]
+    assert args.hosts == 3 and args.set == "default"
+    assert callable(args.func)
+
+
+@pytest.mark.parametrize("argv", [
+    ["up", "--release", "buster"],
+    ["up", "--hosts", "0"],
+    ["up", "--set", "Has Space"],
+])
+def test_cli_rejects_bad_arguments(argv):
+    with pytest.raises(SystemExit):
+        parse(argv)
+
+
+def test_cli_set_has_a_name_alias():
+    assert parse(["down", "--name", "e2e"]).set == "e2e"
