@@ -19,9 +19,10 @@ def validated_daemon_json(content: str):
     if not commands:
         return
     yield FileUploadCommand(StringIO(content), CANDIDATE)
+    # Debian 12's dockerd 20.10 has no --validate; the settings schema stands in for it there.
     yield (
         f"if dockerd --help 2>&1 | grep -q -- --validate; then"
-        f" dockerd --validate --config-file {CANDIDATE}; fi"
+        f" dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}; fi"
     )
     yield StringCommand("rm", "-f", CANDIDATE)
     yield from commands

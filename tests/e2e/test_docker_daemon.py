@@ -88,6 +88,17 @@ def test_refused_option_rolls_back_to_the_last_good_configuration(hosts, remote,
     assert deploy().changed() == {}
 
 
+def test_option_dockerd_validate_refuses_never_goes_live(hosts, remote, converged):
+    trixie = next(h.name for h in hosts if h.release == "trixie")  # dockerd 26 has --validate
+    host = remote[trixie]
+    before = host.file("/etc/docker/daemon.json").content_string, docker_started(host)
+    run = deploy("--limit", trixie, "--data", 'docker_daemon_options={"mtu": -5}')
+    assert run.returncode != 0
+    assert "invalid default MTU: -5" in run.output
+    assert (host.file("/etc/docker/daemon.json").content_string, docker_started(host)) == before
+    assert not host.file("/etc/docker/.daemon.json.agenthost").exists
+
+
 def test_daemon_json_is_the_default_again(remote):
     for host in remote.values():
         assert host.file("/etc/docker/daemon.json").content_string == render(merged("jenkins", {}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost import rehearsal
+from agenthost import rehearsal_image
 from tests.e2e.runner import PYINFRA, REPO
 
 RELEASE = "bookworm"
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def vagrant_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A machine of our own: its own Vagrant state and container names, not the operator's."""
-    rehearsal.ensure_images([RELEASE])  # what `agenthost rehearsal image` does
+    rehearsal_image.ensure_images([RELEASE])  # what `agenthost rehearsal image` does
     env = {
         **os.environ,
         "AGENTHOST_HOSTS": "1",

@@ -1,6 +1,5 @@
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 import docker
@@ -8,6 +7,7 @@ import pytest
 
 from agenthost import rehearsal
 from agenthost.rehearsal import Host
+from agenthost.rehearsal_image import RehearsalError
 
 HOSTS = [
     Host("agenthost-bookworm-1", "bookworm", 32768, "/k/rehearsal_ed25519"),
@@ -97,7 +97,7 @@ def test_inventory_data_keys_are_pyinfra_ssh_connector_keys():
 
 def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
-    with pytest.raises(rehearsal.RehearsalError, match="agenthost rehearsal up --set e2e"):
+    with pytest.raises(RehearsalError, match="agenthost rehearsal up --set e2e"):
         rehearsal.load_hosts("e2e")
     rehearsal._write_state("e2e", HOSTS)
     assert rehearsal.load_hosts("e2e") == HOSTS
@@ -109,49 +109,6 @@ def test_state_dir_defaults_to_the_repo_root(monkeypatch):
     monkeypatch.delenv("AGENTHOST_REHEARSAL_DIR", raising=False)
     repo = Path(rehearsal.__file__).resolve().parent.parent
     assert rehearsal.state_dir("default") == repo / ".rehearsal" / "default"
-
-
-def test_key_lives_in_the_xdg_cache_and_is_private(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    key = rehearsal.ensure_key()
-    assert key == tmp_path / "agenthost" / "rehearsal_ed25519"
-    assert key.stat().st_mode & 0o777 == 0o600
-    assert rehearsal.ensure_key().read_bytes() == key.read_bytes()  # generated once
-
-
-def test_fingerprint_matches_ssh_keygen(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    public = rehearsal.ensure_key().with_suffix(".pub")
-    printed = subprocess.run(["ssh-keygen", "-lf", str(public)], capture_output=True,
-                             text=True, check=True).stdout.split()[1]
-    assert rehearsal.key_fingerprint(public.read_text()) == printed
-
-
-def test_image_files_allow_root_by_key_only_and_carry_the_key():
-    files = rehearsal.image_files("trixie", "ssh-ed25519 AAAA test\n")
-    assert files["root/.ssh/authorized_keys"] == "ssh-ed25519 AAAA test\n"
-    sshd = files["etc/ssh/sshd_config.d/agenthost-rehearsal.conf"]
-    assert "PermitRootLogin prohibit-password" in sshd
-    assert "PasswordAuthentication no" in sshd
-    assert files["etc/machine-id"] == ""
-    assert "deb http://deb.debian.org/debian-security trixie-security main" in (
-        files["etc/apt/sources.list"])
-
-
-def test_image_labels_change_with_key_and_release_not_otherwise():
-    labels = rehearsal.image_labels("bookworm", "SHA256:a")
-    assert labels == rehearsal.image_labels("bookworm", "SHA256:a")
-    assert labels[rehearsal.KEY_LABEL] != rehearsal.image_labels("bookworm", "SHA256:b")[
-        rehearsal.KEY_LABEL]
-    assert labels[rehearsal.RECIPE_LABEL] != rehearsal.image_labels("trixie", "SHA256:a")[
-        rehearsal.RECIPE_LABEL]
-
-
-def test_import_changes_boot_systemd_and_label_the_image():
-    changes = rehearsal.import_changes({"agenthost.rehearsal.key": "SHA256:a/b+c"})
-    assert 'CMD ["/lib/systemd/systemd"]' in changes
-    assert "ENV container=docker" in changes
-    assert 'LABEL agenthost.rehearsal.key="SHA256:a/b+c"' in changes
 
 
 def parse(argv):
