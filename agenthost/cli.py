@@ -1,12 +1,16 @@
 """The `agenthost` command: each sub-command lives in its own module."""
 
 import argparse
+from pathlib import Path
 
 from agenthost import rehearsal, settings
 
 
 def _settings(args: argparse.Namespace) -> int:
-    print(settings.settings_table(), end="")
+    if args.readme:
+        args.readme.write_text(settings.with_settings_table(args.readme.read_text()))
+    else:
+        print(settings.settings_table(), end="")
     return 0
 
 
@@ -15,6 +19,7 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
+    table.add_argument("--readme", type=Path, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)
     args = parser.parse_args(argv)
     return args.func(args) or 0

@@ -24,7 +24,11 @@ from docker.models.containers import Container
 
 from agenthost import engine
 from agenthost.rehearsal_image import (
-    RELEASE_LABEL, RehearsalError, ensure_images, ensure_key, image_tag,
+    RELEASE_LABEL,
+    RehearsalError,
+    ensure_images,
+    ensure_key,
+    image_tag,
 )
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,26 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agenthost import daemon_config
+from agenthost import agent_container, daemon_config
 
 # Settings live in these namespaces; a key there that is not a setting is a typo.
 OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 CREDENTIALS = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
 PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
+# Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
+AGENT_IMAGE_PACKAGES = (
+    "docker-cli=26.1.5+dfsg1-9+deb13u1+b1",
+    "tini=0.19.0-3+b8",
+    "ca-certificates=20250419+deb13u1",
+    "git=1:2.47.3-0+deb13u1",
+)
+
+
+def _local_file(path: str) -> str:
+    if not Path(path).expanduser().is_file():
+        raise ValueError("no such file on this machine")
+    return path
 
 
 class AgentContainer(BaseModel):
@@ -33,13 +46,52 @@ class AgentContainer(BaseModel):
     command: list[str] = Field(default_factory=list, description="Command, empty for the image's.")
     environment: dict[str, str] = Field(default_factory=dict, description="Plain environment.")
     env_file: str | None = Field(None, description="Local file with secret KEY=value lines.")
-    volumes: list[str] = Field(default_factory=list, description="Extra host:container[:mode] binds.")
-    ports: list[str] = Field(default_factory=list, description="Published ports, [ip:]host:container.")
-    memory: str | None = Field("2g", description="Memory limit (docker --memory).")
+    volumes: list[str] = Field(
+        default_factory=list, description="Extra host:container[:mode] binds."
+    )
+    ports: list[str] = Field(
+        default_factory=list, description="Published ports, [ip:]host:container."
+    )
+    memory: str | None = Field(
+        "2g", pattern=r"^[0-9]+[bkmgBKMG]?$", description="Memory limit (docker --memory)."
+    )
     cpus: float | None = Field(2.0, gt=0, description="CPU limit (docker --cpus).")
     labels: dict[str, str] = Field(default_factory=dict, description="Container labels.")
-    healthcheck: list[str] | None = Field(None, description="Healthcheck test, e.g. CMD docker version.")
+    healthcheck: list[str] | None = Field(
+        None, description="Healthcheck test, e.g. [CMD, docker, version]; none: the image's."
+    )
     stop_timeout: int = Field(300, ge=0, description="Seconds `docker stop` waits before SIGKILL.")
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value):
+        for port in value:
+            agent_container.publish(port)
+        return value
+
+    @field_validator("healthcheck")
+    @classmethod
+    def _healthcheck(cls, value):
+        agent_container.health_args(value)
+        return value
+
+    @field_validator("env_file")
+    @classmethod
+    def _env_file(cls, value):
+        return _local_file(value) if value else value
+
+
+class AgentImageBuild(BaseModel):
+    """An agent image built on the host from templates/Dockerfile.agent.j2."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(description="Reference the image gets, e.g. agenthost/agent:1.")
+    base: str = Field("debian:trixie-slim", description="FROM image; preload it if no registry.")
+    packages: list[str] = Field(
+        default_factory=lambda: list(AGENT_IMAGE_PACKAGES),
+        description="apt packages, pinned as name=version; a docker CLI and tini are required.",
+    )
 
 
 class Settings(BaseModel):
@@ -51,12 +103,15 @@ class Settings(BaseModel):
     agent_uid: int | None = Field(
         None, ge=1000, le=60000, description="UID given to the agent user when it is created."
     )
-    agent_home: str | None = Field(None, description="Agent user's home; default /home/<agent_user>.")
+    agent_home: str | None = Field(
+        None, description="Agent user's home; default /home/<agent_user>."
+    )
     agent_workspace: str | None = Field(
         None, description="Directory builds run in; default <agent_home>/workspace."
     )
     agent_ssh_authorized_keys: list[str] = Field(
-        default_factory=list, description="Public keys allowed to log in as the agent (exactly these)."
+        default_factory=list,
+        description="Public keys allowed to log in as the agent (exactly these).",
     )
     agent_java: str | Literal[False] = Field(
         False, description="Java runtime package for SSH agents, or false for none."
@@ -68,7 +123,9 @@ class Settings(BaseModel):
         "distro", description="`distro`: the OS's docker.io; `docker-ce`: Docker's apt repository."
     )
     docker_version: str | None = Field(
-        None, pattern=r"^[0-9][0-9A-Za-z.~:+-]*$", description="docker-ce version to pin, e.g. 27.3.1."
+        None,
+        pattern=r"^[0-9][0-9A-Za-z.~:+-]*$",
+        description="docker-ce version to pin, e.g. 27.3.1.",
     )
     docker_userns_remap: bool = Field(
         True, description="Remap container root to the agent user (userns-remap)."
@@ -76,8 +133,12 @@ class Settings(BaseModel):
     docker_subid_count: int = Field(
         65536, ge=65536, le=2**24, description="Size of the agent's second subuid/subgid range."
     )
-    docker_http_proxy: str | None = Field(None, description="HTTP proxy URL for dockerd and builds.")
-    docker_https_proxy: str | None = Field(None, description="HTTPS proxy URL for dockerd and builds.")
+    docker_http_proxy: str | None = Field(
+        None, description="HTTP proxy URL for dockerd and builds."
+    )
+    docker_https_proxy: str | None = Field(
+        None, description="HTTPS proxy URL for dockerd and builds."
+    )
     docker_no_proxy: list[str] = Field(
         default_factory=list, description="Hosts and domains that bypass the proxy."
     )
@@ -91,11 +152,16 @@ class Settings(BaseModel):
     docker_image_preload: list[str] = Field(
         default_factory=list, description="Local image tarballs loaded on the host when absent."
     )
+    agent_image_build: AgentImageBuild | None = Field(
+        None, description="Build an agent image on the host (tag, base, packages), or none."
+    )
     docker_prune_schedule: str = Field(
         "daily", description="systemd OnCalendar of the clean-up timer."
     )
     docker_prune_until: str = Field(
-        "168h", pattern=r"^[0-9]+[smh]$", description="Clean up what is older than this (e.g. 168h)."
+        "168h",
+        pattern=r"^[0-9]+[smh]$",
+        description="Clean up what is older than this (e.g. 168h).",
     )
 
     @field_validator("agent_user", "docker_users")
@@ -110,7 +176,9 @@ class Settings(BaseModel):
     @classmethod
     def _proxy_url(cls, value):
         if value is not None and not PROXY_URL.match(value):
-            raise ValueError("expected a URL such as http://proxy.example:3128, credentials allowed before an @")
+            raise ValueError(
+                "expected a URL such as http://proxy.example:3128, credentials allowed before an @"
+            )
         return value
 
     @field_validator("agent_home", "agent_workspace")
@@ -118,6 +186,27 @@ class Settings(BaseModel):
     def _absolute(cls, value):
         if value is not None and not value.startswith("/"):
             raise ValueError("expected an absolute path")
+        return value
+
+    @field_validator("agent_ssh_authorized_keys")
+    @classmethod
+    def _keys(cls, value):
+        for key in value:
+            if not key.strip() or "\n" in key.strip():
+                raise ValueError(f"expected one public key per entry, got {key!r}")
+        return [key.strip() for key in value]
+
+    @field_validator("docker_image_preload")
+    @classmethod
+    def _preload(cls, value):
+        return [_local_file(path) for path in value]
+
+    @field_validator("agent_containers")
+    @classmethod
+    def _unique_names(cls, value):
+        names = [container.name for container in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"container names must be unique: {names}")
         return value
 
     @field_validator("docker_daemon_options")
@@ -208,3 +297,14 @@ def settings_table() -> str:
         default = field.get_default(call_default_factory=True)
         rows.append(f"| `{name}` | `{default!r}` | {field.description} |")
     return "\n".join(rows) + "\n"
+
+
+TABLE_START = "<!-- settings table: agenthost settings --readme README.md -->"
+TABLE_END = "<!-- end -->"
+
+
+def with_settings_table(readme: str) -> str:
+    """`readme` with the text between the table markers made anew from the model."""
+    head, rest = readme.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_START}\n{settings_table()}{TABLE_END}{tail}"

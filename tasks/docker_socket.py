@@ -3,8 +3,8 @@ from pyinfra.api import OperationError, deploy
 from pyinfra.facts.server import Users
 from pyinfra.operations import server
 
-from agenthost.templating import render
 from agenthost.settings import Settings
+from agenthost.templating import render
 from tasks.ops import Managed, managed_file
 
 DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"

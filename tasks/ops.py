@@ -6,7 +6,7 @@ Whatever we replace is first copied, root-only, to BACKUP_DIR/<run stamp>/<path>
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
 
@@ -19,7 +19,7 @@ from pyinfra.facts.server import Users
 from agenthost import subids
 
 BACKUP_DIR = "/var/backups/agenthost"
-RUN_STAMP = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 class Managed(NamedTuple):

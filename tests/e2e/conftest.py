@@ -12,11 +12,14 @@ from agenthost import engine, rehearsal
 from tests.e2e.runner import SET
 
 
-
 def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+        if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.e2e)
+    # test_deploy proves the first converge of fresh hosts (one with an operator's prior
+    # state), so it runs before any other module deploys to the session's hosts.
+    items.sort(key=lambda item: Path(str(item.fspath)) != here / "test_deploy.py")
 
 
 @pytest.fixture(scope="session")

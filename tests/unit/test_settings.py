@@ -10,6 +10,7 @@ from agenthost.settings import (
     settings_table,
     split_data,
     validate,
+    with_settings_table,
     yaml_group_data,
 )
 
@@ -105,4 +106,5 @@ def test_yaml_must_be_a_mapping(tmp_path):
 def test_readme_settings_table_is_generated_from_the_model():
     table = settings_table()
     assert all(f"| `{name}` |" in table for name in SETTING_NAMES)
-    assert table in README.read_text(), "regenerate it: agenthost settings --markdown"
+    readme = README.read_text()
+    assert with_settings_table(readme) == readme, "run: agenthost settings --readme README.md"

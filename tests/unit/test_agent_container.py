@@ -1,0 +1,166 @@
+import pytest
+from pydantic import ValidationError
+
+from agenthost.agent_container import (
+    AGENT_LABEL,
+    SPEC_LABEL,
+    HostIds,
+    health_args,
+    labelled,
+    publish,
+    run_args,
+    spec_hash,
+)  # fmt: skip
+from agenthost.settings import AgentContainer, Settings
+
+IDS = HostIds(uid=1001, gid=1001, docker_gid=998)
+WORKSPACE = "/home/jenkins/workspace"
+
+
+def spec(**changes) -> AgentContainer:
+    return AgentContainer(name="ci-agent", image="agent:1", **changes)
+
+
+def option_values(args: list[str], option: str) -> list[str]:
+    return [args[i + 1] for i, arg in enumerate(args) if arg == option]
+
+
+@pytest.mark.parametrize(
+    ("port", "published"),
+    [
+        ("8080:80", "127.0.0.1:8080:80"),
+        ("80", "127.0.0.1::80"),
+        ("5000:5000/udp", "127.0.0.1:5000:5000/udp"),
+        ("8000-8010:8000-8010", "127.0.0.1:8000-8010:8000-8010"),
+        ("0.0.0.0:8080:80", "0.0.0.0:8080:80"),
+        ("10.0.0.5::80", "10.0.0.5::80"),
+        ("[::1]:8080:80", "[::1]:8080:80"),
+    ],
+)
+def test_ports_listen_on_localhost_unless_an_address_is_named(port, published):
+    assert publish(port) == published
+
+
+@pytest.mark.parametrize("port", ["", "http", "a:b:c:d", "1.2.3.4:80:80:80"])
+def test_bad_port_specs_are_refused_by_the_settings(port):
+    with pytest.raises(ValidationError, match="port spec"):
+        spec(ports=[port])
+
+
+def test_run_args_carry_the_dood_essentials():
+    args = run_args(spec(), IDS, WORKSPACE, userns_host=True, env_file=None)
+    assert option_values(args, "--user") == ["1001:1001"]
+    assert option_values(args, "--group-add") == ["998"]
+    assert option_values(args, "--userns") == ["host"]
+    assert option_values(args, "--restart") == ["unless-stopped"]
+    assert option_values(args, "--volume") == [
+        "/var/run/docker.sock:/var/run/docker.sock",
+        f"{WORKSPACE}:{WORKSPACE}",
+    ]
+    assert option_values(args, "--memory") == ["2g"]
+    assert option_values(args, "--cpus") == ["2.0"]
+    assert option_values(args, "--stop-timeout") == ["300"]
+    assert option_values(args, "--label") == [f"{AGENT_LABEL}=ci-agent"]
+    assert args[-1] == "agent:1"
+
+
+def test_run_args_without_userns_remap_leave_the_namespace_alone():
+    assert "--userns" not in run_args(spec(), IDS, WORKSPACE, userns_host=False, env_file=None)
+
+
+def test_run_args_from_a_full_spec():
+    args = run_args(
+        spec(
+            command=["sh", "-c", "exec sleep infinity"],
+            environment={"B": "2", "A": "1"},
+            volumes=["/srv/cache:/cache:ro"],
+            ports=["8080:80"],
+            memory="1g",
+            cpus=0.5,
+            labels={"team": "ci"},
+            healthcheck=["CMD", "docker", "info"],
+            stop_timeout=30,
+        ),
+        IDS,
+        WORKSPACE,
+        userns_host=True,
+        env_file="/etc/agenthost/ci-agent.env",
+    )
+    assert option_values(args, "--env") == ["A=1", "B=2"]
+    assert option_values(args, "--env-file") == ["/etc/agenthost/ci-agent.env"]
+    assert "/srv/cache:/cache:ro" in option_values(args, "--volume")
+    assert option_values(args, "--publish") == ["127.0.0.1:8080:80"]
+    assert option_values(args, "--memory") == ["1g"]
+    assert option_values(args, "--cpus") == ["0.5"]
+    assert "team=ci" in option_values(args, "--label")
+    assert option_values(args, "--health-cmd") == ["docker info"]
+    assert option_values(args, "--stop-timeout") == ["30"]
+    assert args[-4:] == ["agent:1", "sh", "-c", "exec sleep infinity"]
+
+
+def test_unlimited_memory_and_cpus_pass_no_limit():
+    args = run_args(spec(memory=None, cpus=None), IDS, WORKSPACE, True, None)
+    assert "--memory" not in args and "--cpus" not in args
+
+
+@pytest.mark.parametrize(
+    ("test", "args"),
+    [
+        (None, []),
+        (["NONE"], ["--no-healthcheck"]),
+        (["CMD", "docker", "version", "--format", "{{.Server.Version}}"],
+         ["--health-cmd", "docker version --format '{{.Server.Version}}'"]),
+        (["CMD-SHELL", "docker info >/dev/null"], ["--health-cmd", "docker info >/dev/null"]),
+    ],
+)  # fmt: skip
+def test_healthcheck_forms(test, args):
+    assert health_args(test) == args
+
+
+@pytest.mark.parametrize("test", [["CMD"], ["CMD-SHELL", "a", "b"], ["curl", "x"]])
+def test_bad_healthchecks_are_refused_by_the_settings(test):
+    with pytest.raises(ValidationError, match="healthcheck"):
+        spec(healthcheck=test)
+
+
+def test_spec_hash_is_stable_and_sees_every_change():
+    args = run_args(spec(), IDS, WORKSPACE, True, None)
+    digest = spec_hash(args, "sha256:image", None)
+    assert digest == spec_hash(list(args), "sha256:image", None)
+    changed = [
+        spec_hash(run_args(spec(memory="1g"), IDS, WORKSPACE, True, None), "sha256:image", None),
+        spec_hash(run_args(spec(), IDS._replace(docker_gid=999), WORKSPACE, True, None),
+                  "sha256:image", None),  # fmt: skip
+        spec_hash(args, "sha256:rebuilt", None),
+        spec_hash(args, "sha256:image", "secret-v2"),
+    ]
+    assert digest not in changed and len(set(changed)) == len(changed)
+
+
+def test_spec_label_goes_before_the_image():
+    args = labelled(run_args(spec(), IDS, WORKSPACE, True, None), "abc")
+    assert args[:2] == ["--label", f"{SPEC_LABEL}=abc"] and args[-1] == "agent:1"
+
+
+def test_env_file_must_exist_on_this_machine(tmp_path):
+    with pytest.raises(ValidationError, match="no such file"):
+        spec(env_file=str(tmp_path / "missing.env"))
+    secret = tmp_path / "agent.env"
+    secret.write_text("TOKEN=x\n")
+    assert spec(env_file=str(secret)).env_file == str(secret)
+
+
+def test_container_names_are_unique():
+    with pytest.raises(ValidationError, match="unique"):
+        Settings(agent_containers=[spec(), spec()])
+
+
+def test_container_fact_reads_state_and_spec_label():
+    from tasks.agent_containers import ContainerSpec
+
+    fact = ContainerSpec()
+    assert fact.process([]) is None  # no such container
+    assert fact.process(['running {"agenthost.spec":"abc","team":"ci"}']) == {
+        "status": "running", "spec": "abc"
+    }  # fmt: skip
+    assert fact.process(["exited null"]) == {"status": "exited", "spec": None}
