@@ -291,11 +291,27 @@ def yaml_group_data(directory: Path, groups: list[str]) -> dict[str, Any]:
 
 
 def settings_table() -> str:
-    """The README's settings table, made from the model."""
-    rows = ["| setting | default | what it is |", "| --- | --- | --- |"]
-    for name, field in Settings.model_fields.items():
-        default = field.get_default(call_default_factory=True)
-        rows.append(f"| `{name}` | `{default!r}` | {field.description} |")
+    """The README's settings tables, made from the models."""
+    return "\n".join(
+        [
+            _table(Settings, "setting"),
+            "Each entry of `agent_containers`:\n",
+            _table(AgentContainer, "key"),
+            "`agent_image_build`:\n",
+            _table(AgentImageBuild, "key"),
+        ]
+    )
+
+
+def _table(model: type[BaseModel], what: str) -> str:
+    rows = [f"| {what} | default | what it is |", "| --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        default = (
+            "required"
+            if field.is_required()
+            else f"`{field.get_default(call_default_factory=True)!r}`"
+        )
+        rows.append(f"| `{name}` | {default} | {field.description} |")
     return "\n".join(rows) + "\n"
 
 

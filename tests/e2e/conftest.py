@@ -17,9 +17,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.e2e)
-    # test_deploy proves the first converge of fresh hosts (one with an operator's prior
-    # state), so it runs before any other module deploys to the session's hosts.
-    items.sort(key=lambda item: Path(str(item.fspath)) != here / "test_deploy.py")
+
+    def order(item) -> tuple[bool, bool]:
+        # Unit tests first; then test_deploy, which proves the first converge of fresh hosts
+        # (one with an operator's prior state), before any other module deploys to them.
+        path = Path(str(item.fspath))
+        return path.is_relative_to(here), path != here / "test_deploy.py"
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session")
