@@ -106,8 +106,10 @@ class Settings(BaseModel):
     agent_home: str | None = Field(
         None, description="Agent user's home; default /home/<agent_user>."
     )
-    agent_workspace: str | None = Field(
-        None, description="Directory builds run in; default <agent_home>/workspace."
+    # Outside the home: an agent image's own home may be private to an id that the agent
+    # container, run with --userns=host, does not have, and the mount must be reachable.
+    agent_workspace: str = Field(
+        "/var/lib/agenthost/workspace", description="Directory builds run in, owned by the agent."
     )
     agent_ssh_authorized_keys: list[str] = Field(
         default_factory=list,

@@ -24,8 +24,9 @@ SET = "bench"
 
 def timed_deploy() -> float:
     started = time.monotonic()
+    pyinfra = str(Path(sys.executable).with_name("pyinfra"))
     subprocess.run(
-        [str(Path(sys.executable).with_name("pyinfra")), "-y", "inventory/rehearsal.py", "deploy.py"],
+        [pyinfra, "-y", "inventory/rehearsal.py", "deploy.py"],
         cwd=REPO, env={**os.environ, "AGENTHOST_REHEARSAL_SET": SET},
         check=True, capture_output=True,
     )  # fmt: skip

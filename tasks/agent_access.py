@@ -11,7 +11,8 @@ HEADER = "# Managed by agenthost from agent_ssh_authorized_keys: exactly these k
 @deploy("Agent access")
 def agent_access(settings: Settings) -> None:
     """What SSH build agents need: a workspace, exactly the listed keys, optionally Java."""
-    user, (home, group, workspace) = settings.agent_user, agent_account(settings)
+    user, workspace = settings.agent_user, settings.agent_workspace
+    home, group = agent_account(settings)
     files.directory(
         name=f"Workspace {workspace} belongs to {user}",
         path=workspace,

@@ -34,7 +34,6 @@ from agenthost.agent_container import (
     spec_hash,
 )  # fmt: skip
 from agenthost.settings import AgentContainer, Settings
-from tasks.agent_user import agent_account
 from tasks.ops import managed_file
 
 ENV_DIR = "/etc/agenthost"
@@ -138,7 +137,6 @@ def agent_containers_only(names: list[str]):
 
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
-    workspace = agent_account(settings).workspace
     userns_host = "userns-remap" in settings.daemon_json()
     if any(spec.env_file for spec in settings.agent_containers):
         files.directory(
@@ -161,7 +159,7 @@ def agent_containers(settings: Settings) -> None:
             name=f"Agent container {spec.name} runs the configured spec",
             spec=spec,
             user=settings.agent_user,
-            workspace=workspace,
+            workspace=settings.agent_workspace,
             userns_host=userns_host,
             env_file=env_file,
             env_file_sha256=env_sha256,

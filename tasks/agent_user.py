@@ -11,15 +11,14 @@ from agenthost.settings import Settings
 class Account(NamedTuple):
     home: str
     group: str
-    workspace: str
 
 
 def agent_account(settings: Settings) -> Account:
-    """Where the agent lives: the settings, else what an existing user has, else defaults."""
+    """The agent's home and group: the settings, else what an existing user has, else defaults."""
     found = host.get_fact(Users).get(settings.agent_user) or {}
     home = settings.agent_home or found.get("home") or f"/home/{settings.agent_user}"
     group = found.get("group") or settings.agent_user
-    return Account(home, group, settings.agent_workspace or f"{home}/workspace")
+    return Account(home, group)
 
 
 @deploy("Agent user")

@@ -21,7 +21,7 @@ BASE = "agenthost-test/debian:trixie"
 IMAGE = "agenthost-test/agent:1"
 AGENT = "ci-agent"
 SPEC_OP = f"Agent containers | Agent container {AGENT} runs the configured spec"
-WORKSPACE = "/home/jenkins/workspace"
+WORKSPACE = "/var/lib/agenthost/workspace"
 SECRET = "s3cr3t-token-4711"
 DRAIN_SECONDS = 12  # longer than docker's default stop timeout (10 s), shorter than ours
 # The agent finishes its "build" on SIGTERM, taking DRAIN_SECONDS, and leaves a note of it.
