@@ -131,7 +131,8 @@ def test_ssh_agent_logs_in_with_the_listed_key_into_its_workspace(hosts, remote,
         login = subprocess.run(
             ["ssh", "-i", str(secrets["key"]), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-p", str(h.port), "jenkins@127.0.0.1", "id -un; test -w workspace && echo writable"],
+             "-p", str(h.port), "jenkins@127.0.0.1",
+             f"id -un; test -w {WORKSPACE} && echo writable"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert login.stdout.split() == ["jenkins", "writable"], login.stderr
