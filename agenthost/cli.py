@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from agenthost import rehearsal, settings
+from agenthost import drift, rehearsal, settings
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -18,6 +18,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="agenthost", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
+    drift.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
     table.add_argument("--readme", type=Path, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.state import State
 
 from agenthost.settings import Settings, SettingsError, validate, yaml_group_data
 
-_validated: dict[int, dict[str, Settings]] = {}
+_validated: WeakKeyDictionary[State, dict[str, Settings]] = WeakKeyDictionary()
 
 
 class InvalidSettings(PyinfraError):
@@ -18,7 +19,7 @@ class InvalidSettings(PyinfraError):
 
 def all_settings(state: State, group_data: Path = Path("group_data")) -> dict[str, Settings]:
     """Every host's settings by host name; raises naming each bad host, setting and value."""
-    if id(state) not in _validated:
+    if state not in _validated:
         found, errors = {}, []
         for host in state.inventory:
             data = {**yaml_group_data(group_data, list(host.groups)), **host.data.dict()}
@@ -28,5 +29,5 @@ def all_settings(state: State, group_data: Path = Path("group_data")) -> dict[st
                 errors.append(str(error))
         if errors:
             raise InvalidSettings("invalid settings, no host was changed:\n" + "\n".join(errors))
-        _validated[id(state)] = found
-    return _validated[id(state)]
+        _validated[state] = found
+    return _validated[state]
