@@ -58,7 +58,10 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
     if secret or not current:
         yield StringCommand("install", "-m", "0600", "/dev/null", path)
-    yield FileUploadCommand(StringIO(content), path)
+    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
+    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
+    temp = host.get_temp_filename(path, temp_directory=temp_dir)
+    yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
     yield StringCommand("chown", f"{user}:{group}", path)
     yield StringCommand("chmod", mode, path)
 
