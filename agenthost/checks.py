@@ -73,9 +73,7 @@ class Probe:
     @cached_property
     def home(self) -> str:
         """Where the tasks put the agent's files: the setting, else the user's home."""
-        if self.settings.agent_home:
-            return self.settings.agent_home
-        return self.agent.home if self.agent.exists else f"/home/{self.settings.agent_user}"
+        return self.settings.home(self.agent.home if self.agent.exists else None)
 
     @cached_property
     def info(self) -> dict[str, Any]:

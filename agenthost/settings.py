@@ -217,6 +217,10 @@ class Settings(BaseModel):
         daemon_config.check_options(value)
         return value
 
+    def home(self, existing: str | None) -> str:
+        """The agent's home: the setting, else an existing user's home, else /home/<user>."""
+        return self.agent_home or existing or f"/home/{self.agent_user}"
+
     def daemon_json(self) -> dict[str, Any]:
         remap = self.agent_user if self.docker_userns_remap else None
         return daemon_config.merged(remap, self.docker_daemon_options)

@@ -16,7 +16,7 @@ class Account(NamedTuple):
 def agent_account(settings: Settings) -> Account:
     """The agent's home and group: the settings, else what an existing user has, else defaults."""
     found = host.get_fact(Users).get(settings.agent_user) or {}
-    home = settings.agent_home or found.get("home") or f"/home/{settings.agent_user}"
+    home = settings.home(found.get("home"))
     group = found.get("group") or settings.agent_user
     return Account(home, group)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import testinfra
 
-from agenthost import engine, rehearsal
-from tests.e2e.runner import SET
+from agenthost import rehearsal
+from tests.e2e.runner import SET, rehearsal_hosts
 
 
 def pytest_collection_modifyitems(items):
@@ -29,11 +28,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def hosts() -> list[rehearsal.Host]:
-    engine.ensure_engine()
-    started = rehearsal.up(SET, {"bookworm": 1, "trixie": 1})
-    yield started
-    if not os.environ.get("AGENTHOST_KEEP_HOSTS"):
-        rehearsal.down(SET)
+    with rehearsal_hosts(SET, {"bookworm": 1, "trixie": 1}) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

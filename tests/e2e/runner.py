@@ -6,11 +6,26 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+from agenthost import engine, rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
 SET = "e2e"
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+
+
+@contextmanager
+def rehearsal_hosts(set_name: str, counts: Mapping[str, int]) -> Iterator[list[rehearsal.Host]]:
+    """A set of rehearsal hosts for a test, removed after it unless AGENTHOST_KEEP_HOSTS is set."""
+    engine.ensure_engine()
+    try:
+        yield rehearsal.up(set_name, counts)
+    finally:  # also when `up` fails half-way
+        if not os.environ.get("AGENTHOST_KEEP_HOSTS"):
+            rehearsal.down(set_name)
 
 
 class Run:

@@ -9,7 +9,6 @@ and fails on the same hosts.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import docker
 import pytest
 
 from agenthost import checks, engine, rehearsal
-from tests.e2e.runner import PYINFRA, REPO
+from tests.e2e.runner import PYINFRA, REPO, rehearsal_hosts
 
 SET = "drift"
 AGENT_IMAGE = "agenthost-drift/agent:1"
@@ -82,11 +81,8 @@ def build_agent_image(directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def drift_hosts() -> list[rehearsal.Host]:
-    engine.ensure_engine()
-    hosts = rehearsal.up(SET, {"bookworm": 2, "trixie": 1})
-    yield hosts
-    if not os.environ.get("AGENTHOST_KEEP_HOSTS"):
-        rehearsal.down(SET)
+    with rehearsal_hosts(SET, {"bookworm": 2, "trixie": 1}) as hosts:
+        yield hosts
 
 
 @pytest.fixture(scope="module")
