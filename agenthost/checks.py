@@ -25,17 +25,17 @@ from testinfra.host import Host as TestinfraHost
 
 from agenthost import agent_container, docker_ce, proxy, subids
 from agenthost.images import tarball_references
-from agenthost.prune import prune_commands
+from agenthost.paths import (
+    DAEMON_JSON,
+    PROXY_DROP_IN,
+    PROXY_ENV_FILE,
+    PRUNE_UNIT,
+    SOCKET_DROP_IN,
+    agent_env_file,
+)
+from agenthost.prune import unit_files
 from agenthost.settings import AgentContainer, Settings
 from agenthost.templating import render
-
-# What the tasks write (tasks/*.py; tests/unit/test_drift_checks.py keeps the two equal).
-DAEMON_JSON = "/etc/docker/daemon.json"
-PROXY_DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
-PROXY_ENV_FILE = "/etc/docker/proxy.env"
-SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
-AGENT_ENV_DIR = "/etc/agenthost"
-PRUNE_UNIT = "agenthost-docker-prune"
 
 ABSENT = "absent"
 UNSET = "unset"
@@ -217,10 +217,7 @@ def units(p: Probe) -> list[Item]:
         items.append(Item(f"unit {name}", unit_state(True, True),
                           unit_state(unit.is_enabled, unit.is_running)))  # fmt: skip
     until, schedule = p.settings.docker_prune_until, p.settings.docker_prune_schedule
-    service = render(f"{PRUNE_UNIT}.service.j2", until=until, commands=prune_commands(until))
-    timer = render(f"{PRUNE_UNIT}.timer.j2", schedule=schedule)
-    for path, content in ((f"/etc/systemd/system/{PRUNE_UNIT}.service", service),
-                          (f"/etc/systemd/system/{PRUNE_UNIT}.timer", timer)):  # fmt: skip
+    for path, content in unit_files(until, schedule).items():
         items.append(Item(f"file {path}", f"root:root 0644, {SAME}",
                           _file(p.host, path, sha256(content))))  # fmt: skip
     return items
@@ -252,7 +249,7 @@ def subid_ranges(p: Probe) -> list[Item]:
 def live_daemon(p: Probe) -> list[Item]:
     """What dockerd runs with now: the daemon.json it last read and the remap ids."""
     config, info = p.settings.daemon_json(), p.info
-    remap = "userns-remap" in config
+    remap = p.settings.docker_userns_remap
     root = config.get("data-root", "/var/lib/docker")
     if remap:
         root += f"/{p.agent.uid}.{p.agent.gid}" if p.agent.exists else "/<agent uid>.<gid>"
@@ -331,7 +328,7 @@ def agent_containers(p: Probe) -> list[Item]:
         items.append(Item(f"container {spec.name}", expected_container_state(spec), actual))
         env_file = env_sha256 = None
         if spec.env_file:
-            env_file = f"{AGENT_ENV_DIR}/{spec.name}.env"
+            env_file = agent_env_file(spec.name)
             env_sha256 = sha256(Path(spec.env_file).expanduser().read_bytes())
             items.append(Item(f"file {env_file}", f"root:root 0600, {SAME}",
                               _file(p.host, env_file, env_sha256)))  # fmt: skip
@@ -353,8 +350,9 @@ def _spec_hash(p: Probe, spec: AgentContainer, env_file: str | None,
     if not (p.agent.exists and docker_gid.exists) or _image(p.docker, spec.image) == ABSENT:
         return None
     ids = agent_container.HostIds(p.agent.uid, p.agent.gid, docker_gid.gid)
-    userns_host = "userns-remap" in p.settings.daemon_json()
-    args = agent_container.run_args(spec, ids, p.settings.agent_workspace, userns_host, env_file)
+    args = agent_container.run_args(
+        spec, ids, p.settings.agent_workspace, p.settings.docker_userns_remap, env_file
+    )
     return agent_container.spec_hash(args, p.docker.images.get(spec.image).id, env_sha256)
 
 

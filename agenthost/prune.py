@@ -8,6 +8,8 @@ container uses; stopped agent containers, which keep their image in use, are spa
 from __future__ import annotations
 
 from agenthost.agent_container import AGENT_LABEL
+from agenthost.paths import PRUNE_UNIT
+from agenthost.templating import render
 
 
 def prune_commands(until: str) -> list[list[str]]:
@@ -18,3 +20,15 @@ def prune_commands(until: str) -> list[list[str]]:
         ["docker", "image", "prune", "--force", *age],
         ["docker", "builder", "prune", "--force", *age],
     ]
+
+
+def unit_files(until: str, schedule: str) -> dict[str, str]:
+    """The clean-up service and its timer, by path."""
+    return {
+        f"/etc/systemd/system/{PRUNE_UNIT}.service": render(
+            f"{PRUNE_UNIT}.service.j2", until=until, commands=prune_commands(until)
+        ),
+        f"/etc/systemd/system/{PRUNE_UNIT}.timer": render(
+            f"{PRUNE_UNIT}.timer.j2", schedule=schedule
+        ),
+    }

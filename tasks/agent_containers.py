@@ -33,10 +33,9 @@ from agenthost.agent_container import (
     run_args,
     spec_hash,
 )  # fmt: skip
+from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
 from tasks.ops import managed_file
-
-ENV_DIR = "/etc/agenthost"
 
 
 class GroupId(FactBase):
@@ -132,21 +131,24 @@ def agent_containers_only(names: list[str]):
     for name in extra:
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))
-        yield StringCommand("rm", "-f", QuoteString(f"{ENV_DIR}/{name}.env"))
+        yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
 
 
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
-    userns_host = "userns-remap" in settings.daemon_json()
     if any(spec.env_file for spec in settings.agent_containers):
         files.directory(
-            name=f"{ENV_DIR} is root-only", path=ENV_DIR, user="root", group="root", mode="700"
+            name=f"{AGENT_ENV_DIR} is root-only",
+            path=AGENT_ENV_DIR,
+            user="root",
+            group="root",
+            mode="700",
         )
     for spec in settings.agent_containers:
         env_file = env_sha256 = None
         if spec.env_file:
             secrets = Path(spec.env_file).expanduser().read_text()
-            env_file = f"{ENV_DIR}/{spec.name}.env"
+            env_file = agent_env_file(spec.name)
             env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
             managed_file(
                 name=f"{env_file} holds the secrets of {spec.name}, root-only",
@@ -160,7 +162,7 @@ def agent_containers(settings: Settings) -> None:
             spec=spec,
             user=settings.agent_user,
             workspace=settings.agent_workspace,
-            userns_host=userns_host,
+            userns_host=settings.docker_userns_remap,
             env_file=env_file,
             env_file_sha256=env_sha256,
         )

@@ -4,11 +4,11 @@ from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.operations.util import any_changed
 
 from agenthost import daemon_config
+from agenthost.paths import DAEMON_JSON
 from agenthost.settings import Settings
 from agenthost.templating import render
 from tasks.ops import Managed, backup_path, managed_file
 
-DAEMON_JSON = "/etc/docker/daemon.json"
 CANDIDATE = "/etc/docker/.daemon.json.agenthost"
 
 
@@ -53,11 +53,10 @@ def docker_applied(managed: list[Managed], expect_userns: bool, expect_live_rest
 
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
-    config = settings.daemon_json()
     docker_applied(
         name="Docker runs the new configuration (one restart, rolled back if unhealthy)",
         managed=managed,
-        expect_userns="userns-remap" in config,
-        expect_live_restore=bool(config.get("live-restore")),
+        expect_userns=settings.docker_userns_remap,
+        expect_live_restore=bool(settings.daemon_json().get("live-restore")),
         _if=any_changed(*(m.op for m in managed)),
     )

@@ -2,13 +2,12 @@ from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from agenthost import proxy
+from agenthost.paths import PROXY_DROP_IN as DROP_IN
+from agenthost.paths import PROXY_ENV_FILE as ENV_FILE
 from agenthost.settings import Settings
 from agenthost.templating import render
 from tasks.agent_user import agent_account
 from tasks.ops import Managed, managed_file, managed_file_absent
-
-DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
-ENV_FILE = "/etc/docker/proxy.env"
 
 
 @deploy("Docker proxy")

@@ -2,26 +2,23 @@ from pyinfra.api import deploy
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
-from agenthost.prune import prune_commands
+from agenthost.paths import PRUNE_UNIT as UNIT
+from agenthost.prune import unit_files
 from agenthost.settings import Settings
-from agenthost.templating import render
 from tasks.ops import managed_file
-
-UNIT = "agenthost-docker-prune"
 
 
 @deploy("Docker clean-up")
 def docker_prune(settings: Settings) -> None:
     until, schedule = settings.docker_prune_until, settings.docker_prune_schedule
+    (service_path, service_unit), (timer_path, timer_unit) = unit_files(until, schedule).items()
     service = managed_file(
         name=f"{UNIT}.service removes leftovers older than {until}",
-        path=f"/etc/systemd/system/{UNIT}.service",
-        content=render(f"{UNIT}.service.j2", until=until, commands=prune_commands(until)),
+        path=service_path,
+        content=service_unit,
     )
     timer = managed_file(
-        name=f"{UNIT}.timer runs it {schedule}",
-        path=f"/etc/systemd/system/{UNIT}.timer",
-        content=render(f"{UNIT}.timer.j2", schedule=schedule),
+        name=f"{UNIT}.timer runs it {schedule}", path=timer_path, content=timer_unit
     )
     systemd.daemon_reload(name="systemd knows the clean-up units", _if=any_changed(service, timer))
     systemd.service(

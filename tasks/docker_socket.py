@@ -3,11 +3,10 @@ from pyinfra.api import OperationError, deploy
 from pyinfra.facts.server import Users
 from pyinfra.operations import server
 
+from agenthost.paths import SOCKET_DROP_IN as DROP_IN
 from agenthost.settings import Settings
 from agenthost.templating import render
 from tasks.ops import Managed, managed_file
-
-DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 
 
 @deploy("Docker socket")

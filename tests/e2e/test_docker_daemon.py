@@ -3,10 +3,11 @@ when dockerd's files changed, and a rollback when dockerd refuses the new config
 
 import pytest
 
+from agenthost import paths
 from agenthost.daemon_config import merged, render
 from tests.e2e.runner import deploy, write_inventory
 
-DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
+DROP_IN = paths.PROXY_DROP_IN
 PROXY = "http://proxy.invalid:3128"
 SECRET_PROXY = "http://builder:s3cr%t@proxy.invalid:3128"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost import checks, engine, rehearsal
+from agenthost import checks, engine, paths, rehearsal
 from tests.e2e.runner import PYINFRA, REPO, rehearsal_hosts
 
 SET = "drift"
@@ -35,13 +35,13 @@ SETTINGS = {
 EDITS = [
     """sed -i 's/"icc": false/"icc": true/' /etc/docker/daemon.json""",
     "gpasswd -d jenkins docker",
-    f"rm {checks.PROXY_DROP_IN}",
+    f"rm {paths.PROXY_DROP_IN}",
     "docker stop agent",
 ]
 EDITED_ITEMS = {
     "/etc/docker/daemon.json: icc": ("false", "true"),
     "group docker: jenkins": ("member", "not a member"),
-    f"file {checks.PROXY_DROP_IN}": ("root:root 0644", "absent"),
+    f"file {paths.PROXY_DROP_IN}": ("root:root 0644", "absent"),
     "container agent": ("running, healthy", "exited"),
 }
 # The deploy's operations those edits undo, by a word of their names.

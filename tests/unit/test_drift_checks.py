@@ -4,23 +4,9 @@ import socket
 
 import pytest
 
-import tasks.agent_containers
-import tasks.docker_daemon
-import tasks.docker_proxy
-import tasks.docker_prune
-import tasks.docker_socket
 from agenthost import checks, remote
 from agenthost.checks import Item
 from agenthost.settings import AgentContainer
-
-
-def test_checked_paths_are_the_ones_the_tasks_write():
-    assert checks.DAEMON_JSON == tasks.docker_daemon.DAEMON_JSON
-    assert checks.PROXY_DROP_IN == tasks.docker_proxy.DROP_IN
-    assert checks.PROXY_ENV_FILE == tasks.docker_proxy.ENV_FILE
-    assert checks.SOCKET_DROP_IN == tasks.docker_socket.DROP_IN
-    assert checks.AGENT_ENV_DIR == tasks.agent_containers.ENV_DIR
-    assert checks.PRUNE_UNIT == tasks.docker_prune.UNIT
 
 
 def test_json_key_items_name_the_key_that_drifted():
