@@ -13,7 +13,9 @@ from pathlib import Path
 from agenthost import engine, rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
-SET = "e2e"
+# Parallel runs on one engine (several worktrees) keep apart by a prefix on every set name.
+SET_PREFIX = os.environ.get("AGENTHOST_E2E_PREFIX", "")
+SET = f"{SET_PREFIX}e2e"
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 
 

@@ -20,9 +20,9 @@ import docker
 import pytest
 
 from agenthost import checks, engine, paths, rehearsal
-from tests.e2e.runner import PYINFRA, REPO, rehearsal_hosts
+from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX, rehearsal_hosts
 
-SET = "drift"
+SET = f"{SET_PREFIX}drift"
 AGENT_IMAGE = "agenthost-drift/agent:1"
 PROXY_PASSWORD = "Dr1ftPr0xyPass"
 AGENT_TOKEN = "Dr1ftAgentT0ken"

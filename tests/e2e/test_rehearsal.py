@@ -10,10 +10,10 @@ import docker
 import pytest
 
 from agenthost import rehearsal
-from tests.e2e.runner import REPO
+from tests.e2e.runner import REPO, SET_PREFIX
 
 AGENTHOST = str(Path(sys.executable).with_name("agenthost"))
-SET = "e2e-lifecycle"
+SET = f"{SET_PREFIX}e2e-lifecycle"
 
 
 def agenthost(*args: str) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from agenthost import rehearsal_image
-from tests.e2e.runner import PYINFRA, REPO
+from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX
 
 RELEASE = "bookworm"
 MACHINE = f"{RELEASE}-1"
-CONTAINER = f"agenthost-e2e-vagrant-{RELEASE}-1"
+CONTAINER = f"agenthost-{SET_PREFIX}e2e-vagrant-{RELEASE}-1"
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("vagrant"), reason="vagrant is not installed (apt-get install vagrant)"
@@ -30,7 +30,7 @@ def vagrant_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         **os.environ,
         "AGENTHOST_HOSTS": "1",
         "AGENTHOST_RELEASE": RELEASE,
-        "AGENTHOST_VAGRANT_SET": "e2e-vagrant",
+        "AGENTHOST_VAGRANT_SET": f"{SET_PREFIX}e2e-vagrant",
         "VAGRANT_DOTFILE_PATH": str(tmp_path / ".vagrant"),
     }
     yield env
