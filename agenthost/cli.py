@@ -3,7 +3,8 @@
 import argparse
 from pathlib import Path
 
-from agenthost import drift, rehearsal, settings
+from agenthost import __version__, drift, settings
+from agenthost.lab import rehearsal
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -16,6 +17,7 @@ def _settings(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="agenthost", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
     drift.add_parser(commands)

@@ -1,14 +1,15 @@
-"""jinja2 templates in templates/, for the files people read on a host."""
+"""jinja2 templates (templates/ in the clone, agenthost.templates installed), for files people
+read on a host."""
 
 import shlex
-from pathlib import Path
+from importlib.resources import files
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = files("agenthost.templates")
 
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
+    loader=jinja2.FunctionLoader(lambda name: (TEMPLATES / name).read_text()),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=True,

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from agenthost import engine, rehearsal
+from agenthost.lab import engine, rehearsal
 
 REPO = Path(__file__).resolve().parents[1]
 SET = "bench"

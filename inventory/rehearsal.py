@@ -8,8 +8,8 @@ import os
 
 from pyinfra.api.exceptions import InventoryError
 
-from agenthost.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
-from agenthost.rehearsal_image import RehearsalError
+from agenthost.lab.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
+from agenthost.lab.rehearsal_image import RehearsalError
 
 try:
     _hosts = load_hosts(os.environ.get("AGENTHOST_REHEARSAL_SET", DEFAULT_SET))

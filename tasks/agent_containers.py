@@ -12,6 +12,7 @@ import json
 import shlex
 from pathlib import Path
 
+from agenthost.tasks.ops import managed_file
 from pyinfra import host
 from pyinfra.api import (
     FactBase,
@@ -35,7 +36,6 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
-from tasks.ops import managed_file
 
 
 class GroupId(FactBase):

@@ -1,5 +1,6 @@
 from io import StringIO
 
+from agenthost.tasks.ops import Managed, backup_path, managed_file
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.operations.util import any_changed
 
@@ -7,7 +8,6 @@ from agenthost import daemon_config
 from agenthost.paths import DAEMON_JSON
 from agenthost.settings import Settings
 from agenthost.templating import render
-from tasks.ops import Managed, backup_path, managed_file
 
 CANDIDATE = "/etc/docker/.daemon.json.agenthost"
 

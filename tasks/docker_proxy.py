@@ -1,3 +1,5 @@
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.ops import Managed, managed_file, managed_file_absent
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
@@ -6,8 +8,6 @@ from agenthost.paths import PROXY_DROP_IN as DROP_IN
 from agenthost.paths import PROXY_ENV_FILE as ENV_FILE
 from agenthost.settings import Settings
 from agenthost.templating import render
-from tasks.agent_user import agent_account
-from tasks.ops import Managed, managed_file, managed_file_absent
 
 
 @deploy("Docker proxy")

@@ -1,3 +1,4 @@
+from agenthost.tasks.ops import managed_file
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
@@ -5,7 +6,6 @@ from pyinfra.operations.util import any_changed
 from agenthost.paths import PRUNE_UNIT as UNIT
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
-from tasks.ops import managed_file
 
 
 @deploy("Docker clean-up")

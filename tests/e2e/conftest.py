@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from agenthost import rehearsal
+from agenthost.lab import rehearsal
 from tests.e2e.runner import SET, rehearsal_hosts
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from agenthost import engine, rehearsal
+from agenthost.lab import engine, rehearsal
 
 REPO = Path(__file__).resolve().parents[2]
 # Parallel runs on one engine (several worktrees) keep apart by a prefix on every set name.
@@ -49,7 +49,7 @@ class Run:
 def write_inventory(path: Path, data: dict | None = None, host_data: dict | None = None) -> Path:
     """A pyinfra inventory of the e2e hosts with settings, as an operator would write one."""
     path.write_text(
-        "from agenthost.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
         f"hosts = [(name, {{**connect, **{host_data or {}!r}.get(name, {{}})}})\n"
         f"         for name, connect in inventory_groups(load_hosts({SET!r}))['rehearsal']]\n"
         f"rehearsal = (hosts, {data or {}!r})\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.rehearsal_image import MIRROR
+from agenthost.lab.rehearsal_image import MIRROR
 from agenthost.settings import AGENT_IMAGE_PACKAGES
 from agenthost.templating import render
 from tests.e2e.runner import deploy, write_inventory

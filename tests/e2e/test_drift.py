@@ -19,7 +19,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost import checks, engine, paths, rehearsal
+from agenthost import checks, paths
+from agenthost.lab import engine, rehearsal
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX, rehearsal_hosts
 
 SET = f"{SET_PREFIX}drift"
@@ -97,7 +98,7 @@ def inventory(drift_hosts, tmp_path_factory) -> Path:
             "agent_containers": [agent]}  # fmt: skip
     path = directory / "inventory.py"
     path.write_text(
-        "from agenthost.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
         f"rehearsal = (inventory_groups(load_hosts({SET!r}))['rehearsal'], {data!r})\n"
     )
     return path

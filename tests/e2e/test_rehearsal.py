@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost import rehearsal
+from agenthost.lab import rehearsal
 from tests.e2e.runner import REPO, SET_PREFIX
 
 AGENTHOST = str(Path(sys.executable).with_name("agenthost"))

@@ -156,7 +156,7 @@ def test_container_names_are_unique():
 
 
 def test_container_fact_reads_state_and_spec_label():
-    from tasks.agent_containers import ContainerSpec
+    from agenthost.tasks.agent_containers import ContainerSpec
 
     fact = ContainerSpec()
     assert fact.process([]) is None  # no such container

@@ -5,9 +5,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost import rehearsal
-from agenthost.rehearsal import Host
-from agenthost.rehearsal_image import RehearsalError
+from agenthost.lab import rehearsal
+from agenthost.lab.rehearsal import Host
+from agenthost.lab.rehearsal_image import RehearsalError
 
 HOSTS = [
     Host("agenthost-bookworm-1", "bookworm", 32768, "/k/rehearsal_ed25519"),

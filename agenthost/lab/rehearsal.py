@@ -22,8 +22,8 @@ import docker
 from docker.errors import DockerException
 from docker.models.containers import Container
 
-from agenthost import engine
-from agenthost.rehearsal_image import (
+from agenthost.lab import engine
+from agenthost.lab.rehearsal_image import (
     RELEASE_LABEL,
     RehearsalError,
     ensure_images,
@@ -70,7 +70,8 @@ class Host:
 
 def state_dir(set_name: str) -> Path:
     base = os.environ.get("AGENTHOST_REHEARSAL_DIR")
-    root = Path(base) if base else Path(__file__).resolve().parent.parent / ".rehearsal"
+    # Beside the inventory that reads it: the working directory, as for pyinfra's group_data.
+    root = Path(base) if base else Path.cwd() / ".rehearsal"
     return root / set_name
 
 
@@ -174,6 +175,18 @@ def container_spec(set_name: str, release: str, index: int) -> tuple[dict, dict]
         "network_mode": network_name(set_name),
     }
     return create, host_config
+
+
+def docker_cli_options(set_name: str) -> list[str]:
+    """container_spec's host options as `docker create` flags, for the Vagrantfile's docker
+    provider (which names, ports and volumes the container itself)."""
+    return [
+        *(f"--cap-add={cap}" for cap in CAPABILITIES),
+        *(f"--security-opt={opt}" for opt in (*SECURITY_OPT, "systempaths=unconfined")),
+        "--cgroupns=host", "-v=/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v=/var/lib/docker",
+        "--tmpfs=/run", "--tmpfs=/run/lock", "--stop-signal=SIGRTMIN+3",
+        f"--label={SET_LABEL}={set_name}",
+    ]  # fmt: skip
 
 
 def docker_volume_name(host: str) -> str:
@@ -347,6 +360,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "status", parents=[set_option], help="list the set's containers",
     ).set_defaults(func=_reporting_errors(_cmd_status))
 
+    commands.add_parser(
+        "docker-args", parents=[set_option],
+        help="print, one a line, the `docker create` options a rehearsal host needs (Vagrantfile)",
+    ).set_defaults(func=_cmd_docker_args)
+
     image_parser = commands.add_parser(
         "image", parents=[release_option],
         help="build or reuse the images only (run this before `vagrant up`)")
@@ -386,6 +404,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(f"{container.name}\t{container.status}\t{container.ports.get('22/tcp')}")
     if not containers:
         print(f"no hosts in set {args.set!r}")
+    return 0
+
+
+def _cmd_docker_args(args: argparse.Namespace) -> int:
+    print("\n".join(docker_cli_options(args.set)))
     return 0
 
 
