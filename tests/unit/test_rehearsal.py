@@ -1,6 +1,5 @@
 import argparse
 import json
-from pathlib import Path
 
 import docker
 import pytest
@@ -105,10 +104,10 @@ def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypa
     assert (tmp_path / "e2e/ssh_config").read_text() == rehearsal.render_ssh_config(HOSTS)
 
 
-def test_state_dir_defaults_to_the_repo_root(monkeypatch):
+def test_state_dir_defaults_to_the_working_directory(monkeypatch, tmp_path):
     monkeypatch.delenv("AGENTHOST_REHEARSAL_DIR", raising=False)
-    repo = Path(rehearsal.__file__).resolve().parent.parent
-    assert rehearsal.state_dir("default") == repo / ".rehearsal" / "default"
+    monkeypatch.chdir(tmp_path)
+    assert rehearsal.state_dir("default") == tmp_path / ".rehearsal" / "default"
 
 
 def parse(argv):
