@@ -7,6 +7,7 @@ group_data/*.yaml. `validate_inventory` checks every host before any is touched.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -30,8 +31,17 @@ AGENT_IMAGE_PACKAGES = (
 )
 
 
+# Set while `agenthost drift` plans: it reads nothing from the deploy machine's local files
+# (secrets, tarballs), which a machine that only checks the fleet need not have.
+DRIFT_REPORT_FD = "AGENTHOST_DRIFT_FD"
+
+
+def checking_drift() -> bool:
+    return DRIFT_REPORT_FD in os.environ
+
+
 def _local_file(path: str) -> str:
-    if not Path(path).expanduser().is_file():
+    if not checking_drift() and not Path(path).expanduser().is_file():
         raise ValueError("no such file on this machine")
     return path
 

@@ -1,9 +1,9 @@
-from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import managed_file, managed_file_absent
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files
 
 from agenthost.settings import Settings
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.ops import managed_file, managed_file_absent
 
 HEADER = "# Managed by agenthost from agent_ssh_authorized_keys: exactly these keys."
 

@@ -1,12 +1,12 @@
 from io import StringIO
 
-from agenthost.tasks.ops import Managed, backup_path, managed_file
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.operations.util import any_changed
 
 from agenthost import daemon_config
 from agenthost.paths import DAEMON_JSON
 from agenthost.settings import Settings
+from agenthost.tasks.ops import Managed, backup_path, managed_file
 from agenthost.templating import render
 
 CANDIDATE = "/etc/docker/.daemon.json.agenthost"

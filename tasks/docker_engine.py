@@ -1,4 +1,3 @@
-from agenthost.tasks.ops import managed_file, managed_file_absent
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebArch
@@ -8,6 +7,7 @@ from pyinfra.operations.util import any_changed
 
 from agenthost import docker_ce
 from agenthost.settings import Settings
+from agenthost.tasks.ops import managed_file, managed_file_absent
 
 
 @deploy("Docker engine")

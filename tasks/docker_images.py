@@ -15,6 +15,7 @@ from pyinfra.facts.server import Users
 
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256, tarball_references
 from agenthost.settings import AgentImageBuild, Settings
+from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
 WORK_DIR = "/var/lib/agenthost"
@@ -73,6 +74,9 @@ def docker_images(settings: Settings) -> None:
     """Images for air-gapped hosts: preloaded tarballs, then the agent image if one is built."""
     for tarball in settings.docker_image_preload:
         local = str(Path(tarball).expanduser())
+        if not Path(local).is_file():  # drift, on a machine without the tarball
+            not_checked(f"images of {Path(local).name} (the tarball is not on this machine)")
+            continue
         references = list(tarball_references(local))
         image_loaded(
             name=f"Images {', '.join(references)} are loaded (from {Path(local).name})",

@@ -1,5 +1,3 @@
-from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import Managed, managed_file, managed_file_absent
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
@@ -7,6 +5,8 @@ from agenthost import proxy
 from agenthost.paths import PROXY_DROP_IN as DROP_IN
 from agenthost.paths import PROXY_ENV_FILE as ENV_FILE
 from agenthost.settings import Settings
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.ops import Managed, managed_file, managed_file_absent
 from agenthost.templating import render
 
 

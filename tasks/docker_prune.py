@@ -1,4 +1,3 @@
-from agenthost.tasks.ops import managed_file
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
@@ -6,6 +5,7 @@ from pyinfra.operations.util import any_changed
 from agenthost.paths import PRUNE_UNIT as UNIT
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
+from agenthost.tasks.ops import managed_file
 
 
 @deploy("Docker clean-up")

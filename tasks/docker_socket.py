@@ -1,4 +1,3 @@
-from agenthost.tasks.ops import Managed, managed_file
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
 from pyinfra.facts.server import Users
@@ -6,6 +5,7 @@ from pyinfra.operations import server
 
 from agenthost.paths import SOCKET_DROP_IN as DROP_IN
 from agenthost.settings import Settings
+from agenthost.tasks.ops import Managed, managed_file
 from agenthost.templating import render
 
 

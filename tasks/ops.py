@@ -20,6 +20,16 @@ from agenthost import subids
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+_not_checked: dict[str, list[str]] = {}
+
+
+def not_checked(what: str) -> None:
+    """Drift cannot compare `what` on the current host: only the deploy machine has its source."""
+    _not_checked.setdefault(host.name, []).append(what)
+
+
+def not_checked_on(name: str) -> list[str]:
+    return _not_checked.get(name, [])
 
 
 class Managed(NamedTuple):
