@@ -20,7 +20,8 @@ from agenthost import agent_container, daemon_config
 # Settings live in these namespaces; a key there that is not a setting is a typo.
 OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-CREDENTIALS = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
+# The userinfo of a URL, user:password or a token alone: all of it is secret.
+CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
@@ -269,8 +270,12 @@ def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, 
 
 
 def redact(text: str) -> str:
-    """Text with the password of every URL in it replaced, fit for output and logs."""
+    """Text with the credentials of every URL in it replaced, fit for output and logs."""
     return CREDENTIALS.sub(r"\1***@", text)
+
+
+def has_credentials(url: str | None) -> bool:
+    return bool(url and CREDENTIALS.search(url))
 
 
 def _describe(error: dict[str, Any]) -> str:

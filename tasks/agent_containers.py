@@ -94,8 +94,11 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host
     image = host.get_fact(DockerImage, object_id=spec.image)
     missing = [
         what
-        for what, found in ((f"user {user}", account), ("group docker", docker_gid),
-                            (f"image {spec.image}", image))  # fmt: skip
+        for what, found in (
+            (f"user {user}", account),
+            ("group docker", docker_gid),
+            (f"image {spec.image}", image),
+        )  # fmt: skip
         if not found
     ]
     if missing:

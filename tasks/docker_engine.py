@@ -5,7 +5,7 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
-from agenthost import docker_ce
+from agenthost import desired, docker_ce
 from agenthost.settings import Settings
 from agenthost.tasks.ops import managed_file, managed_file_absent
 
@@ -14,9 +14,7 @@ from agenthost.tasks.ops import managed_file, managed_file_absent
 def docker_engine(settings: Settings) -> None:
     if settings.docker_source == "docker-ce":
         _docker_ce_repository(settings)
-        packages = docker_ce.PACKAGES
-    else:
-        packages = ["docker.io"]
+    packages = desired.engine_packages(settings)
     apt.packages(
         name=f"Docker engine is installed ({', '.join(packages)})",
         packages=packages,

@@ -16,7 +16,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.facts.server import Users
 
-from agenthost import subids
+from agenthost import desired, subids
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -74,6 +74,14 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
     yield StringCommand("chown", f"{user}:{group}", path)
     yield StringCommand("chmod", mode, path)
+
+
+def desired_file(file: desired.File, name: str) -> OperationMeta:
+    """Apply a desired.File: `managed_file`, or `managed_file_absent` when it must not exist."""
+    if file.content is None:
+        return managed_file_absent(name=name, path=file.path)
+    return managed_file(name=name, path=file.path, content=file.content, mode=file.mode,
+                        user=file.user, group=file.group, secret=file.secret)  # fmt: skip
 
 
 @operation()

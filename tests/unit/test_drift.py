@@ -55,7 +55,7 @@ def test_planned_operations_leave_out_conditional_ones_and_redact_names():
         "c": (FakeData(None), FakeOpMeta("Docker socket")),
     })  # fmt: skip
     assert drift.planned_operations(state, A) == [
-        ("proxy http://u:***@proxy:3128", True),
+        ("proxy http://***@proxy:3128", True),
         ("Docker socket", False),
     ]
 
