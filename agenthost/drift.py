@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from agenthost import report
+from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
-from agenthost.settings import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.settings import redact
 from agenthost.templating import render
 

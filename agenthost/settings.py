@@ -1,18 +1,16 @@
 """Every agenthost setting, declared once: type, default and a one-line doc.
 
 Values come from pyinfra host data (inventory files, group_data/*.py) and from
-group_data/*.yaml. `validate_inventory` checks every host before any is touched.
+group_data/*.yaml, read by agenthost.hostdata, which validates every host before any is touched.
+Pure: no IO here.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import re
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenthost import agent_container, daemon_config
@@ -30,21 +28,6 @@ AGENT_IMAGE_PACKAGES = (
     "ca-certificates=20250419+deb13u1",
     "git=1:2.47.3-0+deb13u1",
 )
-
-
-# Set while `agenthost drift` plans: it reads nothing from the deploy machine's local files
-# (secrets, tarballs), which a machine that only checks the fleet need not have.
-DRIFT_REPORT_FD = "AGENTHOST_DRIFT_FD"
-
-
-def checking_drift() -> bool:
-    return DRIFT_REPORT_FD in os.environ
-
-
-def _local_file(path: str) -> str:
-    if not checking_drift() and not Path(path).expanduser().is_file():
-        raise ValueError("no such file on this machine")
-    return path
 
 
 class AgentContainer(BaseModel):
@@ -85,11 +68,6 @@ class AgentContainer(BaseModel):
     def _healthcheck(cls, value):
         agent_container.health_args(value)
         return value
-
-    @field_validator("env_file")
-    @classmethod
-    def _env_file(cls, value):
-        return _local_file(value) if value else value
 
 
 class AgentImageBuild(BaseModel):
@@ -209,11 +187,6 @@ class Settings(BaseModel):
                 raise ValueError(f"expected one public key per entry, got {key!r}")
         return [key.strip() for key in value]
 
-    @field_validator("docker_image_preload")
-    @classmethod
-    def _preload(cls, value):
-        return [_local_file(path) for path in value]
-
     @field_validator("agent_containers")
     @classmethod
     def _unique_names(cls, value):
@@ -296,19 +269,6 @@ def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = No
     if problems:
         raise SettingsError("\n".join(f"host {name}: {problem}" for problem in problems))
     return settings
-
-
-def yaml_group_data(directory: Path, groups: list[str]) -> dict[str, Any]:
-    """Data from group_data/<group>.yaml for `all` and then each of the host's groups."""
-    merged: dict[str, Any] = {}
-    for group in ["all", *groups]:
-        for path in (directory / f"{group}.yaml", directory / f"{group}.yml"):
-            if path.exists():
-                loaded = yaml.safe_load(path.read_text()) or {}
-                if not isinstance(loaded, dict):
-                    raise SettingsError(f"{path}: expected a mapping of setting: value")
-                merged.update(loaded)
-    return merged
 
 
 def settings_table() -> str:

@@ -1,3 +1,6 @@
+import json
+import tarfile
+from functools import cache
 from io import StringIO
 from pathlib import Path
 
@@ -13,12 +16,31 @@ from pyinfra.api import (
 from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.server import Users
 
-from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256, tarball_references
+from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
 WORK_DIR = "/var/lib/agenthost"
+
+
+class TarballError(ValueError):
+    """A file that `docker load` would not give a named image."""
+
+
+@cache
+def tarball_references(path: str) -> tuple[str, ...]:
+    """The image references a `docker save` tarball (plain or compressed) loads."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = tar.extractfile("manifest.json")
+            manifest = json.load(member) if member else []
+    except (OSError, KeyError, tarfile.TarError, ValueError) as error:
+        raise TarballError(f"{path}: not a `docker save` tarball ({error})") from None
+    references = tuple(tag for image in manifest for tag in image.get("RepoTags") or ())
+    if not references:
+        raise TarballError(f"{path}: its images have no name; save them as `docker save NAME:TAG`")
+    return references
 
 
 @operation()

@@ -58,8 +58,9 @@ CMD ["/bin/sleep", "1000000"]
 
 def build_agent_image(directory: Path) -> Path:
     root = directory / "rootfs"
-    libraries = subprocess.run(["ldd", "/usr/bin/busybox"], capture_output=True, text=True,
-                               check=True).stdout.split()  # fmt: skip
+    # Debian's busybox is static on some releases: then ldd names no library (and exits 1).
+    libraries = subprocess.run(["ldd", "/usr/bin/busybox"], capture_output=True,
+                               text=True).stdout.split()  # fmt: skip
     for path in ["/usr/bin/busybox", *(word for word in libraries if word.startswith("/"))]:
         (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, root / path.lstrip("/"))

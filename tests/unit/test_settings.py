@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from agenthost.hostdata import yaml_group_data
 from agenthost.settings import (
     SETTING_NAMES,
     Settings,
@@ -12,7 +13,6 @@ from agenthost.settings import (
     split_data,
     validate,
     with_settings_table,
-    yaml_group_data,
 )
 
 PYINFRA_KEYS = {"ssh_port", "ssh_user", "docker_identifier"}
