@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.facts.server import Users
+from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
 
@@ -63,6 +64,8 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
         return
+    if not same and host.state.config.DIFF:
+        _show_diff(path, content, bool(current), secret)
     if current and not same:
         yield from _backup(path)
     yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
@@ -114,6 +117,18 @@ def subid_file(path: str, user: str, count: int):
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
     yield from managed_file._inner(path=path, content=wanted)
+
+
+def _show_diff(path: str, content: str, exists: bool, secret: bool) -> None:
+    """What `pyinfra --diff` shows, as files.put shows it; never a secret's content."""
+    host.log(f"Will {'modify' if exists else 'create'} {path}", logger.info)
+    if secret:
+        logger.info("  (secret: content not shown)")
+        return
+    current = host.get_fact(FileContents, path=path) if exists else None
+    before = [f"{line}\n" for line in current or []]
+    for line in generate_color_diff(before, content.splitlines(keepends=True)):
+        logger.info("  %s", line)
 
 
 def _sha256(content: str) -> str:
