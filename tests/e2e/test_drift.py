@@ -247,12 +247,12 @@ def test_drift_needs_no_local_secret_or_tarball_and_can_be_limited(
     """A machine that only checks the fleet has neither the agent's env file nor the tarball."""
     hidden = [p for p in inventory.parent.iterdir() if p.name in ("agent.env", "agent.tar")]
     for path in hidden:
-        path.rename(path.with_suffix(".away"))
+        path.rename(f"{path}.away")
     try:
         drift = Drift(inventory, tmp_path, "--limit", drift_hosts[0].name)
     finally:
         for path in hidden:
-            path.with_suffix(".away").rename(path)
+            Path(f"{path}.away").rename(path)
     assert drift.returncode == 0, drift.output
     assert list(drift.hosts) == [drift_hosts[0].name]
     assert "not checked" in drift.output and "(the env_file is not on this machine)" in drift.output
