@@ -98,7 +98,8 @@ def pyinfra_said(output: str, host: str) -> str:
 
 def plan_command(inventory: str, limit: list[str]) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
-    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
+    # -y: no prompt for hosts that failed to connect (they are reported); --dry runs nothing.
+    return [PYINFRA, "-y", "--dry", *limits, inventory, str(PLAN)]
 
 
 def check(
@@ -129,7 +130,7 @@ def check(
         raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
     for name in expected:
         if name not in reports:
-            reports[name] = HostReport(name, error=f"not checked: {pyinfra_said(said, name)}")
+            reports[name] = HostReport(name, error=pyinfra_said(said, name))
             on_report(reports[name])
     return [reports[name] for name in expected]
 
