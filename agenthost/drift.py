@@ -98,8 +98,8 @@ def pyinfra_said(output: str, host: str) -> str:
 
 def plan_command(inventory: str, limit: list[str]) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
-    # -y: no prompt for hosts that failed to connect (they are reported); --dry runs nothing.
-    return [PYINFRA, "-y", "--dry", *limits, inventory, str(PLAN)]
+    # Not -y: with it, pyinfra skips the change detection this check is made of.
+    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
 
 
 def check(
@@ -108,11 +108,15 @@ def check(
     """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        plan_command(inventory, list(limit)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        plan_command(inventory, list(limit)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
         env={**os.environ, REPORT_FD: str(write_fd)},
     )  # fmt: skip
     os.close(write_fd)
+    # pyinfra asks whether to go on when a host failed to connect: yes (that host is reported),
+    # and --dry then stops before anything runs.
+    process.stdin.write("\n" * 3)
+    process.stdin.close()
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
