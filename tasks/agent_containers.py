@@ -23,7 +23,6 @@ from pyinfra.api import (
 )
 from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.files import Sha256File
-from pyinfra.facts.server import Users
 from pyinfra.operations import files
 
 from agenthost.agent_container import (
@@ -36,6 +35,7 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import managed_file, not_checked
 
 
@@ -89,7 +89,7 @@ class AgentContainerNames(FactBase):
 def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host: bool,
                     env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
     """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed."""
-    account = host.get_fact(Users).get(user)
+    account = host.get_fact(UserAccount, user=user)
     docker_gid = host.get_fact(GroupId, group="docker")
     image = host.get_fact(DockerImage, object_id=spec.image)
     missing = [

@@ -14,10 +14,10 @@ from pyinfra.api import (
     operation,
 )
 from pyinfra.facts.docker import DockerImage
-from pyinfra.facts.server import Users
 
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.settings import AgentImageBuild, Settings
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
@@ -62,7 +62,7 @@ def image_loaded(tarball: str, references: list[str]):
 @operation()
 def image_built(build: AgentImageBuild, user: str):
     """`build.tag` is built from the current Dockerfile (its hash is a label on the image)."""
-    account = host.get_fact(Users).get(user)
+    account = host.get_fact(UserAccount, user=user)
     if not account:
         if host.state.is_executing:
             raise OperationError(f"{build.tag} cannot be built: no user {user}")

@@ -1,10 +1,10 @@
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
-from pyinfra.facts.server import Users
 from pyinfra.operations import server
 
 from agenthost import desired
 from agenthost.settings import Settings
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file
 
 
@@ -14,9 +14,8 @@ def docker_socket(settings: Settings) -> list[Managed]:
     server.group(name="Group docker exists", group="docker")
     drop_in = desired.socket_drop_in()
     socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
-    users = host.get_fact(Users)
     for user in settings.docker_users:
-        if user not in users:
+        if host.get_fact(UserAccount, user=user) is None:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     for user in desired.docker_group(settings):
         server.user(

@@ -13,11 +13,11 @@ from typing import NamedTuple
 from pyinfra import host, logger
 from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import File, FileContents, Sha256File
-from pyinfra.facts.server import Users
+from pyinfra.facts.files import File, FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
+from agenthost.tasks.facts import ManagedFileState, UserAccount
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -59,8 +59,8 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
 
     A secret file is made root-only before its content arrives and is never diffed in output.
     """
-    current = host.get_fact(File, path=path)
-    same = current and host.get_fact(Sha256File, path=path) == _sha256(content)
+    current = host.get_fact(ManagedFileState, path=path)  # one round trip: stat and checksum
+    same = current and current["sha256"] == _sha256(content)
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
         return
@@ -103,7 +103,7 @@ def subid_file(path: str, user: str, count: int):
 
     Read at execution, since the user may be created earlier in the same run.
     """
-    account = host.get_fact(Users).get(user)
+    account = host.get_fact(UserAccount, user=user)
     if account is None:
         if host.state.is_executing:
             raise OperationError(f"{user} does not exist, so {path} cannot map it")

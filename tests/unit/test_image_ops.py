@@ -36,11 +36,11 @@ BUILD = AgentImageBuild(tag="agenthost/agent:1")
 
 def built(label):
     image = [{"Id": "sha256:abc", "Config": {"Labels": {DOCKERFILE_LABEL: label}}}]
-    return {"Users": JENKINS, "DockerImage": {BUILD.tag: image}}
+    return {"UserAccount": JENKINS, "DockerImage": {BUILD.tag: image}}
 
 
 def test_an_image_built_from_the_current_dockerfile_is_kept():
-    first = run_op(image_built, {"Users": JENKINS, "DockerImage": {BUILD.tag: []}},
+    first = run_op(image_built, {"UserAccount": JENKINS, "DockerImage": {BUILD.tag: []}},
                    build=BUILD, user="jenkins")  # fmt: skip
     build_command = next(c for c in first.commands if c.startswith("docker image build"))
     digest = build_command.split(f"{DOCKERFILE_LABEL}=")[1].split()[0]
@@ -57,7 +57,8 @@ def test_an_image_from_another_dockerfile_is_rebuilt_in_a_private_context_remove
 
 
 def test_the_build_waits_for_the_agent_while_planning_and_fails_without_it():
-    planned = run_op(image_built, {"Users": {}}, build=BUILD, user="jenkins")
+    planned = run_op(image_built, {"UserAccount": {"jenkins": None}}, build=BUILD, user="jenkins")
     assert planned.commands == [f"true # {BUILD.tag} is built once jenkins exists"]
     with pytest.raises(OperationError, match="no user jenkins"):
-        run_op(image_built, {"Users": {}}, executing=True, build=BUILD, user="jenkins")
+        run_op(image_built, {"UserAccount": {"jenkins": None}}, executing=True, build=BUILD,
+               user="jenkins")  # fmt: skip

@@ -21,7 +21,8 @@ def stat(mode=644, user="root", group="root"):
 
 
 def facts(file=None, content=None):
-    return {"File": {PATH: file}, "Sha256File": {PATH: sha(content) if content else None}}
+    state = file and {**file, "sha256": sha(content) if content else sha("")}
+    return {"ManagedFileState": {PATH: state}}
 
 
 def test_a_file_as_desired_is_a_noop():
@@ -80,8 +81,8 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
     text = ["alice:100000:65536"]
     result = run_op(
         ops.subid_file,
-        {"Users": JENKINS, "FileContents": {"/etc/subuid": text},
-         "File": {"/etc/subuid": stat()}, "Sha256File": {"/etc/subuid": sha("x")}},
+        {"UserAccount": JENKINS, "FileContents": {"/etc/subuid": text},
+         "ManagedFileState": {"/etc/subuid": {**stat(), "sha256": sha("x")}}},
         path="/etc/subuid", user="jenkins", count=65536,
     )  # fmt: skip
     assert result.uploads == {
@@ -90,7 +91,7 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
 
 
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
-    facts_ = {"Users": {}}
+    facts_ = {"UserAccount": {"jenkins": None}}
     planned = run_op(ops.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
     assert planned.commands == ["true # /etc/subgid is written once jenkins exists"]
     with pytest.raises(OperationError, match="jenkins does not exist"):
