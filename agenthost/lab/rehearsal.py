@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,6 +57,9 @@ SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined")
 # without it a nested container under userns-remap cannot mount /proc.
 UNCONFINED_SYSTEM_PATHS = {"MaskedPaths": [], "ReadonlyPaths": []}
 BOOT_TIMEOUT = 180.0
+# Hosts created, started and waited for at once: the engine and sshd's key generation at boot
+# overlap well; beyond this the 2-core machine only queues them.
+PARALLEL = 8
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def inventory_groups(hosts: Iterable[Host]) -> dict[str, list[tuple[str, dict]]]
     return groups
 
 
-def _write_state(set_name: str, hosts: list[Host]) -> Path:
+def write_state(set_name: str, hosts: list[Host]) -> Path:
     directory = state_dir(set_name)
     directory.mkdir(parents=True, exist_ok=True)
     state = {"set": set_name, "hosts": [asdict(h) for h in hosts]}
@@ -206,16 +210,23 @@ def up(set_name: str, counts: Mapping[str, int]) -> list[Host]:
     labels = {SET_LABEL: set_name}
     client.networks.create(network_name(set_name), driver="bridge", labels=labels)
     key = str(ensure_key())
-    hosts = []
-    for release in releases:
-        for index in range(1, counts[release] + 1):
-            container = _create_container(client, set_name, release, index)
-            container.start()
-            hosts.append(Host(container.name, release, _ssh_port(container), key))
-    directory = _write_state(set_name, hosts)
+
+    def start(release: str, index: int) -> Host:
+        # A client per thread: the SDK's HTTP session is not meant to be shared across threads.
+        container = _create_container(engine.ensure_engine(), set_name, release, index)
+        container.start()
+        return Host(container.name, release, _ssh_port(container), key)
+
     started = time.monotonic()
-    for host in hosts:
-        _wait_booted(client, host, directory / "ssh_config", started + BOOT_TIMEOUT)
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        jobs = [pool.submit(start, r, i) for r in releases for i in range(1, counts[r] + 1)]
+        hosts = [job.result() for job in jobs]
+        directory = write_state(set_name, hosts)
+        deadline = started + BOOT_TIMEOUT
+        waits = [pool.submit(_wait_booted, client, h, directory / "ssh_config", deadline)
+                 for h in hosts]  # fmt: skip
+        for wait in waits:
+            wait.result()
     log.info("%d host(s) booted in %.0fs", len(hosts), time.monotonic() - started)
     return hosts
 
@@ -224,8 +235,10 @@ def down(set_name: str) -> None:
     """Remove the set's containers (stopped ones too), volumes, network and state files."""
     client = engine.ensure_engine()
     selector = _set_selector(set_name)
-    for container in client.containers.list(all=True, filters=selector):
-        container.remove(force=True, v=True)
+    containers = client.containers.list(all=True, filters=selector)
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        for removal in [pool.submit(c.remove, force=True, v=True) for c in containers]:
+            removal.result()
     for volume in client.volumes.list(filters=selector):
         volume.remove(force=True)
     for network in client.networks.list(filters=selector):
@@ -367,10 +380,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     image_parser = commands.add_parser(
         "image", parents=[release_option],
-        help="build or reuse the images only (run this before `vagrant up`)")
+        help="build or reuse the images only and print their tags (the Vagrantfile runs this)")
     image_parser.add_argument("--rebuild", action="store_true",
                               help="rebuild even if the cached image fits")
     image_parser.set_defaults(func=_reporting_errors(_cmd_image))
+
+    relay_parser = commands.add_parser(
+        "relay", parents=[set_option],
+        help="serve a slow network in front of the set's hosts (set SET-delayed) until stopped",
+        description="Relay each host's SSH port through 127.0.0.1, holding data --delay-ms in "
+                    "each direction, and write the set SET-delayed that goes through the relays "
+                    "(removed again on SIGINT or SIGTERM).")
+    relay_parser.add_argument("--delay-ms", type=parse_positive, default=25,
+                              help="delay each way, in ms (default: %(default)s)")
+    relay_parser.set_defaults(func=_reporting_errors(_cmd_relay))
 
 
 def _reporting_errors(command: Callable[[argparse.Namespace], int]
@@ -412,6 +435,15 @@ def _cmd_docker_args(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_relay(args: argparse.Namespace) -> int:
+    from agenthost.lab import rehearsal_relay  # it builds on this module
+
+    rehearsal_relay.run(args.set, args.delay_ms / 1000)
+    return 0
+
+
 def _cmd_image(args: argparse.Namespace) -> int:
-    ensure_images(args.release or [DEFAULT_RELEASE], rebuild=args.rebuild)
+    releases = args.release or [DEFAULT_RELEASE]
+    ensure_images(releases, rebuild=args.rebuild)
+    print("\n".join(image_tag(r) for r in releases))
     return 0

@@ -41,6 +41,14 @@ PACKAGES = (
 )
 # Downloaded into the image's apt cache only: the deploy still installs them, without fetching.
 PRESEEDED = ("docker.io",)
+# What a rehearsal host never needs, masked so that 20 of them idle quietly on 2 cores: periodic
+# apt, dpkg and filesystem jobs (an apt run would also race the deploy for the dpkg lock), and
+# login prompts on a console nobody reads.
+MASKED_UNITS = (
+    "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_all.timer",
+    "e2scrub_reap.service", "fstrim.timer", "man-db.timer", "systemd-tmpfiles-clean.timer",
+    "getty@.service", "serial-getty@.service", "console-getty.service",
+)
 
 
 class RehearsalError(RuntimeError):
@@ -76,7 +84,9 @@ def key_fingerprint(public_key: str) -> str:
 # --- image ----------------------------------------------------------------------------------
 
 def image_tag(release: str) -> str:
-    return f"{IMAGE_REPO}:{release}"
+    """agenthost-rehearsal:bookworm-<recipe>: checkouts with different recipes that share an
+    engine each keep their own image instead of rebuilding the other's in turn."""
+    return f"{IMAGE_REPO}:{release}-{recipe_id(release)[:8]}"
 
 
 def image_files(release: str, public_key: str) -> dict[str, str]:
@@ -99,12 +109,16 @@ def image_files(release: str, public_key: str) -> dict[str, str]:
             "ExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n"
         ),
         "root/.ssh/authorized_keys": public_key,
+        # The journal in memory only, and small: a host lives for one test session.
+        "etc/systemd/journald.conf.d/agenthost-rehearsal.conf": (
+            "[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n"
+        ),
     }
 
 
 def recipe_id(release: str) -> str:
     """Changes whenever what goes into the image changes, so a stale cached image is rebuilt."""
-    recipe = [release, MIRROR, PACKAGES, PRESEEDED, image_files(release, "")]
+    recipe = [release, MIRROR, PACKAGES, PRESEEDED, MASKED_UNITS, image_files(release, "")]
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
 
 
@@ -184,6 +198,10 @@ def _configure(root: Path, release: str, public_key: str) -> None:
         path.write_text(content)
     (root / "root/.ssh").chmod(0o700)
     (root / "root/.ssh/authorized_keys").chmod(0o600)
+    for unit in MASKED_UNITS:
+        mask = root / "etc/systemd/system" / unit
+        mask.unlink(missing_ok=True)
+        mask.symlink_to("/dev/null")
     # Pre-seed the apt cache (and lists) while the build machine's resolv.conf is still there.
     _run(
         ["chroot", str(root), "sh", "-c",
@@ -200,7 +218,7 @@ def _import(client: docker.DockerClient, root: Path, release: str,
     # Leaving the block closes the pipe, so tar cannot outlive a failed import.
     with subprocess.Popen(tar_command, stdout=subprocess.PIPE) as tar:
         client.api.import_image(
-            src=tar.stdout, repository=IMAGE_REPO, tag=release,
+            src=tar.stdout, repository=IMAGE_REPO, tag=image_tag(release).split(":")[1],
             changes=import_changes(labels), stream_src=True,
         )
     if tar.returncode != 0:

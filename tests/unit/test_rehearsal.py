@@ -17,7 +17,7 @@ HOSTS = [
 def test_container_spec_has_what_systemd_and_a_nested_dockerd_need():
     create, host_config = rehearsal.container_spec("e2e", "trixie", 2)
     assert create["name"] == create["hostname"] == "agenthost-e2e-trixie-2"
-    assert create["image"] == "agenthost-rehearsal:trixie"
+    assert create["image"].startswith("agenthost-rehearsal:trixie-")
     assert create["command"] == ["/lib/systemd/systemd"]
     assert create["labels"][rehearsal.SET_LABEL] == "e2e"
     assert "SYS_RESOURCE" not in host_config["cap_add"]  # the bounding set lacks it here
@@ -98,7 +98,7 @@ def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypa
     monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
     with pytest.raises(RehearsalError, match="agenthost rehearsal up --set e2e"):
         rehearsal.load_hosts("e2e")
-    rehearsal._write_state("e2e", HOSTS)
+    rehearsal.write_state("e2e", HOSTS)
     assert rehearsal.load_hosts("e2e") == HOSTS
     assert json.loads((tmp_path / "e2e/hosts.json").read_text())["set"] == "e2e"
     assert (tmp_path / "e2e/ssh_config").read_text() == rehearsal.render_ssh_config(HOSTS)

@@ -43,3 +43,19 @@ def test_import_changes_boot_systemd_and_label_the_image():
     assert 'CMD ["/lib/systemd/systemd"]' in changes
     assert "ENV container=docker" in changes
     assert 'LABEL agenthost.rehearsal.key="SHA256:a/b+c"' in changes
+
+
+def test_the_image_tag_follows_the_recipe_so_checkouts_sharing_an_engine_do_not_clash(
+    monkeypatch,
+):
+    tag = rehearsal_image.image_tag("bookworm")
+    assert tag.startswith("agenthost-rehearsal:bookworm-")
+    monkeypatch.setattr(rehearsal_image, "MASKED_UNITS", ())
+    assert rehearsal_image.image_tag("bookworm") != tag
+
+
+def test_the_journal_of_a_rehearsal_host_is_small_and_in_memory():
+    conf = rehearsal_image.image_files("bookworm", "k")[
+        "etc/systemd/journald.conf.d/agenthost-rehearsal.conf"
+    ]
+    assert "Storage=volatile" in conf and "RuntimeMaxUse=16M" in conf
