@@ -1,15 +1,14 @@
-from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from agenthost.desired import Account
 from agenthost.settings import Settings
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import UserAccount, planned_fact
 
 
 def agent_account(settings: Settings) -> Account:
     """The agent's home and group: the settings, else what an existing user has, else defaults."""
-    found = host.get_fact(UserAccount, user=settings.agent_user) or {}
+    found = planned_fact(UserAccount, user=settings.agent_user) or {}
     home = settings.home(found.get("home"))
     group = found.get("group") or settings.agent_user
     return Account(home, group)
@@ -17,7 +16,7 @@ def agent_account(settings: Settings) -> Account:
 
 @deploy("Agent user")
 def agent_user(settings: Settings) -> None:
-    exists = host.get_fact(UserAccount, user=settings.agent_user) is not None
+    exists = planned_fact(UserAccount, user=settings.agent_user) is not None
     # An existing agent keeps its uid, home and groups unless a setting says otherwise.
     server.user(
         name=f"User {settings.agent_user} exists",

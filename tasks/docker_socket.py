@@ -1,10 +1,10 @@
 from pyinfra import host
-from pyinfra.api import OperationError, deploy
+from pyinfra.api import OperationError, StringCommand, deploy, operation
 from pyinfra.operations import server
 
 from agenthost import desired
 from agenthost.settings import Settings
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import UserAccount, planned_fact
 from agenthost.tasks.ops import Managed, desired_file
 
 
@@ -15,13 +15,28 @@ def docker_socket(settings: Settings) -> list[Managed]:
     drop_in = desired.socket_drop_in()
     socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
     for user in settings.docker_users:
-        if host.get_fact(UserAccount, user=user) is None:
+        if planned_fact(UserAccount, user=user) is None:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     for user in desired.docker_group(settings):
-        server.user(
-            name=f"{user} is in the docker group, other groups kept",
-            user=user,
-            groups=["docker"],
-            append=True,
-        )
+        group_member(name=f"{user} is in the docker group, other groups kept", user=user,
+                     group="docker")  # fmt: skip
     return [Managed(socket, drop_in.path)]
+
+
+@operation()
+def group_member(user: str, group: str):
+    """`user` is in `group`, its other groups kept (what `server.user(groups=[group],
+    append=True)` ensures, from one account's fact instead of every user's and group's).
+
+    Read at execution, since the user may be created earlier in the same run.
+    """
+    account = host.get_fact(UserAccount, user=user)
+    if account is None:
+        if host.state.is_executing:
+            raise OperationError(f"{user} does not exist, so it cannot join {group}")
+        yield StringCommand("true", f"# {user} joins {group} once it exists")
+        return
+    if group in account["groups"] or group == account["group"]:
+        host.noop(f"{user} is in {group}")
+        return
+    yield StringCommand("usermod", "-a", "-G", group, user)

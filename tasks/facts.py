@@ -7,8 +7,28 @@ pyinfra 3 does not cache facts: every `host.get_fact` is one round trip. `Users`
 from __future__ import annotations
 
 import shlex
+from typing import Any
+from weakref import WeakKeyDictionary
 
+from pyinfra import host
 from pyinfra.api import FactBase
+from pyinfra.api.state import StateStage
+
+_planned: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()  # by pyinfra State
+
+
+def planned_fact(fact: type[FactBase], **arguments: Any) -> Any:
+    """`host.get_fact` for the reads a deploy function makes while pyinfra prepares the run, once
+    per host and arguments: no operation runs before preparation ends, so a second read would
+    say the same. Inside an operation, or once operations run, it reads afresh."""
+    state = host.state
+    if host.in_op or state.current_stage != StateStage.Prepare:
+        return host.get_fact(fact, **arguments)
+    read = _planned.setdefault(state, {})
+    key = (host.name, fact, tuple(sorted(arguments.items())))
+    if key not in read:
+        read[key] = host.get_fact(fact, **arguments)
+    return read[key]
 
 
 class ManagedFileState(FactBase):
@@ -34,22 +54,26 @@ class ManagedFileState(FactBase):
 
 
 class UserAccount(FactBase):
-    """The account `user`, from the name service, as `Users` has it (uid, gid, home, group):
+    """The account `user`, from the name service, as `Users` has it (uid, gid, home, primary
+    group, supplementary groups):
 
-        {"uid": 1000, "gid": 1000, "home": "/home/jenkins", "group": "jenkins"}
+        {"uid": 1000, "gid": 1000, "home": "/home/jenkins", "group": "jenkins",
+         "groups": ["docker"]}
 
-    or None when there is no such user. One `getent` instead of `Users`' loop over every account.
+    or None when there is no such user. One command instead of `Users`' loop over every account.
     """
 
     def command(self, user: str) -> str:
         quoted = shlex.quote(user)
-        # The primary group's name from its id; a gid without a group prints the passwd line only.
+        # Then `id -gn` and `id -Gn`, as `Users` reads them (a gid without a group: its number).
         return (
             f'if entry=$(getent passwd {quoted}); then echo "$entry"; '
-            f'getent group "$(echo "$entry" | cut -d: -f4)" || true; fi'
+            f"id -gn {quoted}; id -Gn {quoted}; fi"
         )
 
     def process(self, output: list[str]) -> dict | None:
         _name, _password, uid, gid, _gecos, home, _shell = output[0].split(":")
-        group = output[1].split(":")[0] if len(output) > 1 else None
-        return {"uid": int(uid), "gid": int(gid), "home": home, "group": group}
+        group, *groups = [output[1], *output[2].split()] if len(output) > 2 else [gid]
+        supplementary = [name for name in groups if name != group]
+        return {"uid": int(uid), "gid": int(gid), "home": home, "group": group,
+                "groups": supplementary}  # fmt: skip
