@@ -164,15 +164,16 @@ def main() -> None:
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
               "runs": args.runs, "delay_ms_each_way": args.delay_ms, "release": args.release,
               "note": args.note, "rows": []}  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"bench-{result['date'][:16].replace(':', '')}"
     try:
         for count in args.hosts:
             print(f"{count} host(s)", flush=True)
             result["rows"].append(measure(args.set, count, args))
+            # After each size, so that an interrupted run keeps what it measured.
+            stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     finally:
         rehearsal.down(args.set)
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"bench-{result['date'][:16].replace(':', '')}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     write_chart(result, stem.with_suffix(".png"))
     print(render_table(result))
     print(f"\nwritten: {stem}.json, {stem}.png")

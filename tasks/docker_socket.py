@@ -4,7 +4,7 @@ from pyinfra.operations import server
 
 from agenthost import desired
 from agenthost.settings import Settings
-from agenthost.tasks.facts import UserAccount, planned_fact
+from agenthost.tasks.facts import UserAccount, account_in_op, planned_fact
 from agenthost.tasks.ops import Managed, desired_file
 
 
@@ -30,10 +30,8 @@ def group_member(user: str, group: str):
 
     Read at execution, since the user may be created earlier in the same run.
     """
-    account = host.get_fact(UserAccount, user=user)
+    account = account_in_op(user, f"it cannot join {group}")
     if account is None:
-        if host.state.is_executing:
-            raise OperationError(f"{user} does not exist, so it cannot join {group}")
         yield StringCommand("true", f"# {user} joins {group} once it exists")
         return
     if group in account["groups"] or group == account["group"]:

@@ -11,7 +11,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pyinfra import host
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, OperationError
 from pyinfra.api.state import StateStage
 
 _planned: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()  # by pyinfra State
@@ -51,6 +51,16 @@ class ManagedFileState(FactBase):
         mode, user, group = output[0].split()
         return {"mode": int(mode), "user": user, "group": group,
                 "sha256": output[1].split()[0]}  # fmt: skip
+
+
+def account_in_op(user: str, needed_for: str) -> dict | None:
+    """The account `user`, read inside an operation: None while planning if it does not exist
+    yet (an earlier operation of the run may create it); an error if it still does not exist
+    when the operation runs."""
+    account = host.get_fact(UserAccount, user=user)
+    if account is None and host.state.is_executing:
+        raise OperationError(f"{user} does not exist, so {needed_for}")
+    return account
 
 
 class UserAccount(FactBase):

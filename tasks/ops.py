@@ -17,7 +17,7 @@ from pyinfra.facts.files import File, FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
-from agenthost.tasks.facts import ManagedFileState, UserAccount
+from agenthost.tasks.facts import ManagedFileState, account_in_op
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -103,10 +103,8 @@ def subid_file(path: str, user: str, count: int):
 
     Read at execution, since the user may be created earlier in the same run.
     """
-    account = host.get_fact(UserAccount, user=user)
+    account = account_in_op(user, f"{path} cannot map it")
     if account is None:
-        if host.state.is_executing:
-            raise OperationError(f"{user} does not exist, so {path} cannot map it")
         yield StringCommand("true", f"# {path} is written once {user} exists")
         return
     own_id = account["uid"] if path.endswith("subuid") else account["gid"]
