@@ -84,7 +84,10 @@ async def start_relay(target_port: int, delay: float, listen_port: int = 0) -> a
     to 127.0.0.1:`target_port`, holding data `delay` seconds each way."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _relay_connection(reader, writer, target_port, delay)
+        # Open connections are cancelled when the relay stops; Python 3.11's streams would then
+        # log each cancelled handler with a traceback, as if it had failed.
+        with contextlib.suppress(asyncio.CancelledError):
+            await _relay_connection(reader, writer, target_port, delay)
 
     return await asyncio.start_server(handle, LOOPBACK, listen_port)
 
