@@ -4,6 +4,7 @@ Build machines here have no systemd as PID 1, so when no engine answers we insta
 docker.io if needed and start dockerd ourselves, detached so it outlives this process.
 """
 
+import logging
 import shutil
 import subprocess
 import time
@@ -13,6 +14,11 @@ import docker
 from docker.errors import DockerException
 
 DOCKERD_LOG = Path("/var/log/agenthost-dockerd.log")
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+# A booted host holds about 8 (systemd 5, dbus, logind, containerd); room for nested containers.
+INOTIFY_PER_HOST = 16
+
+log = logging.getLogger(__name__)
 
 
 class EngineError(RuntimeError):
@@ -46,6 +52,24 @@ def ensure_engine(start_timeout: float = 60.0) -> docker.DockerClient:
         time.sleep(1)
     state = "did not answer" if dockerd.poll() is None else f"exited ({dockerd.returncode})"
     raise EngineError(f"dockerd {state}; last lines of {DOCKERD_LOG}:\n{_log_tail()}")
+
+
+def ensure_inotify_instances(hosts: int) -> None:
+    """Every host's systemd takes inotify instances from root's single per-user limit (128 by
+    default): about 15 hosts exhaust it, and then units fail and sshd may never start. Raise the
+    limit for `hosts` more, as kind's documentation advises for many nodes."""
+    current = int(INOTIFY_INSTANCES.read_text())
+    wanted = 128 + INOTIFY_PER_HOST * hosts
+    if current >= wanted:
+        return
+    try:
+        INOTIFY_INSTANCES.write_text(str(wanted))
+    except OSError as error:
+        raise EngineError(
+            f"fs.inotify.max_user_instances is {current}; {hosts} hosts need about {wanted}: "
+            f"sysctl -w fs.inotify.max_user_instances={wanted} ({error})"
+        ) from None
+    log.info("fs.inotify.max_user_instances raised from %d to %d", current, wanted)
 
 
 def apt_install(*packages: str) -> None:

@@ -206,6 +206,7 @@ def up(set_name: str, counts: Mapping[str, int]) -> list[Host]:
     releases = [r for r, n in counts.items() if n > 0]
     ensure_images(releases)
     client = engine.ensure_engine()
+    engine.ensure_inotify_instances(sum(counts.values()))
     down(set_name)
     labels = {SET_LABEL: set_name}
     client.networks.create(network_name(set_name), driver="bridge", labels=labels)
