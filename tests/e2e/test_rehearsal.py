@@ -11,6 +11,7 @@ import pytest
 
 from agenthost.lab import rehearsal
 from tests.e2e.runner import REPO, SET_PREFIX
+from tests.e2e.runner import SET as E2E_SET
 
 AGENTHOST = str(Path(sys.executable).with_name("agenthost"))
 SET = f"{SET_PREFIX}e2e-lifecycle"
@@ -58,7 +59,7 @@ def test_up_publishes_ssh_on_loopback_only_and_down_removes_everything(hosts, li
 
     assert ours(client, SET) == {"containers": [], "volumes": [], "networks": []}
     assert not (rehearsal.state_dir(SET) / "hosts.json").exists()
-    others = json.loads((rehearsal.state_dir("e2e") / "hosts.json").read_text())["hosts"]
+    others = json.loads((rehearsal.state_dir(E2E_SET) / "hosts.json").read_text())["hosts"]
     assert [c.status for c in map(client.containers.get, [h["name"] for h in others])] == [
         "running"
     ] * len(others), "another set's hosts are untouched"
