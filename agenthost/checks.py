@@ -351,7 +351,7 @@ def _spec_hash(p: Probe, spec: AgentContainer, env_file: str | None,
         return None
     ids = agent_container.HostIds(p.agent.uid, p.agent.gid, docker_gid.gid)
     args = agent_container.run_args(
-        spec, ids, p.settings.agent_workspace, p.settings.docker_userns_remap, env_file
+        spec, ids, p.settings.agent_workspace, p.settings.userns_agent, env_file
     )
     return agent_container.spec_hash(args, p.docker.images.get(spec.image).id, env_sha256)
 

@@ -26,10 +26,12 @@ from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.server import Users
 from pyinfra.operations import files
 
+from agenthost import proxy
 from agenthost.agent_container import (
     AGENT_LABEL,
     SPEC_LABEL,
     HostIds,
+    env_file_content,
     labelled,
     run_args,
     spec_hash,
@@ -85,9 +87,12 @@ class AgentContainerNames(FactBase):
 
 
 @operation()
-def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host: bool,
+def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agent: str | None,
                     env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
-    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed."""
+    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed.
+
+    + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
+    """
     account = host.get_fact(Users).get(user)
     docker_gid = host.get_fact(GroupId, group="docker")
     image = host.get_fact(DockerImage, object_id=spec.image)
@@ -103,7 +108,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host
         yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
         return
     ids = HostIds(account["uid"], account["gid"], docker_gid)
-    args = run_args(spec, ids, workspace, userns_host, env_file)
+    args = run_args(spec, ids, workspace, userns_agent, env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = host.get_fact(ContainerSpec, container=spec.name)
     if current and current["spec"] == digest:
@@ -147,7 +152,9 @@ def agent_containers(settings: Settings) -> None:
     for spec in settings.agent_containers:
         env_file = env_sha256 = None
         if spec.env_file:
-            secrets = Path(spec.env_file).expanduser().read_text()
+            secrets = env_file_content(
+                Path(spec.env_file).expanduser().read_text(), spec, proxy.variables(settings)
+            )
             env_file = agent_env_file(spec.name)
             env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
             managed_file(
@@ -162,7 +169,7 @@ def agent_containers(settings: Settings) -> None:
             spec=spec,
             user=settings.agent_user,
             workspace=settings.agent_workspace,
-            userns_host=settings.docker_userns_remap,
+            userns_agent=settings.userns_agent,
             env_file=env_file,
             env_file_sha256=env_sha256,
         )
