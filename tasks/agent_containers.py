@@ -12,7 +12,7 @@ import json
 import shlex
 from pathlib import Path
 
-from agenthost.tasks.ops import managed_file
+from agenthost.tasks.ops import Managed, managed_file
 from pyinfra import host
 from pyinfra.api import (
     FactBase,
@@ -25,6 +25,7 @@ from pyinfra.api import (
 from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.server import Users
 from pyinfra.operations import files
+from pyinfra.operations.util import any_changed
 
 from agenthost import proxy
 from agenthost.agent_container import (
@@ -72,15 +73,16 @@ class ContainerSpec(FactBase):
 
 
 class AgentContainerNames(FactBase):
-    """Names of every container, running or not, that carries our agent label."""
+    """Names of every container (or only the running ones) that carries our agent label."""
 
     default = list
 
-    def requires_command(self) -> str:
+    def requires_command(self, running: bool = False) -> str:
         return "docker"
 
-    def command(self) -> str:
-        return f"docker container ls --all --filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+    def command(self, running: bool = False) -> str:
+        which = "" if running else "--all "
+        return f"docker container ls {which}--filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
 
     def process(self, output: list[str]) -> list[str]:
         return output
@@ -137,6 +139,28 @@ def agent_containers_only(names: list[str]):
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))
         yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
+
+
+@operation()
+def no_agent_container_running():
+    """No agent container runs: before a restart of dockerd and docker.socket, which would leave
+    a running agent with a dead socket (the bind mount keeps the old one), and, when the data
+    root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
+    running = host.get_fact(AgentContainerNames, running=True)
+    if not running:
+        host.noop("no agent container is running")
+        return
+    for name in running:
+        # Each agent's own stop timeout, so a build can finish.
+        yield StringCommand("docker", "container", "stop", QuoteString(name))
+
+
+@deploy("Agent containers")
+def agent_containers_stopped(managed: list[Managed]) -> None:
+    no_agent_container_running(
+        name="No agent container runs while Docker restarts (they start again after it)",
+        _if=any_changed(*(m.op for m in managed)),
+    )
 
 
 @deploy("Agent containers")
