@@ -23,7 +23,9 @@ FLOWS = {
 
 # $1 workspace, $2 image, $3 extra `args` of .inside(), $4 extra options of the sibling's run.
 SCRIPT = r"""
-WS=$1 IMAGE=$2 INSIDE_ARGS=$3 SIBLING_ARGS=$4
+WS=$1 IMAGE=$2
+# Expanded as the pipeline's sh step would: `-u $(id -u):$(id -g)` becomes the agent's ids.
+INSIDE_ARGS=$(eval "echo $3") SIBLING_ARGS=$(eval "echo $4")
 step() {  # name command...: one result line, the command's last words when it failed
     name=$1; shift
     if said=$("$@" 2>&1); then echo "ok $name"
