@@ -263,3 +263,27 @@ def test_switch_back_to_root_converges(hosts, files, uid_mode):
         ps = ssh_root(host, f"docker exec {AGENT} docker ps --format '{{{{.Names}}}}'")
         assert AGENT in ps.stdout.split(), ps.stderr
         assert ssh_root(host, "pgrep -c -f '^/bin/sh -c trap'").stdout.strip() == "2"
+
+
+# --- the quickstart -----------------------------------------------------------------------------
+
+def test_quickstart_inventory_runs_the_agent_and_the_replay_passes(hosts, uid_mode):
+    """What scripts/rehearse does after `up`, on the session's hosts."""
+    agenthost = str(Path(PYINFRA).with_name("agenthost"))
+    tarball = rehearsal.state_dir(SET) / agent_image.FILE_NAME
+    try:
+        made = subprocess.run([agenthost, "rehearsal", "agent-image", "--set", SET], cwd=REPO,
+                              capture_output=True, text=True)  # fmt: skip
+        assert made.returncode == 0 and tarball.exists(), made.stderr
+        run = deploy()  # inventory/rehearsal.py
+        assert run.returncode == 0, run.output
+        assert f"Agent containers | Agent container {AGENT} runs the configured spec" in (
+            run.changed()
+        )
+        replayed = subprocess.run([agenthost, "rehearsal", "pipeline", "--set", SET], cwd=REPO,
+                                  capture_output=True, text=True)  # fmt: skip
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert replayed.stdout.count("  ok   ") == len(pipeline.FLOWS) * len(hosts)
+        assert "deleteDir()" in replayed.stdout
+    finally:  # the other modules' deploys of inventory/rehearsal.py run no agent
+        tarball.unlink(missing_ok=True)

@@ -197,3 +197,16 @@ def test_replay_runs_the_plugins_command_lines():
     assert '-v "$WS:$WS:rw,z" -v "$WS@tmp:$WS@tmp:rw,z"' in script
     assert '--entrypoint cat "$IMAGE"' in script
     assert 'docker stop --time=1 "$cid"' in script and 'docker rm -f "$cid"' in script
+
+
+def test_rehearsal_inventory_runs_the_agent_once_its_image_is_saved(tmp_path, monkeypatch):
+    from agenthost.lab import agent_image, quickstart
+
+    monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
+    assert quickstart.settings("demo") == {}
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / agent_image.FILE_NAME).write_bytes(b"")
+    data = quickstart.settings("demo")
+    assert data["docker_image_preload"] == [str(tmp_path / "demo" / agent_image.FILE_NAME)]
+    assert [c["image"] for c in data["agent_containers"]] == [agent_image.TAG]
+    Settings(**{**data, "docker_image_preload": []})  # valid settings
