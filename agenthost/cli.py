@@ -1,9 +1,10 @@
 """The `agenthost` command: each sub-command lives in its own module."""
 
 import argparse
+import sys
 from pathlib import Path
 
-from agenthost import __version__, drift, known_hosts, settings
+from agenthost import __version__, drift, known_hosts, report, settings
 from agenthost.lab import rehearsal
 
 
@@ -15,8 +16,15 @@ def _settings(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """Usage errors exit 64 (sysexits' EX_USAGE): 2 is drift's "hosts drifted"."""
+        self.print_usage(sys.stderr)
+        self.exit(report.EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="agenthost", description=__doc__)
+    parser = _Parser(prog="agenthost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)

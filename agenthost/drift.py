@@ -1,11 +1,17 @@
 """`agenthost drift INVENTORY`: is every host still what the inventory says? Changes nothing.
 
-Two looks at each host, side by side:
-- the deploy's own plan: `pyinfra --dry --json INVENTORY deploy.py`, counting only real changes
-  (`hosts_with_change`), not those that follow from others through `_if` (restarts, reloads);
-- the live checks of agenthost.checks (the testinfra suite in tests/host runs the same ones).
+The check is the deploy itself, planned and never run: `pyinfra --dry INVENTORY` with the whole
+agent host (agenthost/drift_plan.py). Every operation compares what it finds on the host, files,
+users, units, the live daemon and the agent containers, with what the settings want, so drift and
+deploy cannot disagree, and drift reaches every host the deploy reaches, through pyinfra's own
+connectors, authentication and privilege settings. An operation that would change a host is a
+drifted item; conditional ones (restarts, reloads that follow another change) are not counted.
 
-Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2).
+It needs no secrets or tarballs on the machine that runs it: what only they could tell is
+reported as not checked. Each host's result is printed as soon as it is known.
+
+Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2);
+64: a usage error.
 """
 
 from __future__ import annotations
@@ -13,142 +19,140 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import subprocess
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pyinfra.api.exceptions import PyinfraError
-
-from agenthost import checks, fleet, remote, report
-from agenthost.checks import Item
-from agenthost.report import HostReport
+from agenthost import report
+from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
+from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
 from agenthost.settings import redact
 from agenthost.templating import render
 
-# A last operation every host reports as a change in the dry run (which runs nothing): it tells
-# which hosts pyinfra reached and planned, which its JSON does not say for hosts without changes.
-PLANNED = "agenthost drift: host planned"
-PLANNED_DEPLOY = f"""from pyinfra.operations import server
-
-server.shell(name={PLANNED!r}, commands=["true"])
-"""
-NO_CHANGE = "no change"
-PARALLEL = 8
+PLAN = Path(__file__).with_name("drift_plan.py")
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 UNITS_SCHEDULE = "*-*-* 03:00:00"
 UNITS_STATE_DIR = "/var/lib/agenthost-drift"
 
 
-# --- the plan -------------------------------------------------------------------------------
+class DriftError(RuntimeError):
+    """No host could be checked; the message is pyinfra's, redacted."""
 
 
-def plan_changes(plan: list[dict[str, Any]]) -> tuple[set[str], dict[str, list[str]]]:
-    """The hosts pyinfra planned, and by host the operations that would really change it."""
-    planned: set[str] = set()
-    changes: dict[str, list[str]] = {}
-    for op in plan:
-        if op["name"] == PLANNED:
-            planned = set(op["hosts_with_change"])
-            continue
-        for host in op["hosts_with_change"]:
-            changes.setdefault(host, []).append(redact(op["name"]))
-    return planned, changes
+# --- inside pyinfra: one host's plan --------------------------------------------------------
+
+_inventory_sent = False
 
 
-def plan_items(changes: list[str]) -> list[Item]:
-    """An item per operation that would change the host, or one passing item for the plan."""
-    if not changes:
-        return [Item("pyinfra dry run", NO_CHANGE, NO_CHANGE)]
-    return [Item(f"pyinfra: {name}", NO_CHANGE, "would change") for name in changes]
+def planned_operations(state, host) -> list[tuple[str, bool]]:
+    """(name, would change) of each operation planned for `host`, in order, but the conditional
+    ones (a restart that follows a change is not drift of its own)."""
+    planned = []
+    for op_hash, data in state.ops[host].items():
+        if not data.global_arguments.get("_if"):
+            name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
+            planned.append((name, bool(data.operation_meta._maybe_is_change)))
+    return planned
 
 
-def pyinfra_said(stderr: str, host: str) -> str:
+def report_planned(state, host) -> None:
+    """Write `host`'s record, one JSON line, to the descriptor `agenthost drift` listens on."""
+    global _inventory_sent
+    from agenthost.tasks.ops import not_checked_on
+
+    record: dict[str, Any] = {
+        "host": host.name,
+        "operations": planned_operations(state, host),
+        "not_checked": not_checked_on(host.name),
+    }
+    if not _inventory_sent:  # the first host tells which hosts there are to wait for
+        record["inventory"] = [h.name for h in (state.limit_hosts or state.inventory)]
+        _inventory_sent = True
+    os.write(int(os.environ[REPORT_FD]), (json.dumps(record) + "\n").encode())
+
+
+# --- outside: the report --------------------------------------------------------------------
+
+
+def host_report(record: dict[str, Any]) -> HostReport:
+    """A host's items: one per operation, drifted where it would change, and what was not
+    checked."""
+    items = [
+        Item(name, NO_CHANGE, WOULD_CHANGE if changes else NO_CHANGE)
+        for name, changes in record["operations"]
+    ]
+    items += [Item(what, "as configured", NOT_CHECKED) for what in record["not_checked"]]
+    return HostReport(record["host"], tuple(items))
+
+
+def pyinfra_said(output: str, host: str) -> str:
     """What pyinfra's output says about `host`, else its last line: why it was not planned."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
     about = [line.replace(f"[{host}]", "").strip() for line in lines if f"[{host}]" in line]
     return redact(" ".join(about[-3:]) or (lines[-1] if lines else "no output"))
 
 
-def failure(error: Exception, host: str) -> str:
-    """Why a host's live checks failed, in one redacted line without its name."""
-    if isinstance(error, remote.RemoteError):
-        return redact(str(error).removeprefix(f"{host}: "))
-    said = " ".join(str(error).split())
-    return redact(f"{type(error).__name__}: {said}" if said else type(error).__name__)
+def plan_command(inventory: str, limit: list[str]) -> list[str]:
+    limits = [arg for name in limit for arg in ("--limit", name)]
+    # Not -y: with it, pyinfra skips the change detection this check is made of.
+    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
 
 
-def dry_run(inventory: str, repo: Path = fleet.REPO) -> tuple[set[str], dict[str, list[str]], str]:
-    """(planned hosts, changes by host, pyinfra's stderr) of a dry run of the deploy."""
-    with tempfile.TemporaryDirectory(prefix="agenthost-drift-") as tmp:
-        planned_deploy = Path(tmp) / "planned.py"
-        planned_deploy.write_text(PLANNED_DEPLOY)
-        process = subprocess.run(
-            [fleet.PYINFRA, "--dry", "--json", str(Path(inventory).resolve()), "deploy.py",
-             str(planned_deploy)],
-            cwd=repo, capture_output=True, text=True,
-        )  # fmt: skip
-    try:
-        plan = json.loads(process.stdout)["plan"]
-    except (ValueError, KeyError, TypeError):
-        return set(), {}, process.stderr
-    return (*plan_changes(plan), process.stderr)
-
-
-# --- the live checks ------------------------------------------------------------------------
-
-
-def live_items(host: fleet.FleetHost) -> list[Item]:
-    if host.target is None:
-        raise remote.RemoteError(host.problem)
-    with remote.connect(host.target) as (testinfra_host, client):
-        return checks.run_all(checks.Probe(host.settings, testinfra_host, client))
-
-
-def check(inventory: str, repo: Path = fleet.REPO) -> list[HostReport]:
-    """A report per host of the inventory; the dry run and the live checks run side by side."""
-    hosts = fleet.load(inventory, repo)
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        plan = pool.submit(dry_run, inventory, repo)
-        live = {host.name: pool.submit(live_items, host) for host in hosts}
-        planned, changes, stderr = plan.result()
-        reports = []
-        for host in hosts:
-            items, errors = [], []
-            if host.name in planned:
-                items += plan_items(changes.get(host.name, []))
-            else:
-                errors.append(f"pyinfra could not plan it: {pyinfra_said(stderr, host.name)}")
-            try:
-                items += live[host.name].result()
-            except Exception as error:  # noqa: BLE001 - any failure leaves this host unchecked
-                errors.append(failure(error, host.name))
-            reports.append(HostReport(host.name, tuple(items), "; ".join(errors) or None))
-    return reports
+def check(
+    inventory: str, limit: list[str] = (), on_report: Callable[[HostReport], None] = print
+) -> list[HostReport]:
+    """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        plan_command(inventory, list(limit)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
+        env={**os.environ, REPORT_FD: str(write_fd)},
+    )  # fmt: skip
+    os.close(write_fd)
+    # pyinfra asks whether to go on when a host failed to connect: yes (that host is reported),
+    # and --dry then stops before anything runs.
+    process.stdin.write("\n" * 3)
+    process.stdin.close()
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    reports, expected = {}, None
+    with os.fdopen(read_fd) as records:
+        for line in records:
+            record = json.loads(line)
+            expected = expected or record.get("inventory")
+            reports[record["host"]] = host_report(record)
+            on_report(reports[record["host"]])
+    process.wait()
+    reader.join()
+    said = "".join(output)
+    if expected is None:
+        raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
+    for name in expected:
+        if name not in reports:
+            reports[name] = HostReport(name, error=pyinfra_said(said, name))
+            on_report(reports[name])
+    return [reports[name] for name in expected]
 
 
 # --- systemd units for fleets without Jenkins -----------------------------------------------
 
 
-def units(inventory: str, schedule: str, user: str, repo: Path = fleet.REPO) -> dict[str, str]:
-    """agenthost-drift.service and .timer running this check, by file name."""
+def units(inventory: str, schedule: str, user: str, directory: Path) -> dict[str, str]:
+    """agenthost-drift.service and .timer running this check from `directory`, by file name."""
     command = [
-        sys.executable,
-        "-m",
-        "agenthost",
-        "drift",
-        str(Path(inventory).resolve()),
-        "--json",
-        f"{UNITS_STATE_DIR}/drift.json",
-        "--junit",
-        f"{UNITS_STATE_DIR}/drift.xml",
-    ]
+        sys.executable, "-m", "agenthost", "drift", str(Path(inventory).resolve()),
+        "--json", f"{UNITS_STATE_DIR}/drift.json", "--junit", f"{UNITS_STATE_DIR}/drift.xml",
+    ]  # fmt: skip
     return {
         "agenthost-drift.service": render(
             "agenthost-drift.service.j2",
             command=[arg.replace("%", "%%") for arg in command],  # systemd expands % specifiers
-            repo=str(repo),
+            repo=str(directory),
             user=user,
             state_dir=Path(UNITS_STATE_DIR).name,
         ),
@@ -165,6 +169,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("inventory", help="pyinfra inventory file, as for a deploy")
+    parser.add_argument(
+        "--limit", action="append", default=[], metavar="HOST",
+        help="check only this host or group (repeat for more), as pyinfra's --limit",
+    )  # fmt: skip
     parser.add_argument("--json", dest="json_file", metavar="FILE", help="write the report as JSON")
     parser.add_argument(
         "--junit", metavar="FILE", help="write JUnit XML: a testcase per host and item"
@@ -186,18 +194,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.write_units:
-        for name, content in units(args.inventory, args.schedule, args.user).items():
+        units_ = units(args.inventory, args.schedule, args.user, Path.cwd())
+        for name, content in units_.items():
             path = Path(args.write_units) / name
             path.write_text(content)
             print(f"wrote {path}")
         print("then: systemctl daemon-reload && systemctl enable --now agenthost-drift.timer")
         return 0
     try:
-        reports = check(args.inventory)
-    except (fleet.InventoryError, PyinfraError) as error:  # no host could be checked
-        print(f"agenthost drift: {redact(str(error))}", file=sys.stderr)
+        reports = check(
+            args.inventory, args.limit, lambda r: print(report.table([r]), end="", flush=True)
+        )
+    except DriftError as error:
+        print(f"agenthost drift: {error}", file=sys.stderr)
         return report.EXIT_UNCHECKED
-    print(report.table(reports), end="")
     if args.json_file:
         Path(args.json_file).write_text(report.to_json(reports))
     if args.junit:

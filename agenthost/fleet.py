@@ -11,18 +11,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyinfra.api import Config, Inventory, State
 
 from agenthost.hostdata import all_settings
-from agenthost.remote import RemoteError, Target, target_from_pyinfra
 from agenthost.settings import Settings, redact
 
-# The deploy repository: pyinfra runs deploy.py and reads group_data/ from here.
-REPO = Path(__file__).resolve().parent.parent
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 
 
@@ -30,19 +26,11 @@ class InventoryError(RuntimeError):
     """The inventory could not be loaded; the message is pyinfra's, credentials redacted."""
 
 
-@dataclass(frozen=True)
-class FleetHost:
-    name: str
-    settings: Settings
-    target: Target | None  # None when it cannot be reached over SSH; `problem` says why
-    problem: str | None = None
-
-
-def inventory_hosts(inventory: str, repo: Path = REPO) -> list[dict[str, Any]]:
+def inventory_hosts(inventory: str, directory: Path | None = None) -> list[dict[str, Any]]:
     """pyinfra's view of the inventory: [{name, groups, data}], data merged over groups."""
     process = subprocess.run(
         [PYINFRA, "--json", str(Path(inventory).resolve()), "debug-inventory"],
-        cwd=repo, capture_output=True, text=True,
+        cwd=directory, capture_output=True, text=True,
     )  # fmt: skip
     hosts = json.loads(process.stdout) if process.returncode == 0 else []
     if not hosts:
@@ -64,16 +52,3 @@ def settings_of(hosts: list[dict[str, Any]], group_data: Path) -> dict[str, Sett
         **{name: (members, {}) for name, members in groups.items()},
     )
     return all_settings(State(inventory, Config()), group_data)
-
-
-def load(inventory: str, repo: Path = REPO) -> list[FleetHost]:
-    hosts = inventory_hosts(inventory, repo)
-    settings = settings_of(hosts, repo / "group_data")
-    fleet = []
-    for host in hosts:
-        try:
-            target, problem = target_from_pyinfra(host["name"], host["data"]), None
-        except RemoteError as error:
-            target, problem = None, str(error)
-        fleet.append(FleetHost(host["name"], settings[host["name"]], target, problem))
-    return fleet

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agenthost.fleet import PYINFRA, REPO, InventoryError, inventory_hosts
+from agenthost.fleet import PYINFRA, InventoryError, inventory_hosts
 from agenthost.settings import redact
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
@@ -45,7 +45,7 @@ def host_keys(inventory: str) -> dict[str, str]:
     process = subprocess.run(
         [PYINFRA, "--json", str(Path(inventory).resolve()),
          "fact", "server.Command", f"command={READ_KEYS}"],
-        cwd=REPO, capture_output=True, text=True,
+        capture_output=True, text=True,
     )  # fmt: skip
     try:
         facts = json.loads(process.stdout)

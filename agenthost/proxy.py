@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
+from agenthost import settings as settings_
 from agenthost.settings import Settings
 
 
@@ -24,7 +24,7 @@ def variables(settings: Settings) -> dict[str, str]:
 
 def has_credentials(settings: Settings) -> bool:
     urls = [settings.docker_http_proxy, settings.docker_https_proxy]
-    return any("@" in urlsplit(url).netloc for url in urls if url)
+    return any(map(settings_.has_credentials, urls))
 
 
 def systemd_quote(value: str) -> str:

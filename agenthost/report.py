@@ -1,6 +1,7 @@
 """The drift report: a table per host, JSON, JUnit XML, and the exit code. Pure functions.
 
-Items hold no secrets (see checks.py); errors are redacted before they get here.
+Items hold no secrets: they name operations, whose names are redacted, and never show file
+contents; errors are redacted before they get here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,24 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from agenthost.checks import Item
-
 EXIT_CLEAN, EXIT_UNCHECKED, EXIT_DRIFTED = 0, 1, 2
+EXIT_USAGE = 64  # sysexits' EX_USAGE: a mistyped command line is never taken for drift
+NO_CHANGE, WOULD_CHANGE, NOT_CHECKED = "no change", "would change", "not checked"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One checked thing on one host: it drifted when expected and actual differ."""
+
+    name: str
+    expected: str
+    actual: str
+
+    @property
+    def ok(self) -> bool:
+        # What drift cannot know here (a secret or tarball only the deploy machine has) is said,
+        # not counted as drift.
+        return self.expected == self.actual or self.actual == NOT_CHECKED
 
 
 @dataclass(frozen=True)
@@ -37,19 +53,20 @@ def exit_code(reports: list[HostReport]) -> int:
 
 
 def table(reports: list[HostReport]) -> str:
-    """Each host's status, then a table of its drifted items, if any."""
+    """Each host's status, then a table of its drifted items and what was not checked, if any."""
     out = []
     for report in reports:
         drifted = report.drifted
+        shown = [item for item in report.items if not item.ok or item.actual == NOT_CHECKED]
         if report.error:
             out.append(f"{report.name}: NOT CHECKED: {report.error}")
         elif drifted:
             out.append(f"{report.name}: DRIFTED, {len(drifted)} of {len(report.items)} items")
         else:
             out.append(f"{report.name}: no drift ({len(report.items)} items checked)")
-        if drifted:
+        if shown:
             rows = [("item", "expected", "actual")]
-            rows += [(item.name, item.expected, item.actual) for item in drifted]
+            rows += [(item.name, item.expected, item.actual) for item in shown]
             widths = [max(len(row[i]) for row in rows) for i in range(2)]
             for name, expected, actual in rows:
                 out.append(f"  {name:<{widths[0]}}  {expected:<{widths[1]}}  {actual}")

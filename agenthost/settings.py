@@ -1,17 +1,16 @@
 """Every agenthost setting, declared once: type, default and a one-line doc.
 
 Values come from pyinfra host data (inventory files, group_data/*.py) and from
-group_data/*.yaml. `validate_inventory` checks every host before any is touched.
+group_data/*.yaml, read by agenthost.hostdata, which validates every host before any is touched.
+Pure: no IO here.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,7 +25,8 @@ from agenthost import agent_container, daemon_config
 # Settings live in these namespaces; a key there that is not a setting is a typo.
 OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-CREDENTIALS = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
+# The userinfo of a URL, user:password or a token alone: all of it is secret.
+CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
@@ -53,12 +53,6 @@ def java_major(version_output: str) -> int | None:
     """The major version in `java -version` output: 17 for "17.0.9", 8 for "1.8.0_392"."""
     match = re.search(r'version "(?:1\.)?(\d+)', version_output)
     return int(match[1]) if match else None
-
-
-def _local_file(path: str) -> str:
-    if not Path(path).expanduser().is_file():
-        raise ValueError("no such file on this machine")
-    return path
 
 
 class AgentContainer(BaseModel):
@@ -105,11 +99,6 @@ class AgentContainer(BaseModel):
         agent_container.health_args(value)
         return value
 
-    @field_validator("env_file")
-    @classmethod
-    def _env_file(cls, value):
-        return _local_file(value) if value else value
-
     @model_validator(mode="after")
     def _inbound_secret(self):
         if self.kind == "jenkins-inbound" and not self.env_file:
@@ -145,7 +134,7 @@ class Settings(BaseModel):
         None, description="Agent user's home; default /home/<agent_user>."
     )
     # Outside the home: an agent image's own home may be private to an id that the agent
-    # container, run with --userns=host, does not have, and the mount must be reachable.
+    # container does not have, and the mount must be reachable.
     agent_workspace: str = Field(
         "/var/lib/agenthost/workspace", description="Directory builds run in, owned by the agent."
     )
@@ -252,11 +241,6 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("docker_image_preload")
-    @classmethod
-    def _preload(cls, value):
-        return [_local_file(path) for path in value]
-
     @field_validator("agent_containers")
     @classmethod
     def _unique_names(cls, value):
@@ -318,8 +302,12 @@ def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, 
 
 
 def redact(text: str) -> str:
-    """Text with the password of every URL in it replaced, fit for output and logs."""
+    """Text with the credentials of every URL in it replaced, fit for output and logs."""
     return CREDENTIALS.sub(r"\1***@", text)
+
+
+def has_credentials(url: str | None) -> bool:
+    return bool(url and CREDENTIALS.search(url))
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -340,19 +328,6 @@ def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = No
     if problems:
         raise SettingsError("\n".join(f"host {name}: {problem}" for problem in problems))
     return settings
-
-
-def yaml_group_data(directory: Path, groups: list[str]) -> dict[str, Any]:
-    """Data from group_data/<group>.yaml for `all` and then each of the host's groups."""
-    merged: dict[str, Any] = {}
-    for group in ["all", *groups]:
-        for path in (directory / f"{group}.yaml", directory / f"{group}.yml"):
-            if path.exists():
-                loaded = yaml.safe_load(path.read_text()) or {}
-                if not isinstance(loaded, dict):
-                    raise SettingsError(f"{path}: expected a mapping of setting: value")
-                merged.update(loaded)
-    return merged
 
 
 def settings_table() -> str:

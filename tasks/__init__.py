@@ -8,6 +8,9 @@ pyinfra users who compose it into deploys of their own:
 or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 """
 
+from pyinfra import host, state
+
+from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
 from agenthost.tasks.agent_user import agent_user
@@ -18,9 +21,6 @@ from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
-from pyinfra import host, state
-
-from agenthost.hostdata import all_settings
 
 
 def agent_host() -> None:

@@ -1,12 +1,11 @@
-from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import managed_file, managed_file_absent
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 from pyinfra.operations import apt, files
 
+from agenthost import desired
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
-
-HEADER = "# Managed by agenthost from agent_ssh_authorized_keys: exactly these keys."
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.ops import desired_file
 
 
 @deploy("Agent access")
@@ -28,19 +27,12 @@ def agent_access(settings: Settings) -> None:
         group=group,
         mode="700",
     )
-    keys = settings.agent_ssh_authorized_keys
-    path = f"{home}/.ssh/authorized_keys"
-    if keys:
-        managed_file(
-            name=f"{path} holds exactly the {len(keys)} configured key(s)",
-            path=path,
-            content="".join(f"{line}\n" for line in [HEADER, *keys]),
-            mode="600",
-            user=user,
-            group=group,
-        )
+    keys = desired.authorized_keys(settings, desired.Account(home, group))
+    if keys.content:
+        count = len(settings.agent_ssh_authorized_keys)
+        desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
-        managed_file_absent(name=f"{path} does not exist: no key is configured", path=path)
+        desired_file(keys, f"{keys.path} does not exist: no key is configured")
     if settings.agent_java:
         apt.packages(
             name=f"Java runtime {settings.agent_java} is installed",

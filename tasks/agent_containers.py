@@ -12,7 +12,6 @@ import json
 import shlex
 from pathlib import Path
 
-from agenthost.tasks.ops import Managed, managed_file
 from pyinfra import host
 from pyinfra.api import (
     FactBase,
@@ -23,6 +22,7 @@ from pyinfra.api import (
     operation,
 )
 from pyinfra.facts.docker import DockerImage
+from pyinfra.facts.files import Sha256File
 from pyinfra.facts.server import Users
 from pyinfra.operations import files
 from pyinfra.operations.util import any_changed
@@ -39,6 +39,7 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
+from agenthost.tasks.ops import Managed, managed_file, not_checked
 
 
 class GroupId(FactBase):
@@ -100,8 +101,11 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
     image = host.get_fact(DockerImage, object_id=spec.image)
     missing = [
         what
-        for what, found in ((f"user {user}", account), ("group docker", docker_gid),
-                            (f"image {spec.image}", image))  # fmt: skip
+        for what, found in (
+            (f"user {user}", account),
+            ("group docker", docker_gid),
+            (f"image {spec.image}", image),
+        )  # fmt: skip
         if not found
     ]
     if missing:
@@ -111,6 +115,8 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         return
     ids = HostIds(account["uid"], account["gid"], docker_gid)
     args = run_args(spec, ids, workspace, userns_agent, env_file)
+    if env_file and env_file_sha256 is None:
+        env_file_sha256 = host.get_fact(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = host.get_fact(ContainerSpec, container=spec.name)
     if current and current["spec"] == digest:
@@ -176,18 +182,20 @@ def agent_containers(settings: Settings) -> None:
     for spec in settings.agent_containers:
         env_file = env_sha256 = None
         if spec.env_file:
-            secrets = env_file_content(
-                Path(spec.env_file).expanduser().read_text(), spec, proxy.variables(settings)
-            )
             env_file = agent_env_file(spec.name)
-            env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
-            managed_file(
-                name=f"{env_file} holds the secrets of {spec.name}, root-only",
-                path=env_file,
-                content=secrets,
-                mode="600",
-                secret=True,
-            )
+            local = Path(spec.env_file).expanduser()
+            if local.is_file():
+                secrets = env_file_content(local.read_text(), spec, proxy.variables(settings))
+                env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
+                managed_file(
+                    name=f"{env_file} holds the secrets of {spec.name}, root-only",
+                    path=env_file,
+                    content=secrets,
+                    mode="600",
+                    secret=True,
+                )
+            else:  # drift, on a machine without the secret: the host's copy stands for it
+                not_checked(f"file {env_file}: content (the env_file is not on this machine)")
         agent_container(
             name=f"Agent container {spec.name} runs the configured spec",
             spec=spec,

@@ -1,16 +1,10 @@
-from typing import NamedTuple
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Users
 from pyinfra.operations import server
 
+from agenthost.desired import Account
 from agenthost.settings import Settings
-
-
-class Account(NamedTuple):
-    home: str
-    group: str
 
 
 def agent_account(settings: Settings) -> Account:

@@ -1,12 +1,12 @@
 from io import StringIO
 
-from agenthost.tasks.ops import Managed, backup_path, managed_file
 from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
 from pyinfra.operations.util import any_changed
 
-from agenthost import daemon_config
+from agenthost import desired
 from agenthost.paths import DAEMON_JSON
 from agenthost.settings import Settings
+from agenthost.tasks.ops import Managed, backup_path, managed_file
 from agenthost.templating import render
 
 CANDIDATE = "/etc/docker/.daemon.json.agenthost"
@@ -32,7 +32,7 @@ def validated_daemon_json(content: str):
 def docker_daemon_json(settings: Settings) -> list[Managed]:
     op = validated_daemon_json(
         name=f"{DAEMON_JSON} is generated from the settings, root:root 0644",
-        content=daemon_config.render(settings.daemon_json()),
+        content=desired.daemon_json(settings).content,
     )
     return [Managed(op, DAEMON_JSON)]
 

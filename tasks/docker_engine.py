@@ -1,4 +1,3 @@
-from agenthost.tasks.ops import managed_file, managed_file_absent
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebArch
@@ -6,17 +5,16 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
-from agenthost import docker_ce
+from agenthost import desired, docker_ce
 from agenthost.settings import Settings
+from agenthost.tasks.ops import managed_file, managed_file_absent
 
 
 @deploy("Docker engine")
 def docker_engine(settings: Settings) -> None:
     if settings.docker_source == "docker-ce":
         _docker_ce_repository(settings)
-        packages = docker_ce.PACKAGES
-    else:
-        packages = ["docker.io"]
+    packages = desired.engine_packages(settings)
     apt.packages(
         name=f"Docker engine is installed ({', '.join(packages)})",
         packages=packages,

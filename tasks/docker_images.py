@@ -1,3 +1,6 @@
+import json
+import tarfile
+from functools import cache
 from io import StringIO
 from pathlib import Path
 
@@ -13,11 +16,31 @@ from pyinfra.api import (
 from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.server import Users
 
-from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256, tarball_references
+from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.settings import AgentImageBuild, Settings
+from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
 WORK_DIR = "/var/lib/agenthost"
+
+
+class TarballError(ValueError):
+    """A file that `docker load` would not give a named image."""
+
+
+@cache
+def tarball_references(path: str) -> tuple[str, ...]:
+    """The image references a `docker save` tarball (plain or compressed) loads."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = tar.extractfile("manifest.json")
+            manifest = json.load(member) if member else []
+    except (OSError, KeyError, tarfile.TarError, ValueError) as error:
+        raise TarballError(f"{path}: not a `docker save` tarball ({error})") from None
+    references = tuple(tag for image in manifest for tag in image.get("RepoTags") or ())
+    if not references:
+        raise TarballError(f"{path}: its images have no name; save them as `docker save NAME:TAG`")
+    return references
 
 
 @operation()
@@ -73,6 +96,9 @@ def docker_images(settings: Settings) -> None:
     """Images for air-gapped hosts: preloaded tarballs, then the agent image if one is built."""
     for tarball in settings.docker_image_preload:
         local = str(Path(tarball).expanduser())
+        if not Path(local).is_file():  # drift, on a machine without the tarball
+            not_checked(f"images of {Path(local).name} (the tarball is not on this machine)")
+            continue
         references = list(tarball_references(local))
         image_loaded(
             name=f"Images {', '.join(references)} are loaded (from {Path(local).name})",

@@ -1,7 +1,7 @@
-from agenthost.tasks.ops import Managed, subid_file
 from pyinfra.api import deploy
 
 from agenthost.settings import Settings
+from agenthost.tasks.ops import Managed, subid_file
 
 
 @deploy("Docker userns-remap ids")

@@ -10,16 +10,27 @@ from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.facts.server import Users
+from pyinfra.operations.util.files import generate_color_diff
 
-from agenthost import subids
+from agenthost import desired, subids
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+_not_checked: dict[str, list[str]] = {}
+
+
+def not_checked(what: str) -> None:
+    """Drift cannot compare `what` on the current host: only the deploy machine has its source."""
+    _not_checked.setdefault(host.name, []).append(what)
+
+
+def not_checked_on(name: str) -> list[str]:
+    return _not_checked.get(name, [])
 
 
 class Managed(NamedTuple):
@@ -53,6 +64,8 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
         return
+    if not same and host.state.config.DIFF:
+        _show_diff(path, content, bool(current), secret)
     if current and not same:
         yield from _backup(path)
     yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
@@ -64,6 +77,14 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
     yield StringCommand("chown", f"{user}:{group}", path)
     yield StringCommand("chmod", mode, path)
+
+
+def desired_file(file: desired.File, name: str) -> OperationMeta:
+    """Apply a desired.File: `managed_file`, or `managed_file_absent` when it must not exist."""
+    if file.content is None:
+        return managed_file_absent(name=name, path=file.path)
+    return managed_file(name=name, path=file.path, content=file.content, mode=file.mode,
+                        user=file.user, group=file.group, secret=file.secret)  # fmt: skip
 
 
 @operation()
@@ -97,6 +118,18 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
     yield from managed_file._inner(path=path, content=wanted)
+
+
+def _show_diff(path: str, content: str, exists: bool, secret: bool) -> None:
+    """What `pyinfra --diff` shows, as files.put shows it; never a secret's content."""
+    host.log(f"Will {'modify' if exists else 'create'} {path}", logger.info)
+    if secret:
+        logger.info("  (secret: content not shown)")
+        return
+    current = host.get_fact(FileContents, path=path) if exists else None
+    before = [f"{line}\n" for line in current or []]
+    for line in generate_color_diff(before, content.splitlines(keepends=True)):
+        logger.info("  %s", line)
 
 
 def _sha256(content: str) -> str:

@@ -3,29 +3,54 @@
     pytest tests/host --inventory inventory/production.py
     pytest tests/host --hosts ssh://agent-01,ssh://agent-02 [--ssh-config F] [--sudo]
 
-Expected values come from each host's settings: the inventory's (with both options, --hosts picks
-the inventory's hosts by name and says how to reach them), or with --hosts alone the defaults
-and group_data/*.yaml. It runs against real hosts on demand only: a plain `pytest` does not
-collect it (pyproject's testpaths).
+Expected values come from agenthost.desired, given each host's settings: the inventory's (with
+both options, --hosts picks the inventory's hosts by name and says how to reach them), or with
+--hosts alone the defaults and group_data/*.yaml. It runs against real hosts on demand only: a
+plain `pytest` does not collect it (pyproject's testpaths).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+import testinfra
+from testinfra.host import Host
 
-from agenthost import checks, fleet, remote
+from agenthost import desired, fleet
 from agenthost.settings import Settings
 
 
 @dataclass(frozen=True)
 class AgentHost:
+    """A host to check: how testinfra reaches it and the settings it was deployed with."""
+
     name: str
-    target: remote.Target | None
+    spec: str
     settings: Settings
-    problem: str | None = None
+    ssh_options: tuple[str, ...] = ()
+
+    def connect(self, option: Any) -> Host:
+        return testinfra.get_host(self.spec, ssh_config=option.ssh_config,
+                                  ssh_identity_file=option.ssh_identity_file,
+                                  ssh_extra_args=" ".join(self.ssh_options) or None,
+                                  sudo=option.sudo)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A connected host, its settings and the agent's account as the host has it."""
+
+    host: Host
+    settings: Settings
+
+    @property
+    def account(self) -> desired.Account:
+        user = self.host.user(self.settings.agent_user)
+        home = self.settings.home(user.home if user.exists else None)
+        return desired.Account(home, user.group if user.exists else self.settings.agent_user)
 
 
 HOSTS = pytest.StashKey[list[AgentHost]]()
@@ -38,27 +63,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
 
 
+def spec_from_inventory(name: str, data: dict[str, Any]) -> str:
+    """testinfra's host spec for a host that pyinfra reaches over SSH."""
+    user = f"{data['ssh_user']}@" if data.get("ssh_user") else ""
+    port = f":{data['ssh_port']}" if data.get("ssh_port") else ""
+    query = f"?ssh_identity_file={data['ssh_key']}" if data.get("ssh_key") else ""
+    return f"ssh://{user}{data.get('ssh_hostname') or name}{port}{query}"
+
+
+def ssh_options(data: dict[str, Any]) -> tuple[str, ...]:
+    """pyinfra's host key settings as `ssh -o` options (its default: accept-new)."""
+    checking = data.get("ssh_strict_host_key_checking") or "accept-new"
+    options = ("-o", f"StrictHostKeyChecking={checking}")
+    if data.get("ssh_known_hosts_file"):
+        options += ("-o", f"UserKnownHostsFile={data['ssh_known_hosts_file']}")
+    return options
+
+
 def agent_hosts(config: pytest.Config) -> list[AgentHost]:
     inventory, option = config.getoption("inventory"), config.option
     specs = option.hosts.split(",") if option.hosts else []
-    targets = [remote.target_from_hostspec(spec, option.ssh_config, option.ssh_identity_file,
-                                           option.sudo) for spec in specs]  # fmt: skip
+    names = {spec.split("://")[-1].split("@")[-1].split(":")[0].split("?")[0]: spec
+             for spec in specs}  # fmt: skip
     if inventory:
         try:
-            found = {host.name: host for host in fleet.load(inventory)}
+            hosts = fleet.inventory_hosts(inventory)
         except fleet.InventoryError as error:
             raise pytest.UsageError(str(error)) from None
-        unknown = [target.name for target in targets if target.name not in found]
+        settings = fleet.settings_of(hosts, Path("group_data"))
+        unknown = sorted(set(names) - set(settings))
         if unknown:
             raise pytest.UsageError(f"--hosts {', '.join(unknown)}: not in {inventory}")
-        if targets:
-            return [AgentHost(t.name, t, found[t.name].settings) for t in targets]
-        return [AgentHost(h.name, h.target, h.settings, h.problem) for h in found.values()]
-    if not targets:
-        return []
-    blank = [{"name": target.name, "groups": [], "data": {}} for target in targets]
-    settings = fleet.settings_of(blank, fleet.REPO / "group_data")
-    return [AgentHost(target.name, target, settings[target.name]) for target in targets]
+        return [
+            AgentHost(h["name"], names.get(h["name"]) or spec_from_inventory(h["name"], h["data"]),
+                      settings[h["name"]], ssh_options(h["data"]))
+            for h in hosts if not names or h["name"] in names
+        ]  # fmt: skip
+    blank = [{"name": name, "groups": [], "data": {}} for name in names]
+    settings = fleet.settings_of(blank, Path("group_data")) if blank else {}
+    return [AgentHost(name, spec, settings[name]) for name, spec in names.items()]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,10 +118,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def agent_host(request: pytest.FixtureRequest) -> Iterator[checks.Probe]:
-    """The host, connected once for all its tests."""
+def agent_host(request: pytest.FixtureRequest) -> Probe:
     host: AgentHost = request.param
-    if host.target is None:
-        pytest.fail(host.problem or f"{host.name}: cannot be reached")
-    with remote.connect(host.target) as (testinfra_host, client):
-        yield checks.Probe(host.settings, testinfra_host, client)
+    return Probe(host.connect(request.config.option), host.settings)

@@ -138,14 +138,6 @@ def test_spec_label_goes_before_the_image():
     assert args[:2] == ["--label", f"{SPEC_LABEL}=abc"] and args[-1] == "agent:1"
 
 
-def test_env_file_must_exist_on_this_machine(tmp_path):
-    with pytest.raises(ValidationError, match="no such file"):
-        spec(env_file=str(tmp_path / "missing.env"))
-    secret = tmp_path / "agent.env"
-    secret.write_text("TOKEN=x\n")
-    assert spec(env_file=str(secret)).env_file == str(secret)
-
-
 def test_container_names_are_unique():
     with pytest.raises(ValidationError, match="unique"):
         Settings(agent_containers=[spec(), spec()])

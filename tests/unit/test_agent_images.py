@@ -5,8 +5,8 @@ import tarfile
 
 import pytest
 
-from agenthost.images import TarballError, tarball_references
 from agenthost.settings import AGENT_IMAGE_PACKAGES
+from agenthost.tasks.docker_images import TarballError, tarball_references
 from agenthost.templating import render
 
 

@@ -6,50 +6,72 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from agenthost import cli, drift, report
-from agenthost.checks import Item
-from agenthost.remote import RemoteError
-from agenthost.report import HostReport
+from agenthost.report import HostReport, Item
 
 A, B = "agent-01.example.com", "agent-02.example.com"
 
 
-def op(name, changed=(), conditional=()):
-    return {
-        "name": name,
-        "hosts_with_change": list(changed),
-        "hosts_with_conditional_change": list(conditional),
-        "args": [],
-        "op_hash": "x",
+def test_a_host_record_gives_an_item_per_operation_and_each_thing_not_checked():
+    record = {
+        "host": A,
+        "operations": [["Docker proxy | drop-in", True], ["Docker socket | 0660", False]],
+        "not_checked": ["file /etc/agenthost/agent.env: content"],
     }
+    found = drift.host_report(record)
+    assert found.items == (
+        Item("Docker proxy | drop-in", "no change", "would change"),
+        Item("Docker socket | 0660", "no change", "no change"),
+        Item("file /etc/agenthost/agent.env: content", "as configured", "not checked"),
+    )
+    assert found.drifted == [found.items[0]] and found.status == "drifted"
 
 
-def test_plan_counts_real_changes_only_and_tells_which_hosts_were_planned():
-    plan = [
-        op("Docker proxy | drop-in", changed=[B]),
-        op("Docker restart | one restart", conditional=[A, B]),
-        op("Docker socket | jenkins in docker", changed=[B]),
-        op(drift.PLANNED, changed=[A, B]),
+class FakeMeta:
+    def __init__(self, changes):
+        self._maybe_is_change = changes
+
+
+class FakeData:
+    def __init__(self, changes, conditional=False):
+        self.operation_meta = FakeMeta(changes)
+        self.global_arguments = {"_if": [lambda: True] if conditional else []}
+
+
+class FakeOpMeta:
+    def __init__(self, *names):
+        self.names = set(names)
+
+
+class FakeState:
+    def __init__(self, host, ops):
+        self.ops = {host: {h: data for h, (data, _) in ops.items()}}
+        self.op_meta = {h: meta for h, (_, meta) in ops.items()}
+
+
+def test_planned_operations_leave_out_conditional_ones_and_redact_names():
+    state = FakeState(A, {
+        "a": (FakeData(True), FakeOpMeta("proxy http://u:pw@proxy:3128")),
+        "b": (FakeData(True, conditional=True), FakeOpMeta("Docker restart")),
+        "c": (FakeData(None), FakeOpMeta("Docker socket")),
+    })  # fmt: skip
+    assert drift.planned_operations(state, A) == [
+        ("proxy http://***@proxy:3128", True),
+        ("Docker socket", False),
     ]
-    planned, changes = drift.plan_changes(plan)
-    assert planned == {A, B}
-    assert changes == {B: ["Docker proxy | drop-in", "Docker socket | jenkins in docker"]}
 
 
-def test_a_host_missing_from_the_planned_operation_was_not_planned():
-    planned, changes = drift.plan_changes([op("x", changed=[A]), op(drift.PLANNED, changed=[A])])
-    assert planned == {A} and B not in changes
-
-
-def test_plan_items_name_each_change_or_pass_once():
-    assert drift.plan_items([]) == [Item("pyinfra dry run", "no change", "no change")]
-    items = drift.plan_items(["Docker proxy | drop-in"])
-    assert items == [Item("pyinfra: Docker proxy | drop-in", "no change", "would change")]
-    assert not items[0].ok
-
-
-def test_operation_names_are_redacted():
-    _, changes = drift.plan_changes([op("proxy http://u:pw@proxy:3128", changed=[A])])
-    assert changes[A] == ["proxy http://u:***@proxy:3128"]
+def test_the_plan_command_passes_limits_as_pyinfra_does():
+    command = drift.plan_command("inv.py", ["web", "db"])
+    assert command[1:] == [
+        "--dry",
+        "--limit",
+        "web",
+        "--limit",
+        "db",
+        "inv.py",
+        str(drift.PLAN),
+    ]
+    assert drift.PLAN.is_file()
 
 
 def test_pyinfra_said_prefers_lines_about_the_host():
@@ -147,7 +169,7 @@ def test_junit_has_a_testcase_per_host_and_item_and_failures_say_what_differs():
 
 
 def test_units_run_the_check_with_reports_in_the_state_directory(tmp_path):
-    units = drift.units("inventory/100%.py", "daily", "ci", repo=tmp_path)
+    units = drift.units("inventory/100%.py", "daily", "ci", tmp_path)
     service, timer = units["agenthost-drift.service"], units["agenthost-drift.timer"]
     assert "User=ci\n" in service and f"WorkingDirectory={tmp_path}\n" in service
     assert "StateDirectory=agenthost-drift\n" in service
@@ -180,11 +202,18 @@ def test_write_units_writes_both_files_and_checks_nothing(tmp_path, capsys):
 def test_an_inventory_that_cannot_be_loaded_exits_1(tmp_path, capsys):
     code = cli.main(["drift", str(tmp_path / "missing.py")])
     assert code == 1
-    assert "no hosts" in capsys.readouterr().err
+    assert "no host could be checked" in capsys.readouterr().err
 
 
-def test_failure_of_the_live_checks_is_one_redacted_line():
-    assert drift.failure(RemoteError(f"{A}: ssh failed: refused"), A) == "ssh failed: refused"
-    error = ConnectionError("proxy http://u:pw@p:3128\n  refused")
-    assert drift.failure(error, A) == "ConnectionError: proxy http://u:***@p:3128 refused"
-    assert drift.failure(TimeoutError(), A) == "TimeoutError"
+def test_a_usage_error_is_not_taken_for_drift(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["drift", "inventory.py", "--no-such-option"])
+    assert exit_.value.code == report.EXIT_USAGE != report.EXIT_DRIFTED
+    assert "--no-such-option" in capsys.readouterr().err
+
+
+def test_what_was_not_checked_is_shown_but_is_not_drift():
+    item = Item("file x: content", "as configured", report.NOT_CHECKED)
+    found = HostReport(A, (item,))
+    assert found.status == "clean" and report.exit_code([found]) == 0
+    assert "file x: content" in report.table([found])

@@ -2,21 +2,18 @@
 agents, Java, known_hosts lines and the pipeline replay's parsing."""
 
 import pytest
-from agenthost.tasks.agent_access import JavaMajor, java_at_least
-from agenthost.tasks.agent_containers import AgentContainerNames, no_agent_container_running
-from agenthost.tasks.ops import subid_file
 from pydantic import ValidationError
 from pyinfra.api import OperationError
-from pyinfra.facts.files import File, FileContents, Sha256File
-from pyinfra.facts.server import Users
 
-from agenthost import subids
+from agenthost import desired, subids
 from agenthost.agent_container import HostIds, env_file_content, run_args
 from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.lab import pipeline
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
-from agenthost.templating import render
-from tests.unit.fake_host import commands
+from agenthost.tasks.agent_access import JavaMajor, java_at_least
+from agenthost.tasks.agent_containers import AgentContainerNames, no_agent_container_running
+from agenthost.tasks.ops import subid_file
+from tests.unit.harness import run_op
 
 IDS = HostIds(uid=1000, gid=1000, docker_gid=998)
 WORKSPACE = "/var/lib/agenthost/workspace"
@@ -50,15 +47,14 @@ def test_uid_mode_needs_the_uid_inside_the_mapped_ids():
 
 
 def test_subid_file_writes_the_uid_mode_lines():
-    def facts(cls, kwargs):
-        return {Users: {"jenkins": {"uid": 1000, "gid": 1000}},
-                FileContents: USERADD.splitlines(), File: {"mode": 644, "user": "root",
-                "group": "root"}, Sha256File: "old"}[cls]  # fmt: skip
-
-    made, _ = commands(subid_file, facts, path="/etc/subuid", user="jenkins", count=65536,
-                       mode="uid")  # fmt: skip
-    assert any("cp -p /etc/subuid" in c for c in made), "the old file is backed up first"
-    assert any(c.startswith("chmod 644 /etc/subuid") for c in made)
+    path = "/etc/subuid"
+    facts = {"Users": {"jenkins": {"uid": 1000, "gid": 1000}},
+             "FileContents": {path: USERADD.splitlines()},
+             "File": {path: {"mode": 644, "user": "root", "group": "root"}},
+             "Sha256File": {path: "old"}}  # fmt: skip
+    result = run_op(subid_file, facts, path=path, user="jenkins", count=65536, mode="uid")
+    assert any(f"cp -p {path}" in c for c in result.commands), "the old file is backed up first"
+    assert result.uploads[path] == subids.agent_lines(USERADD, "jenkins", 1000, 65536, "uid")
 
 
 @pytest.mark.parametrize(
@@ -81,18 +77,20 @@ def test_userns_agent_follows_both_settings():
 
 
 def test_socket_drop_in_gives_the_agent_an_acl_entry_only_under_remap():
-    remapped = render("docker-socket.conf.j2", acl_user="jenkins")
+    remapped = desired.socket_drop_in(Settings()).content
     assert "ExecStartPost=/usr/bin/setfacl -m u:jenkins:rw /run/docker.sock" in remapped
     assert "SocketMode=0660" in remapped and "SocketGroup=docker" in remapped
-    assert "setfacl" not in render("docker-socket.conf.j2", acl_user=None)
+    assert "acl" in desired.packages(Settings())
+    plain = Settings(docker_userns_remap=False)
+    assert "setfacl" not in desired.socket_drop_in(plain).content
+    assert "acl" not in desired.packages(plain)
 
 
 def test_running_agents_stop_before_a_restart():
-    made, _ = commands(no_agent_container_running,
-                       lambda cls, kw: ["ci-agent"] if kw == {"running": True} else None)
-    assert made == ["docker container stop ci-agent"]
-    made, noops = commands(no_agent_container_running, lambda cls, kw: [])
-    assert made == [] and noops == ["no agent container is running"]
+    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: ["ci-agent"]}})
+    assert result.commands == ["docker container stop ci-agent"]
+    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: []}})
+    assert result.commands == [] and result.noops == ["no agent container is running"]
     assert "--all" not in AgentContainerNames().command(running=True)
 
 
@@ -158,14 +156,14 @@ def test_java_version_output():
 
 def test_java_check_on_the_host():
     args = {"minimum": 17, "package": "default-jre-headless"}
-    made, noops = commands(java_at_least, lambda cls, kw: 21, **args)
-    assert made == [] and noops == ["java is Java 21"]
-    with pytest.raises(OperationError, match="Java 11 on agent-01; Jenkins agents need Java 17"):
-        commands(java_at_least, lambda cls, kw: 11, **args)
+    result = run_op(java_at_least, {"JavaMajor": 21}, executing=True, **args)
+    assert result.commands == [] and result.noops == ["java is Java 21"]
+    with pytest.raises(OperationError, match="Java 11 on agent-01.* need Java 17 or newer"):
+        run_op(java_at_least, {"JavaMajor": 11}, executing=True, **args)
     with pytest.raises(OperationError, match="no java on the PATH"):
-        commands(java_at_least, lambda cls, kw: None, **args)
-    made, _ = commands(java_at_least, lambda cls, kw: None, executing=False, **args)
-    assert len(made) == 1, "planned: checked once the package is installed"
+        run_op(java_at_least, {"JavaMajor": None}, executing=True, **args)
+    planned = run_op(java_at_least, {"JavaMajor": None}, **args)
+    assert len(planned.commands) == 1, "planned: checked once the package is installed"
 
 
 # --- known_hosts --------------------------------------------------------------------------------

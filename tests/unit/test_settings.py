@@ -2,16 +2,17 @@ from pathlib import Path
 
 import pytest
 
+from agenthost.hostdata import yaml_group_data
 from agenthost.settings import (
     SETTING_NAMES,
     Settings,
     SettingsError,
+    has_credentials,
     redact,
     settings_table,
     split_data,
     validate,
     with_settings_table,
-    yaml_group_data,
 )
 
 PYINFRA_KEYS = {"ssh_port", "ssh_user", "docker_identifier"}
@@ -83,11 +84,14 @@ def test_bad_values(data, fragment):
 
 def test_secrets_never_in_errors():
     message = error_of({"docker_http_proxy": "http://u:s3cret@proxy 1", "docker_htps_proxy": "http://u:s3cret@p:1"})
-    assert "s3cret" not in message and "u:***@" in message
+    assert "s3cret" not in message and "http://***@" in message
 
 
-def test_redact():
-    assert redact("x http://a:b@h:1 y https://c@h") == "x http://a:***@h:1 y https://c@h"
+def test_redact_and_has_credentials_agree_on_what_is_secret():
+    text = "x http://a:b@h:1 y https://TOKEN@h z http://h:3128"
+    assert redact(text) == "x http://***@h:1 y https://***@h z http://h:3128"
+    urls = ["http://a:b@h:1", "https://TOKEN@h", "http://h:3128", None]
+    assert [has_credentials(url) for url in urls] == [True, True, False, False]
 
 
 def test_yaml_group_data_layers(tmp_path):

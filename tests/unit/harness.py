@@ -1,0 +1,84 @@
+"""pyinfra's way of testing an operation: given these facts, these commands (or a no-op).
+
+    result = run_op(managed_file, facts={"File": {"/etc/x": None}}, path="/etc/x", content="a")
+    assert result.commands == ["mkdir -p /etc", ...]
+
+Facts are given by class name; a fact read with an argument (`File(path=...)`) is looked up by
+that argument's value. A fact the test did not give fails the test: an operation reads only
+what it is known to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyinfra.api import Config, FileUploadCommand, StringCommand
+from pyinfra.context import ctx_host, ctx_state
+
+
+@dataclass
+class FakeState:
+    is_executing: bool = False
+    config: Config = field(default_factory=Config)
+
+
+@dataclass
+class FakeHost:
+    facts: dict[str, Any]
+    name: str = "agent-01.example.com"
+    state: FakeState = field(default_factory=FakeState)
+    noops: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    current_op_global_arguments: dict[str, Any] = field(default_factory=dict)
+
+    def get_fact(self, fact: type, *args: Any, **kwargs: Any) -> Any:
+        name = fact.__name__
+        assert name in self.facts, f"the operation read {name}{args or ''}{kwargs or ''}"
+        given = self.facts[name]
+        keys = [*args, *kwargs.values()]
+        if not keys:
+            return given
+        key = keys[0] if len(keys) == 1 else tuple(keys)
+        assert key in given, f"the operation read {name}({key!r}), which the test did not give"
+        return given[key]
+
+    def noop(self, message: str) -> None:
+        self.noops.append(message)
+
+    def log(self, message: str, *_args: Any) -> None:
+        self.logs.append(message)
+
+    def get_temp_filename(self, hash_key: str | None = None, *_args: Any, **_kwargs: Any) -> str:
+        return f"/tmp/pyinfra-{abs(hash(hash_key)) % 10**8}"
+
+
+@dataclass
+class Result:
+    commands: list[str]
+    noops: list[str]
+    uploads: dict[str, str]  # remote path -> content uploaded there
+    host: FakeHost
+
+
+def command_text(command: Any) -> str:
+    if isinstance(command, StringCommand):
+        return command.get_raw_value()
+    if isinstance(command, FileUploadCommand):
+        return f"upload {command.dest}"
+    return str(command)
+
+
+def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool = False,
+           **arguments: Any) -> Result:  # fmt: skip
+    """The commands `op` yields on a host with `facts`, as pyinfra would plan (or execute) it."""
+    host = FakeHost(facts, state=FakeState(is_executing=executing))
+    host.state.config.DIFF = diff
+    with ctx_state.use(host.state), ctx_host.use(host):
+        commands = list(op._inner(**arguments))
+    uploads = {
+        c.dest: c.src.getvalue() if hasattr(c.src, "getvalue") else str(c.src)
+        for c in commands
+        if isinstance(c, FileUploadCommand)
+    }
+    return Result([command_text(c) for c in commands], host.noops, uploads, host)

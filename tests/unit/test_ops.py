@@ -1,0 +1,142 @@
+"""The file operations every concern uses: given these facts, these commands."""
+
+import hashlib
+
+import pytest
+from pyinfra.api import OperationError
+
+from agenthost.tasks import ops
+from tests.unit.harness import run_op
+
+PATH = "/etc/docker/daemon.json"
+STAMPED = ops.backup_path(PATH)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stat(mode=644, user="root", group="root"):
+    return {"mode": mode, "user": user, "group": group}
+
+
+def facts(file=None, content=None):
+    return {"File": {PATH: file}, "Sha256File": {PATH: sha(content) if content else None}}
+
+
+def test_a_file_as_desired_is_a_noop():
+    result = run_op(ops.managed_file, facts(stat(), "{}\n"), path=PATH, content="{}\n")
+    assert result.commands == [] and result.noops == [f"{PATH} is up to date"]
+
+
+def test_a_new_file_is_made_root_only_before_its_content_arrives_and_nothing_is_backed_up():
+    result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
+    assert result.commands == [
+        "mkdir -p /etc/docker",
+        f"install -m 0600 /dev/null {PATH}",
+        f"upload {PATH}",
+        f"chown root:root {PATH}",
+        f"chmod 644 {PATH}",
+    ]
+    assert result.uploads == {PATH: "{}\n"}
+
+
+def test_a_different_file_is_backed_up_first():
+    result = run_op(ops.managed_file, facts(stat(), "hand written\n"), path=PATH, content="{}\n")
+    assert result.commands[:3] == [
+        f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        f"cp -p {PATH} {STAMPED}",
+    ]
+    assert f"upload {PATH}" in result.commands
+
+
+def test_only_a_wrong_mode_is_fixed_without_a_backup():
+    result = run_op(ops.managed_file, facts(stat(mode=666), "{}\n"), path=PATH, content="{}\n")
+    assert not any(c.startswith("cp ") for c in result.commands)
+    assert result.commands[-1] == f"chmod 644 {PATH}"
+
+
+def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
+    result = run_op(ops.managed_file, facts(stat(mode=600), "old\n"), path=PATH,
+                    content="new\n", mode="600", secret=True)  # fmt: skip
+    assert result.commands.index(f"install -m 0600 /dev/null {PATH}") < result.commands.index(
+        f"upload {PATH}"
+    )
+
+
+def test_an_absent_file_is_a_noop_and_a_present_one_is_backed_up_then_removed():
+    assert run_op(ops.managed_file_absent, {"File": {PATH: None}}, path=PATH).noops == [
+        f"{PATH} does not exist"
+    ]
+    result = run_op(ops.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
+    assert result.commands[-2:] == [f"cp -p {PATH} {STAMPED}", f"rm -f {PATH}"]
+
+
+JENKINS = {"jenkins": {"uid": 1500, "gid": 1600, "home": "/home/jenkins", "group": "jenkins"}}
+
+
+def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
+    text = ["alice:100000:65536"]
+    result = run_op(
+        ops.subid_file,
+        {"Users": JENKINS, "FileContents": {"/etc/subuid": text},
+         "File": {"/etc/subuid": stat()}, "Sha256File": {"/etc/subuid": sha("x")}},
+        path="/etc/subuid", user="jenkins", count=65536,
+    )  # fmt: skip
+    assert result.uploads == {
+        "/etc/subuid": "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"
+    }
+
+
+def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
+    facts_ = {"Users": {}}
+    planned = run_op(ops.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
+    assert planned.commands == ["true # /etc/subgid is written once jenkins exists"]
+    with pytest.raises(OperationError, match="jenkins does not exist"):
+        run_op(ops.subid_file, facts_, executing=True, path="/etc/subgid", user="jenkins",
+               count=65536)  # fmt: skip
+
+
+def test_diff_shows_what_changes_but_never_a_secret(caplog):
+    caplog.set_level("INFO")
+    given = {**facts(stat(), "a\nb\n"), "FileContents": {PATH: ["a", "b"]}}
+    result = run_op(ops.managed_file, given, diff=True, path=PATH, content="a\nc\n")
+    assert result.host.logs == [f"Will modify {PATH}"]
+    shown = caplog.text
+    assert "b" in shown and "c" in shown
+    caplog.clear()
+    result = run_op(ops.managed_file, given, diff=True, path=PATH, content="t0ken\n",
+                    secret=True)  # fmt: skip
+    assert "t0ken" not in caplog.text and "secret: content not shown" in caplog.text
+
+
+def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_the_file():
+    from agenthost.tasks.docker_daemon import CANDIDATE, validated_daemon_json
+
+    result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
+    upload, validate, remove = result.commands[:3]
+    assert upload == f"upload {CANDIDATE}"
+    assert f"dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}" in (
+        validate
+    )
+    assert remove == f"rm -f {CANDIDATE}"
+    assert result.commands[3:6] == [
+        f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        f"cp -p {PATH} {STAMPED}",
+    ]
+    assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
+
+
+def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
+    from agenthost.tasks.agent_containers import agent_containers_only
+
+    given = {"AgentContainerNames": ["ci-1", "old"]}
+    result = run_op(agent_containers_only, given, names=["ci-1"])
+    assert result.commands == [
+        "docker container stop old",
+        "docker container rm old",
+        "rm -f /etc/agenthost/old.env",
+    ]
+    assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops
