@@ -37,6 +37,8 @@ def ensure_image() -> str:
         return TAG
     if not Path(BUSYBOX).exists():
         engine.apt_install("busybox-static")
+    if not Path(DOCKER_CLIENT).exists():
+        raise RehearsalError(f"no {DOCKER_CLIENT} for the agent image (Debian's docker.io has it)")
     log.info("agent image %s: importing busybox and %s", TAG, DOCKER_CLIENT)
     _docker(
         "image", "import", "--change", f"CMD {json.dumps(IDLE)}",
