@@ -69,8 +69,16 @@ def client_config_path(account: Account) -> str:
     return f"{account.home}/.docker/config.json"
 
 
-def socket_drop_in() -> File:
-    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
+def socket_drop_in(settings: Settings) -> File:
+    """0660 root:docker; under userns-remap also an ACL entry for the agent, set by systemd each
+    time it makes the socket: remapped agent containers are the agent, without its groups."""
+    acl_user = settings.agent_user if settings.docker_userns_remap else None
+    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2", acl_user=acl_user))
+
+
+def socket_packages(settings: Settings) -> list[str]:
+    """What the socket's drop-in runs: setfacl."""
+    return ["acl"] if settings.docker_userns_remap else []
 
 
 def prune_units(settings: Settings) -> list[File]:
@@ -92,7 +100,7 @@ def files(settings: Settings, account: Account) -> list[File]:
     return [
         daemon_json(settings),
         *proxy_files(settings, account),
-        socket_drop_in(),
+        socket_drop_in(settings),
         *prune_units(settings),
         authorized_keys(settings, account),
     ]
@@ -103,7 +111,8 @@ def engine_packages(settings: Settings) -> list[str]:
 
 
 def packages(settings: Settings) -> list[str]:
-    return [*engine_packages(settings), *([settings.agent_java] if settings.agent_java else [])]
+    java = [settings.agent_java] if settings.agent_java else []
+    return [*engine_packages(settings), *socket_packages(settings), *java]
 
 
 def units(settings: Settings) -> list[str]:

@@ -1,6 +1,6 @@
 from pyinfra import host
 from pyinfra.api import OperationError, StringCommand, deploy, operation
-from pyinfra.operations import server
+from pyinfra.operations import apt, server
 
 from agenthost import desired
 from agenthost.settings import Settings
@@ -10,10 +10,19 @@ from agenthost.tasks.ops import Managed, desired_file
 
 @deploy("Docker socket")
 def docker_socket(settings: Settings) -> list[Managed]:
-    """Only root and the docker group reach the socket; never a world-writable chmod."""
+    """Only root and the docker group reach the socket; never a world-writable chmod. Under
+    userns-remap, the agent user too, by an ACL entry: remapped agent containers are the agent."""
     server.group(name="Group docker exists", group="docker")
-    drop_in = desired.socket_drop_in()
-    socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
+    if settings.docker_userns_remap:
+        apt.packages(
+            name="setfacl is installed (acl)",
+            packages=desired.socket_packages(settings),
+            update=True,
+            cache_time=24 * 3600,
+        )
+    drop_in = desired.socket_drop_in(settings)
+    acl = f", and {settings.agent_user} by ACL" if settings.docker_userns_remap else ""
+    socket = desired_file(drop_in, f"Docker socket is 0660 root:docker{acl}")
     for user in settings.docker_users:
         if planned_fact(UserAccount, user=user) is None:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
