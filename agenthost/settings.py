@@ -138,7 +138,8 @@ class Settings(BaseModel):
         description="daemon.json keys merged over the defaults; null removes a default.",
     )
     docker_users: list[str] = Field(
-        default_factory=list, description="More users appended to the docker group."
+        default_factory=list,
+        description="Users in the docker group besides the agent: exactly these, others removed.",
     )
     docker_image_preload: list[str] = Field(
         default_factory=list, description="Local image tarballs loaded on the host when absent."

@@ -5,6 +5,7 @@ from pyinfra.operations import server
 
 from agenthost import desired
 from agenthost.settings import Settings
+from agenthost.tasks.docker_group import group_members_exactly
 from agenthost.tasks.ops import Managed, desired_file
 
 
@@ -18,11 +19,10 @@ def docker_socket(settings: Settings) -> list[Managed]:
     for user in settings.docker_users:
         if user not in users:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
-    for user in desired.docker_group(settings):
-        server.user(
-            name=f"{user} is in the docker group, other groups kept",
-            user=user,
-            groups=["docker"],
-            append=True,
-        )
+    members = desired.docker_group(settings)
+    group_members_exactly(
+        name=f"The docker group has exactly {', '.join(members)}",
+        group="docker",
+        users=members,
+    )
     return [Managed(socket, drop_in.path)]

@@ -60,9 +60,8 @@ def test_units(agent_host: Probe, what: str) -> None:
 
 
 def test_docker_group(agent_host: Probe) -> None:
-    members = set(agent_host.host.group("docker").members)
-    missing = [u for u in desired.docker_group(agent_host.settings) if u not in members]
-    assert not missing, f"not in the docker group: {missing}"
+    members = sorted(agent_host.host.group("docker").members)
+    assert members == sorted(desired.docker_group(agent_host.settings))
 
 
 def test_the_socket_is_0660_root_docker(agent_host: Probe) -> None:
