@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from agenthost import daemon_config, docker_ce, proxy
+from agenthost import daemon_config, engine, proxy
 from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, PROXY_ENV_FILE, PRUNE_UNIT, SOCKET_DROP_IN
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
@@ -98,12 +98,14 @@ def files(settings: Settings, account: Account) -> list[File]:
     ]
 
 
-def engine_packages(settings: Settings) -> list[str]:
-    return list(docker_ce.PACKAGES) if settings.docker_source == "docker-ce" else ["docker.io"]
+def packages(settings: Settings, system: engine.System) -> list[str]:
+    """Packages that must be installed (at any version: the deploy holds the engine's)."""
+    java = [settings.agent_java] if settings.agent_java else []
+    return [*engine.engine(settings, system).packages, *java]
 
 
-def packages(settings: Settings) -> list[str]:
-    return [*engine_packages(settings), *([settings.agent_java] if settings.agent_java else [])]
+def absent_packages(settings: Settings, system: engine.System) -> list[str]:
+    return engine.engine(settings, system).absent
 
 
 def units(settings: Settings) -> list[str]:

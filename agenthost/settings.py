@@ -116,7 +116,22 @@ class Settings(BaseModel):
     docker_version: str | None = Field(
         None,
         pattern=r"^[0-9][0-9A-Za-z.~:+-]*$",
-        description="docker-ce version to pin, e.g. 27.3.1.",
+        description="Engine version, held: docker-ce's (27.3.1) or docker.io's "
+        "(26.1.5+dfsg1-9+deb13u1); none: the newest.",
+    )
+    docker_compose: bool = Field(
+        True, description="Compose: docker-compose-plugin, or the distro's docker-compose."
+    )
+    docker_buildx: bool = Field(
+        True, description="buildx where the source has it (not Debian 12's docker.io)."
+    )
+    docker_ce_repository_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Mirror of Docker's apt repository; none: download.docker.com/linux/<os>.",
+    )
+    docker_ce_key_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="Its signing key; none: <repository>/gpg."
     )
     docker_userns_remap: bool = Field(
         True, description="Remap container root to the agent user (userns-remap)."

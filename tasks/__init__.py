@@ -15,7 +15,7 @@ from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
-from agenthost.tasks.docker_engine import docker_engine
+from agenthost.tasks.docker_engine import docker_engine, system_supported
 from agenthost.tasks.docker_images import docker_images
 from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
@@ -28,12 +28,14 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    system_supported(settings)
     agent_user(settings)
-    docker_engine(settings)
+    engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
     docker_restart(
         settings,
         [
+            *engine,
             *docker_userns(settings),
             *docker_daemon_json(settings),
             *docker_proxy(settings),

@@ -41,7 +41,9 @@ def docker_daemon_json(settings: Settings) -> list[Managed]:
 def docker_applied(managed: list[Managed], expect_userns: bool, expect_live_restore: bool):
     """dockerd runs the changed files, healthy, or runs the previous ones and the host fails."""
     changed = [
-        m.path for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
+        m.path
+        for m in managed
+        if m.path and (m.op.did_change() if m.op.is_complete() else m.op.will_change)
     ]
     yield render(
         "docker-apply.sh.j2",

@@ -34,10 +34,11 @@ def not_checked_on(name: str) -> list[str]:
 
 
 class Managed(NamedTuple):
-    """A file an operation may have changed, for the restart that applies it."""
+    """A file (or, path None, packages) an operation may have changed, for the restart that
+    applies it; a file is restored from its backup if the restart fails."""
 
     op: OperationMeta
-    path: str
+    path: str | None
 
 
 def backup_path(path: str) -> str:

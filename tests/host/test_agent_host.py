@@ -47,9 +47,13 @@ def test_files(agent_host: Probe) -> None:
 
 
 def test_packages(agent_host: Probe) -> None:
-    missing = [p for p in desired.packages(agent_host.settings)
+    settings, system = agent_host.settings, agent_host.system
+    missing = [p for p in desired.packages(settings, system)
                if not agent_host.host.package(p).is_installed]  # fmt: skip
     assert not missing, f"not installed: {missing}"
+    extra = [p for p in desired.absent_packages(settings, system)
+             if agent_host.host.package(p).is_installed]  # fmt: skip
+    assert not extra, f"installed, but another source's or not asked for: {extra}"
 
 
 @pytest.mark.parametrize("what", ["enabled", "running"])

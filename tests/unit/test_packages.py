@@ -1,0 +1,32 @@
+"""The package operation: given dpkg's list, these apt commands; lists updated only to install."""
+
+from agenthost.tasks.packages import APT, HOLD_DOCKER, packages_installed
+from tests.unit.harness import run_op
+
+V13 = "26.1.5+dfsg1-9+deb13u1"
+
+
+def test_packages_as_asked_are_a_noop_without_an_apt_update():
+    installed = {"docker.io": [V13], "git": ["1:2.47"]}
+    result = run_op(packages_installed, {"DebPackages": installed},
+                    packages={"docker.io": V13, "git": None}, absent=["docker-ce"])  # fmt: skip
+    assert result.commands == [] and result.noops == ["docker.io, git installed as asked"]
+
+
+def test_another_version_is_installed_through_the_pin_and_checked():
+    result = run_op(packages_installed, {"DebPackages": {"docker.io": [f"{V13}+b1"]}},
+                    packages={"docker.io": V13}, hold_docker=True)  # fmt: skip
+    assert result.commands[:2] == ["apt-get update -q", f"{HOLD_DOCKER}; {APT} install docker.io"]
+    assert f'case "$v" in {V13}) ;;' in result.commands[2]
+
+
+def test_a_source_switch_is_one_transaction():
+    result = run_op(packages_installed, {"DebPackages": {"docker.io": ["20.10"], "tini": ["1"]}},
+                    packages={"docker-ce": None}, absent=["docker.io", "docker-cli"])  # fmt: skip
+    assert result.commands == ["apt-get update -q", f"{APT} install docker-ce docker.io-"]
+
+
+def test_only_removals_need_no_lists():
+    result = run_op(packages_installed, {"DebPackages": {"docker.io": ["1"], "docker-buildx": ["1"]}},
+                    packages={"docker.io": None}, absent=["docker-buildx"])  # fmt: skip
+    assert result.commands == [f"{APT} remove docker-buildx"]
