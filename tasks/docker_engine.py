@@ -42,7 +42,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
         name="apt lists follow the Docker sources", _if=any_changed(*repository, pin, old_pin)
     )
     installed = packages_installed(
-        name=f"Docker packages are installed as asked ({', '.join(wanted.packages)})",
+        name="Docker packages are installed as asked",
         packages=wanted.packages,
         absent=wanted.absent,
         hold_docker=True,

@@ -55,7 +55,8 @@ def test_build_tools_not_asked_for_are_removed():
         (BOOKWORM, "distro", False), (TRIXIE, "distro", False),
         (NOBLE, "docker-ce", False), (JAMMY, "docker-ce", False),
         (NOBLE, "distro", True), (engine.System("debian", "11", "bullseye"), "docker-ce", True),
-        (engine.System("rocky", "9.4", ""), "docker-ce", True), (engine.System("", "", ""), "distro", True),
+        (engine.System("rocky", "9.4", ""), "docker-ce", True),
+        (engine.System("", "", ""), "distro", True),
     ],
 )  # fmt: skip
 def test_refusal(system, source, refused):

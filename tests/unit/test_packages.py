@@ -27,6 +27,7 @@ def test_a_source_switch_is_one_transaction():
 
 
 def test_only_removals_need_no_lists():
-    result = run_op(packages_installed, {"DebPackages": {"docker.io": ["1"], "docker-buildx": ["1"]}},
+    installed = {"docker.io": ["1"], "docker-buildx": ["1"]}
+    result = run_op(packages_installed, {"DebPackages": installed},
                     packages={"docker.io": None}, absent=["docker-buildx"])  # fmt: skip
     assert result.commands == [f"{APT} remove docker-buildx"]

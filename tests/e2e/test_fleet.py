@@ -1,0 +1,130 @@
+"""The fleet operator's job on a Debian 13 host of its own: exact docker group membership, and
+the engine moved down and up between the two docker.io builds Debian 13 ships, each with one
+checked restart and the agent container kept."""
+
+from __future__ import annotations
+
+import pytest
+import testinfra
+
+from agenthost import engine
+from agenthost.lab import rehearsal
+from tests.e2e.runner import SET_PREFIX, deploy, rehearsal_hosts, write_inventory
+from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
+
+SET = f"{SET_PREFIX}fleet"
+# `apt-cache madison docker.io` on Debian 13: trixie has the +b1 rebuild, trixie-security the
+# build it rebuilt (its docker-cli likewise); apt's default is the newer +b1.
+NEWER = "26.1.5+dfsg1-9+deb13u1+b1"
+OLDER = "26.1.5+dfsg1-9+deb13u1"
+AGENT = "fleet-agent"
+RESTART_OP = (
+    "Docker restart | Docker runs the new configuration (one restart, rolled back if unhealthy)"
+)
+
+
+@pytest.fixture(scope="module")
+def host():
+    with rehearsal_hosts(SET, {"trixie": 1}) as (started,):
+        ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
+        remote = testinfra.get_host(f"ssh://{started.name}", ssh_config=ssh_config)
+        remote.check_output("useradd --create-home alice && useradd --create-home bob")
+        yield remote
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory) -> str:
+    return str(build_agent_image(tmp_path_factory.mktemp("fleet-image")))
+
+
+@pytest.fixture(scope="module")
+def converge(host, tarball, tmp_path_factory):
+    """Deploy with these settings over the base ones; returns the run."""
+    directory = tmp_path_factory.mktemp("fleet")
+
+    def run(**extra):
+        data = {
+            "docker_image_preload": [tarball],
+            "agent_containers": [{"name": AGENT, "image": AGENT_IMAGE, "memory": "64m"}],
+            **extra,
+        }
+        result = deploy(inventory=write_inventory(directory / "inventory.py", data, set_name=SET))
+        assert result.returncode == 0, result.output
+        return result
+
+    return run
+
+
+def starts(host) -> int:
+    """How many times dockerd has started on the host."""
+    return int(
+        host.check_output("journalctl -u docker.service -o cat | grep -c 'API listen on' || true")
+    )
+
+
+def agent_id(host) -> str:
+    return host.check_output(f"docker inspect -f '{{{{.Id}}}} {{{{.State.Running}}}}' {AGENT}")
+
+
+def versions(host) -> list[str]:
+    return [host.package(name).version for name in ("docker.io", "docker-cli")]
+
+
+def can_use_docker(host, user: str) -> bool:
+    return host.run(f"su {user} -c 'docker ps'").rc == 0
+
+
+@pytest.fixture(scope="module")
+def first(host, converge):
+    run = converge(docker_users=["alice", "bob"])
+    return run, agent_id(host), starts(host)
+
+
+def test_the_default_engine_is_debians_newest_with_compose_and_buildx(host, first):
+    assert versions(host) == [NEWER, NEWER]
+    assert "Docker Compose version 2." in host.check_output("docker compose version")
+    assert "buildx" in host.check_output("docker buildx version")
+    assert can_use_docker(host, "alice") and can_use_docker(host, "bob")
+
+
+@pytest.fixture(scope="module")
+def downgraded(host, converge, first):
+    run = converge(docker_users=["alice"], docker_version=OLDER)
+    return run, starts(host)
+
+
+def test_a_user_taken_out_of_docker_users_loses_access(host, downgraded):
+    assert sorted(host.group("docker").members) == ["alice", "jenkins"]
+    assert not can_use_docker(host, "bob") and can_use_docker(host, "alice")
+
+
+def test_downgrade_to_the_version_asked_with_one_restart_and_the_agent_kept(
+    host, first, downgraded
+):
+    run, started = downgraded
+    assert versions(host) == [OLDER, OLDER]
+    assert f"Pin: version {OLDER}\n" in host.file(engine.PIN).content_string
+    assert started == first[2] + 1
+    assert run.changed()[RESTART_OP]
+    assert agent_id(host) == first[1]
+    assert not host.file("/usr/sbin/policy-rc.d").exists
+
+
+@pytest.fixture(scope="module")
+def upgraded(host, converge, downgraded):
+    before = starts(host)
+    run = converge(docker_users=["alice"], docker_version=NEWER)
+    return run, before, starts(host)
+
+
+def test_upgrade_back_with_one_restart_and_the_agent_kept(host, first, upgraded):
+    _, before, after = upgraded
+    assert versions(host) == [NEWER, NEWER]
+    assert after == before + 1
+    assert agent_id(host) == first[1]
+
+
+def test_rerun_changes_nothing(host, converge, upgraded):
+    before = starts(host)
+    run = converge(docker_users=["alice"], docker_version=NEWER)
+    assert run.changed() == {} and starts(host) == before
