@@ -159,6 +159,14 @@ class Settings(BaseModel):
     docker_image_preload: list[str] = Field(
         default_factory=list, description="Local image tarballs loaded on the host when absent."
     )
+    docker_image_pull: list[str] = Field(
+        default_factory=list,
+        description="Image references pulled (through dockerd's proxy) when absent on the host.",
+    )
+    docker_registry_auth_file: str | None = Field(
+        None,
+        description="Local root-only (0600) JSON {registry: {username, password}} for pulls.",
+    )
     agent_image_build: AgentImageBuild | None = Field(
         None, description="Build an agent image on the host (tag, base, packages), or none."
     )
