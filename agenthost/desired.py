@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from agenthost import daemon_config, engine, proxy
-from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, PROXY_ENV_FILE, PRUNE_UNIT, SOCKET_DROP_IN
+from agenthost.paths import (
+    AGENT_PIN,
+    DAEMON_JSON,
+    PROXY_DROP_IN,
+    PROXY_ENV_FILE,
+    PRUNE_UNIT,
+    SOCKET_DROP_IN,
+)
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
 from agenthost.templating import render
@@ -95,13 +102,25 @@ def files(settings: Settings, account: Account) -> list[File]:
         socket_drop_in(),
         *prune_units(settings),
         authorized_keys(settings, account),
+        agent_pin(settings),
     ]
+
+
+def agent_packages(settings: Settings) -> dict[str, str | None]:
+    """What SSH builds need on the host: name -> exact version, or None for any."""
+    packages = settings.agent_package_versions()
+    if settings.agent_java:
+        packages.setdefault(settings.agent_java, None)
+    return packages
+
+
+def agent_pin(settings: Settings) -> File:
+    return File(AGENT_PIN, engine.apt_pin(settings.agent_package_versions()))
 
 
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
-    java = [settings.agent_java] if settings.agent_java else []
-    return [*engine.engine(settings, system).packages, *java]
+    return [*engine.engine(settings, system).packages, *agent_packages(settings)]
 
 
 def absent_packages(settings: Settings, system: engine.System) -> list[str]:

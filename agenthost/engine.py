@@ -80,13 +80,18 @@ def engine(settings: Settings, system: System) -> Engine:
     packages.update(dict.fromkeys(name for wanted, name in tools if wanted and name))
     absent = [name for name in [*others, *(name for _, name in tools if name)]
               if name not in packages]  # fmt: skip
-    return Engine(packages, absent, _pin(held, version))
+    return Engine(packages, absent, apt_pin(dict.fromkeys(held, version)))
 
 
-def _pin(names: list[str], version: str | None) -> str | None:
-    if not version:
-        return None
-    return f"Package: {' '.join(names)}\nPin: version {version}\nPin-Priority: 1001\n"
+def apt_pin(packages: dict[str, str | None]) -> str | None:
+    """apt preferences holding each versioned package at its version (a glob), or None."""
+    by_version: dict[str, list[str]] = {}
+    for name, version in packages.items():
+        if version:
+            by_version.setdefault(version, []).append(name)
+    stanzas = [f"Package: {' '.join(names)}\nPin: version {version}\nPin-Priority: 1001\n"
+               for version, names in by_version.items()]  # fmt: skip
+    return "\n".join(stanzas) or None
 
 
 def satisfied(installed: list[str], version: str | None) -> bool:

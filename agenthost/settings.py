@@ -20,6 +20,7 @@ OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # The userinfo of a URL, user:password or a token alone: all of it is secret.
 CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[0-9][0-9A-Za-z.~:+-]*)?$")
 PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
@@ -106,6 +107,10 @@ class Settings(BaseModel):
     )
     agent_java: str | Literal[False] = Field(
         False, description="Java runtime package for SSH agents, or false for none."
+    )
+    agent_packages: list[str] = Field(
+        default_factory=list,
+        description="apt packages SSH builds need on the host: `name` or `name=version` (held).",
     )
     agent_containers: list[AgentContainer] = Field(
         default_factory=list, description="Docker-out-of-Docker agent containers to keep running."
@@ -210,6 +215,19 @@ class Settings(BaseModel):
             if not key.strip() or "\n" in key.strip():
                 raise ValueError(f"expected one public key per entry, got {key!r}")
         return [key.strip() for key in value]
+
+    @field_validator("agent_packages")
+    @classmethod
+    def _packages(cls, value):
+        for spec in value:
+            if not PACKAGE.match(spec):
+                raise ValueError(f"{spec!r} is not `name` or `name=version`")
+        return value
+
+    def agent_package_versions(self) -> dict[str, str | None]:
+        """agent_packages as name -> exact version, or None for any."""
+        split = (spec.partition("=") for spec in self.agent_packages)
+        return {name: version or None for name, _, version in split}
 
     @field_validator("agent_containers")
     @classmethod

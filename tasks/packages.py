@@ -27,8 +27,8 @@ HOLD_DOCKER = (
 @operation()
 def packages_installed(packages: dict[str, str | None], absent: list[str] | None = None,
                        hold_docker: bool = False):  # fmt: skip
-    """Each of `packages` is installed at its version (a glob, held there by an apt pin written
-    before), none of `absent` is; lists are updated only when something must be installed.
+    """Each of `packages` is installed at its version (exact, or a glob that an apt pin written
+    before reaches), none of `absent` is; lists are updated only when something must be installed.
 
     + packages: name -> version glob, or None for any version
     + absent: packages that must not be installed (removed in the same transaction)
@@ -44,7 +44,9 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     if not missing:
         yield f"{prefix}{APT} remove {' '.join(map(shlex.quote, remove))}"
         return
-    names = [*map(shlex.quote, missing), *(f"{shlex.quote(n)}-" for n in remove)]
+    # An exact version is named (apt moves to it either way); a glob is reached through its pin.
+    exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
+    names = [*map(shlex.quote, exact), *(f"{shlex.quote(n)}-" for n in remove)]
     yield "apt-get update -q"
     yield f"{prefix}{APT} install {' '.join(names)}"
     for name in missing:

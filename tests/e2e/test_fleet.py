@@ -128,3 +128,70 @@ def test_rerun_changes_nothing(host, converge, upgraded):
     before = starts(host)
     run = converge(docker_users=["alice"], docker_version=NEWER)
     assert run.changed() == {} and starts(host) == before
+
+
+REGISTRY = "127.0.0.1:5000"
+PULLED = f"{REGISTRY}/fleet/agent:1"
+REGISTRY_PASSWORD = "Fl33tRegistryPw"
+# Debian's docker-registry on the host's own loopback, with htpasswd (bcrypt) auth.
+REGISTRY_CONFIG = f"""version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+http:
+  addr: {REGISTRY}
+auth:
+  htpasswd:
+    realm: fleet
+    path: /etc/docker/registry/htpasswd
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(host, upgraded):
+    """A registry on the host holding the agent image, which the host itself then forgets."""
+    host.check_output("apt-get install -y -q docker-registry apache2-utils >/dev/null")
+    host.check_output(f"htpasswd -Bbc /etc/docker/registry/htpasswd ci {REGISTRY_PASSWORD}")
+    host.check_output(f"printf %s '{REGISTRY_CONFIG}' > /etc/docker/registry/config.yml")
+    host.check_output("systemctl restart docker-registry")
+    push = (
+        f"export DOCKER_CONFIG=$(mktemp -d); echo {REGISTRY_PASSWORD} | docker login -u ci"
+        f" --password-stdin {REGISTRY} && docker tag {AGENT_IMAGE} {PULLED}"
+        f" && docker push -q {PULLED} && docker rmi {PULLED};"
+        " rc=$?; rm -rf $DOCKER_CONFIG; exit $rc"
+    )
+    for _ in range(30):  # the registry takes a moment to listen
+        if host.run(push).rc == 0:
+            break
+        host.check_output("sleep 1")
+    assert host.run(f"docker image inspect {PULLED}").rc != 0
+    assert host.run(f"docker pull {PULLED}").rc != 0, "the registry must want a login"
+
+
+@pytest.fixture(scope="module")
+def pulled(host, converge, registry, tmp_path_factory):
+    auth = tmp_path_factory.mktemp("fleet-auth") / "registries.json"
+    auth.write_text(f'{{"{REGISTRY}": {{"username": "ci", "password": "{REGISTRY_PASSWORD}"}}}}')
+    auth.chmod(0o600)
+    return converge(
+        docker_users=["alice"],
+        docker_version=NEWER,
+        docker_image_pull=[PULLED],
+        docker_registry_auth_file=str(auth),
+        agent_containers=[{"name": AGENT, "image": PULLED, "memory": "64m"}],
+        agent_packages=["make"],
+    )
+
+
+def test_an_agent_image_is_pulled_with_a_login_that_leaves_nothing_behind(host, pulled):
+    assert REGISTRY_PASSWORD not in pulled.output
+    image = host.check_output(
+        f"docker inspect -f '{{{{.Config.Image}}}} {{{{.State.Running}}}}' {AGENT}"
+    )
+    assert image == f"{PULLED} true"
+    assert not host.file("/var/lib/agenthost/pull-auth").exists
+    assert host.run("grep -rl auth /root/.docker").rc != 0
+
+
+def test_agent_packages_are_installed(host, pulled):
+    assert host.package("make").is_installed

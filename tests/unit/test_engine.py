@@ -82,3 +82,14 @@ def test_os_release():
 )  # fmt: skip
 def test_satisfied(installed, version, ok):
     assert engine.satisfied(installed, version) is ok
+
+
+def test_agent_packages_pinned_or_not():
+    settings = Settings(
+        agent_packages=["git=1:2.47.3-0+deb13u1", "make"], agent_java="openjdk-17-jre"
+    )
+    assert settings.agent_package_versions() == {"git": "1:2.47.3-0+deb13u1", "make": None}
+    assert engine.apt_pin(settings.agent_package_versions()) == (
+        "Package: git\nPin: version 1:2.47.3-0+deb13u1\nPin-Priority: 1001\n"
+    )
+    assert engine.apt_pin({"make": None}) is None

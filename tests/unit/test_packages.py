@@ -13,10 +13,13 @@ def test_packages_as_asked_are_a_noop_without_an_apt_update():
     assert result.commands == [] and result.noops == ["docker.io, git installed as asked"]
 
 
-def test_another_version_is_installed_through_the_pin_and_checked():
+def test_another_exact_version_is_installed_and_checked():
     result = run_op(packages_installed, {"DebPackages": {"docker.io": [f"{V13}+b1"]}},
                     packages={"docker.io": V13}, hold_docker=True)  # fmt: skip
-    assert result.commands[:2] == ["apt-get update -q", f"{HOLD_DOCKER}; {APT} install docker.io"]
+    assert result.commands[:2] == [
+        "apt-get update -q",
+        f"{HOLD_DOCKER}; {APT} install docker.io={V13}",
+    ]
     assert f'case "$v" in {V13}) ;;' in result.commands[2]
 
 
@@ -31,3 +34,10 @@ def test_only_removals_need_no_lists():
     result = run_op(packages_installed, {"DebPackages": installed},
                     packages={"docker.io": None}, absent=["docker-buildx"])  # fmt: skip
     assert result.commands == [f"{APT} remove docker-buildx"]
+
+
+def test_a_glob_version_is_reached_through_its_pin():
+    result = run_op(packages_installed, {"DebPackages": {}},
+                    packages={"docker-ce": "5:27.3.1-*", "containerd.io": None})  # fmt: skip
+    assert result.commands[1] == f"{APT} install docker-ce containerd.io"
+    assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[2]
