@@ -11,6 +11,7 @@ from typing import NamedTuple
 from agenthost import daemon_config, engine, proxy
 from agenthost.paths import (
     AGENT_PIN,
+    APT_PROXY,
     DAEMON_JSON,
     PROXY_DROP_IN,
     PROXY_ENV_FILE,
@@ -72,6 +73,12 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
     ]
 
 
+def apt_proxy(settings: Settings) -> File:
+    """apt's proxy drop-in: root-only when a URL carries credentials (apt run by root only)."""
+    secret = proxy.has_credentials(settings)
+    return File(APT_PROXY, proxy.apt_conf(settings), "600" if secret else "644", secret=secret)
+
+
 def client_config_path(account: Account) -> str:
     return f"{account.home}/.docker/config.json"
 
@@ -99,6 +106,7 @@ def files(settings: Settings, account: Account) -> list[File]:
     return [
         daemon_json(settings),
         *proxy_files(settings, account),
+        apt_proxy(settings),
         socket_drop_in(),
         *prune_units(settings),
         authorized_keys(settings, account),

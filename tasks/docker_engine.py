@@ -5,9 +5,9 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
-from agenthost import docker_ce, engine
+from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
-from agenthost.tasks.ops import Managed, managed_file, managed_file_absent
+from agenthost.tasks.ops import Managed, desired_file, managed_file, managed_file_absent
 from agenthost.tasks.packages import packages_installed
 
 
@@ -29,6 +29,10 @@ def docker_engine(settings: Settings) -> list[Managed]:
     package change, which the deploy's single checked restart applies."""
     system = host_system()
     wanted = engine.engine(settings, system)
+    apt_proxy = desired.apt_proxy(settings)
+    desired_file(
+        apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
+    )
     repository = _docker_ce_repository(settings, system)
     pin = (
         managed_file(
