@@ -112,6 +112,14 @@ class Settings(BaseModel):
         default_factory=list,
         description="apt packages SSH builds need on the host: `name` or `name=version` (held).",
     )
+    agent_retired: bool = Field(
+        False,
+        description="Out of service: agent containers, units, drop-ins and keys removed, "
+        "daemon.json and subid lines as before agenthost; engine, images and account kept.",
+    )
+    agent_retired_remove_user: bool = Field(
+        False, description="With agent_retired: also delete the agent account (not its files)."
+    )
     agent_containers: list[AgentContainer] = Field(
         default_factory=list, description="Docker-out-of-Docker agent containers to keep running."
     )

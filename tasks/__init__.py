@@ -21,6 +21,7 @@ from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
+from agenthost.tasks.retire import retire
 
 
 def agent_host() -> None:
@@ -28,6 +29,9 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    if settings.agent_retired:
+        retire(settings)
+        return
     system_supported(settings)
     agent_user(settings)
     engine = docker_engine(settings)

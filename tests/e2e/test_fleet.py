@@ -23,6 +23,11 @@ RESTART_OP = (
 )
 
 
+def agent(image: str) -> dict:
+    # The image's sleep ignores SIGTERM: a short stop timeout keeps a recreate quick.
+    return {"name": AGENT, "image": image, "memory": "64m", "stop_timeout": 1}
+
+
 @pytest.fixture(scope="module")
 def host():
     with rehearsal_hosts(SET, {"trixie": 1}) as (started,):
@@ -45,7 +50,7 @@ def converge(host, tarball, tmp_path_factory):
     def run(**extra):
         data = {
             "docker_image_preload": [tarball],
-            "agent_containers": [{"name": AGENT, "image": AGENT_IMAGE, "memory": "64m"}],
+            "agent_containers": [agent(AGENT_IMAGE)],
             **extra,
         }
         result = deploy(inventory=write_inventory(directory / "inventory.py", data, set_name=SET))
@@ -178,7 +183,7 @@ def pulled(host, converge, registry, tmp_path_factory):
         docker_version=NEWER,
         docker_image_pull=[PULLED],
         docker_registry_auth_file=str(auth),
-        agent_containers=[{"name": AGENT, "image": PULLED, "memory": "64m"}],
+        agent_containers=[agent(PULLED)],
         agent_packages=["make"],
     )
 
