@@ -9,6 +9,7 @@ import testinfra
 
 from agenthost import engine
 from agenthost.lab import rehearsal
+from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, SOCKET_DROP_IN
 from tests.e2e.runner import SET_PREFIX, deploy, rehearsal_hosts, write_inventory
 from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 
@@ -18,6 +19,8 @@ SET = f"{SET_PREFIX}fleet"
 NEWER = "26.1.5+dfsg1-9+deb13u1+b1"
 OLDER = "26.1.5+dfsg1-9+deb13u1"
 AGENT = "fleet-agent"
+OWN_DAEMON_JSON = '{"log-level": "warn"}\n'
+
 RESTART_OP = (
     "Docker restart | Docker runs the new configuration (one restart, rolled back if unhealthy)"
 )
@@ -34,6 +37,10 @@ def host():
         ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
         remote = testinfra.get_host(f"ssh://{started.name}", ssh_config=ssh_config)
         remote.check_output("useradd --create-home alice && useradd --create-home bob")
+        # The operator's own dockerd configuration, which agenthost replaces and retiring restores.
+        remote.check_output(
+            f"mkdir -p /etc/docker && printf %s '{OWN_DAEMON_JSON}' > {DAEMON_JSON}"
+        )
         yield remote
 
 
@@ -200,3 +207,27 @@ def test_an_agent_image_is_pulled_with_a_login_that_leaves_nothing_behind(host, 
 
 def test_agent_packages_are_installed(host, pulled):
     assert host.package("make").is_installed
+
+
+@pytest.fixture(scope="module")
+def retired(host, converge, pulled):
+    return converge(agent_retired=True, docker_users=["alice"])
+
+
+def test_a_retired_host_has_no_agent_no_units_or_drop_ins_and_its_own_daemon_json(host, retired):
+    assert host.check_output("docker ps --all --quiet") == ""
+    units = host.check_output("ls /etc/systemd/system | grep agenthost || true")
+    assert units == ""
+    for path in (PROXY_DROP_IN, SOCKET_DROP_IN, "/home/jenkins/.docker/config.json"):
+        assert not host.file(path).exists, path
+    assert host.file(DAEMON_JSON).content_string == OWN_DAEMON_JSON
+    assert "userns" not in host.check_output("docker info --format '{{json .SecurityOptions}}'")
+    assert sorted(host.group("docker").members) == ["alice"]
+    jenkins = host.user("jenkins")
+    assert jenkins.exists
+    assert f"jenkins:{jenkins.uid}:1\n" not in host.file("/etc/subuid").content_string
+
+
+def test_a_retired_host_stays_retired(host, converge, retired):
+    run = converge(agent_retired=True, docker_users=["alice"])
+    assert run.changed() == {}
