@@ -1,8 +1,12 @@
-"""The fleet operator's job on a Debian 13 host of its own: exact docker group membership, and
-the engine moved down and up between the two docker.io builds Debian 13 ships, each with one
-checked restart and the agent container kept."""
+"""The fleet operator's job on a Debian 13 host of its own, one deploy per step: compose and
+buildx builds by the agent; exact docker group membership; the engine moved down and up between
+the two docker.io builds Debian 13 ships, each with one checked restart and the agent container
+kept; an agent image pulled with a login from a registry (Debian's docker-registry on the host's
+loopback); agent packages; and the host retired back to its own daemon.json."""
 
 from __future__ import annotations
+
+import shlex
 
 import pytest
 import testinfra
@@ -97,6 +101,21 @@ def test_the_default_engine_is_debians_newest_with_compose_and_buildx(host, firs
     assert "Docker Compose version 2." in host.check_output("docker compose version")
     assert "buildx" in host.check_output("docker buildx version")
     assert can_use_docker(host, "alice") and can_use_docker(host, "bob")
+
+
+def test_the_agent_builds_with_compose_and_buildx(host, first):
+    files = (
+        f"printf 'FROM {AGENT_IMAGE}\\nRUN echo built > /built\\n' > Dockerfile"
+        " && printf 'services:\\n  app:\\n    build: .\\n    image: fleet/compose:1\\n'"
+        " > compose.yaml"
+    )
+    build = (
+        "docker buildx build --quiet --tag fleet/buildx:1 . && docker compose build --quiet"
+        " && docker run --rm fleet/compose:1 sh -c 'test -s /built'"
+    )
+    workspace = "/var/lib/agenthost/workspace/build"
+    command = f"mkdir -p {workspace} && cd {workspace} && {files} && {build}"
+    host.check_output(f"su jenkins -c {shlex.quote(command)}")
 
 
 @pytest.fixture(scope="module")
