@@ -2,8 +2,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, deploy
 from pyinfra.facts.deb import DebArch
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import files, systemd
 
 from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
@@ -33,18 +32,14 @@ def docker_engine(settings: Settings) -> list[Managed]:
     desired_file(
         apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
     )
-    repository = _docker_ce_repository(settings, system)
-    pin = (
-        managed_file(
-            name=f"Docker is held at {settings.docker_version}", path=engine.PIN, content=wanted.pin
-        )  # fmt: skip
-        if wanted.pin
-        else managed_file_absent(name="Docker is not held at a version", path=engine.PIN)
-    )
-    old_pin = managed_file_absent(name="No pin of an earlier agenthost", path=engine.OLD_PIN)
-    apt.update(
-        name="apt lists follow the Docker sources", _if=any_changed(*repository, pin, old_pin)
-    )
+    _docker_ce_repository(settings, system)
+    if wanted.pin:
+        managed_file(name=f"Docker is held at {settings.docker_version}", path=engine.PIN,
+                     content=wanted.pin)  # fmt: skip
+    else:
+        managed_file_absent(name="Docker is not held at a version", path=engine.PIN)
+    managed_file_absent(name="No pin of an earlier agenthost", path=engine.OLD_PIN)
+    # The package step updates apt's lists itself, and only when it has something to install.
     installed = packages_installed(
         name="Docker packages are installed as asked",
         packages=wanted.packages,
@@ -60,15 +55,14 @@ def docker_engine(settings: Settings) -> list[Managed]:
     return [Managed(installed, None)]
 
 
-def _docker_ce_repository(settings: Settings, system: engine.System) -> list:
+def _docker_ce_repository(settings: Settings, system: engine.System) -> None:
     """Docker's repository and key on docker-ce; neither on distro."""
     if settings.docker_source != "docker-ce":
-        return [
-            managed_file_absent(name="No Docker apt repository", path=docker_ce.SOURCES),
-            managed_file_absent(name="No Docker apt key", path=docker_ce.KEYRING),
-        ]
+        managed_file_absent(name="No Docker apt repository", path=docker_ce.SOURCES)
+        managed_file_absent(name="No Docker apt key", path=docker_ce.KEYRING)
+        return
     url = docker_ce.repository_url(system.id, settings.docker_ce_repository_url)
-    key = files.download(
+    files.download(
         name="Docker's apt signing key is in its keyring",
         src=docker_ce.key_url(
             system.id, settings.docker_ce_repository_url, settings.docker_ce_key_url
@@ -76,9 +70,8 @@ def _docker_ce_repository(settings: Settings, system: engine.System) -> list:
         dest=docker_ce.KEYRING,
         mode="644",
     )
-    source = managed_file(
+    managed_file(
         name=f"Docker's apt repository is {url}",
         path=docker_ce.SOURCES,
         content=docker_ce.sources(url, system.codename, host.get_fact(DebArch)),
     )
-    return [key, source]
