@@ -58,6 +58,8 @@ def client_config_json(settings: Settings) -> str:
 
 def apt_conf(settings: Settings) -> str | None:
     """apt.conf lines sending apt through the proxies (hosts of docker_no_proxy direct)."""
+    if not settings.docker_apt_proxy:
+        return None
     lines = [
         f'Acquire::{scheme}::Proxy "{url}";'
         for scheme, url in (

@@ -158,6 +158,9 @@ class Settings(BaseModel):
     docker_https_proxy: str | None = Field(
         None, description="HTTPS proxy URL for dockerd and builds."
     )
+    docker_apt_proxy: bool = Field(
+        True, description="apt uses docker_http_proxy and docker_https_proxy too."
+    )
     docker_no_proxy: list[str] = Field(
         default_factory=list, description="Hosts and domains that bypass the proxy."
     )

@@ -63,6 +63,8 @@ def test_apt_goes_through_the_proxies_with_exact_hosts_direct():
         'Acquire::https::Proxy::mirror.lan "DIRECT";',
     ]
     assert proxy.apt_conf(settings()) is None
+    off = settings(docker_http_proxy="http://p:3128", docker_apt_proxy=False)
+    assert proxy.apt_conf(off) is None
 
 
 def test_apt_proxy_file_is_root_only_with_credentials():
