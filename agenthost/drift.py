@@ -98,6 +98,7 @@ def pyinfra_said(output: str, host: str) -> str:
 
 def plan_command(inventory: str, limit: list[str]) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
+    # Not -y: with it, pyinfra skips the change detection this check is made of.
     return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
 
 
@@ -107,11 +108,15 @@ def check(
     """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        plan_command(inventory, list(limit)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        plan_command(inventory, list(limit)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
         env={**os.environ, REPORT_FD: str(write_fd)},
     )  # fmt: skip
     os.close(write_fd)
+    # pyinfra asks whether to go on when a host failed to connect: yes (that host is reported),
+    # and --dry then stops before anything runs.
+    process.stdin.write("\n" * 3)
+    process.stdin.close()
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
@@ -129,7 +134,7 @@ def check(
         raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
     for name in expected:
         if name not in reports:
-            reports[name] = HostReport(name, error=f"not checked: {pyinfra_said(said, name)}")
+            reports[name] = HostReport(name, error=pyinfra_said(said, name))
             on_report(reports[name])
     return [reports[name] for name in expected]
 

@@ -62,7 +62,15 @@ def test_planned_operations_leave_out_conditional_ones_and_redact_names():
 
 def test_the_plan_command_passes_limits_as_pyinfra_does():
     command = drift.plan_command("inv.py", ["web", "db"])
-    assert command[1:] == ["--dry", "--limit", "web", "--limit", "db", "inv.py", str(drift.PLAN)]
+    assert command[1:] == [
+        "--dry",
+        "--limit",
+        "web",
+        "--limit",
+        "db",
+        "inv.py",
+        str(drift.PLAN),
+    ]
     assert drift.PLAN.is_file()
 
 

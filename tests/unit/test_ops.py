@@ -111,3 +111,34 @@ def test_diff_shows_what_changes_but_never_a_secret(caplog):
     result = run_op(ops.managed_file, given, diff=True, path=PATH, content="t0ken\n",
                     secret=True)  # fmt: skip
     assert "t0ken" not in caplog.text and "secret: content not shown" in caplog.text
+
+
+def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_the_file():
+    from agenthost.tasks.docker_daemon import CANDIDATE, validated_daemon_json
+
+    result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
+    upload, validate, remove = result.commands[:3]
+    assert upload == f"upload {CANDIDATE}"
+    assert f"dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}" in (
+        validate
+    )
+    assert remove == f"rm -f {CANDIDATE}"
+    assert result.commands[3:6] == [
+        f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        f"cp -p {PATH} {STAMPED}",
+    ]
+    assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
+
+
+def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
+    from agenthost.tasks.agent_containers import agent_containers_only
+
+    given = {"AgentContainerNames": ["ci-1", "old"]}
+    result = run_op(agent_containers_only, given, names=["ci-1"])
+    assert result.commands == [
+        "docker container stop old",
+        "docker container rm old",
+        "rm -f /etc/agenthost/old.env",
+    ]
+    assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops

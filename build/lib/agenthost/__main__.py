@@ -1,0 +1,5 @@
+import sys
+
+from agenthost.cli import main
+
+sys.exit(main())

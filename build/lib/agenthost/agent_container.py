@@ -1,0 +1,109 @@
+"""`docker run` arguments for a Docker-out-of-Docker agent container, and the hash of its spec.
+
+Docker's restart policy (unless-stopped) keeps agents running, not a systemd unit: dockerd restarts
+a crashed agent and starts it again at boot, the container (and its ID) survives reboots and
+daemon restarts, and an operator's `docker stop` is respected until the next deploy. A unit
+running `docker run` would create a new container on every start and duplicate what dockerd does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from agenthost.settings import AgentContainer
+
+AGENT_LABEL = "agenthost.agent"  # value: the container's name; the prune timer spares these
+SPEC_LABEL = "agenthost.spec"  # value: spec_hash() of everything the container was run with
+DOCKER_SOCKET = "/var/run/docker.sock"
+DEFAULT_ADDRESS = "127.0.0.1"
+ADDRESS = r"[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:.]+\]"  # IPv4 or [IPv6]
+# [address:][host port:]container port[/protocol]
+PORT = re.compile(
+    rf"^(?:(?P<address>{ADDRESS}):)?"
+    r"(?:(?P<host>[0-9-]*):)?"
+    r"(?P<container>[0-9-]+(?:/(?:tcp|udp|sctp))?)$"
+)
+
+
+class HostIds(NamedTuple):
+    """What only the host knows, read there at execution."""
+
+    uid: int  # the agent user's
+    gid: int  # the agent user's primary group
+    docker_gid: int  # the host's docker group, which owns the socket
+
+
+def publish(port: str) -> str:
+    """A -p value that listens on 127.0.0.1 unless the spec names an address."""
+    match = PORT.match(port)
+    if not match:
+        raise ValueError(f"{port!r} is not a port spec ([address:][host port:]container port)")
+    if match["address"]:
+        return port
+    return f"{DEFAULT_ADDRESS}:{match['host'] or ''}:{match['container']}"
+
+
+def health_args(test: list[str] | None) -> list[str]:
+    """Docker's healthcheck test form (CMD ..., CMD-SHELL cmd, NONE) as `docker run` options."""
+    if test is None:
+        return []  # the image's own HEALTHCHECK
+    kind, *rest = test
+    if kind == "NONE":
+        return ["--no-healthcheck"]
+    if kind == "CMD" and rest:
+        return ["--health-cmd", shlex.join(rest)]
+    if kind == "CMD-SHELL" and len(rest) == 1:
+        return ["--health-cmd", rest[0]]
+    raise ValueError(
+        f"healthcheck {test!r}: expected [CMD, arg...], [CMD-SHELL, command] or [NONE]"
+    )
+
+
+def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_host: bool,
+             env_file: str | None) -> list[str]:  # fmt: skip
+    """Everything after `docker run --detach`, without the spec label."""
+    args = [
+        "--name", spec.name,
+        "--restart", "unless-stopped",
+        "--user", f"{ids.uid}:{ids.gid}",
+        "--group-add", str(ids.docker_gid),
+        *(["--userns", "host"] if userns_host else []),
+        "--volume", f"{DOCKER_SOCKET}:{DOCKER_SOCKET}",
+        # Paths the agent hands to sibling containers are host paths: same path on both sides.
+        "--volume", f"{workspace}:{workspace}",
+        "--workdir", workspace,
+        "--stop-timeout", str(spec.stop_timeout),
+        "--label", f"{AGENT_LABEL}={spec.name}",
+    ]  # fmt: skip
+    for volume in spec.volumes:
+        args += ["--volume", volume]
+    for port in spec.ports:
+        args += ["--publish", publish(port)]
+    if spec.memory:
+        args += ["--memory", spec.memory]
+    if spec.cpus:
+        args += ["--cpus", str(spec.cpus)]
+    for key, value in sorted(spec.labels.items()):
+        args += ["--label", f"{key}={value}"]
+    for key, value in sorted(spec.environment.items()):
+        args += ["--env", f"{key}={value}"]
+    if env_file:
+        args += ["--env-file", env_file]
+    args += health_args(spec.healthcheck)
+    return [*args, spec.image, *spec.command]
+
+
+def spec_hash(args: list[str], image_id: str, env_file_sha256: str | None) -> str:
+    """Changes when anything the container runs with changes, a secret's content included."""
+    spec = {"args": args, "image_id": image_id, "env_file_sha256": env_file_sha256}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def labelled(args: list[str], digest: str) -> list[str]:
+    """`args` with the spec label put before the image."""
+    return ["--label", f"{SPEC_LABEL}={digest}", *args]

@@ -1,0 +1,36 @@
+"""The `agenthost` command: each sub-command lives in its own module."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from agenthost import __version__, drift, report, settings
+from agenthost.lab import rehearsal
+
+
+def _settings(args: argparse.Namespace) -> int:
+    if args.readme:
+        args.readme.write_text(settings.with_settings_table(args.readme.read_text()))
+    else:
+        print(settings.settings_table(), end="")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """Usage errors exit 64 (sysexits' EX_USAGE): 2 is drift's "hosts drifted"."""
+        self.print_usage(sys.stderr)
+        self.exit(report.EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="agenthost", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rehearsal.add_parser(commands)
+    drift.add_parser(commands)
+    table = commands.add_parser("settings", help="print the settings table (Markdown)")
+    table.add_argument("--readme", type=Path, help="rewrite the table in this README instead")
+    table.set_defaults(func=_settings)
+    args = parser.parse_args(argv)
+    return args.func(args) or 0

@@ -1,0 +1,116 @@
+"""What an agent host must have, concern by concern: pure functions of its settings and of the
+agent's account (which only the host knows). The deploy applies them (agenthost.tasks), the
+testinfra suite (tests/host) compares hosts with them, and drift plans the deploy itself: each
+rule is written here once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from agenthost import daemon_config, docker_ce, proxy
+from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, PROXY_ENV_FILE, PRUNE_UNIT, SOCKET_DROP_IN
+from agenthost.prune import unit_files
+from agenthost.settings import Settings
+from agenthost.templating import render
+
+AUTHORIZED_KEYS_HEADER = (
+    "# Managed by agenthost from agent_ssh_authorized_keys: exactly these keys."
+)
+
+
+class Account(NamedTuple):
+    """The agent's home and primary group, as the host has them (or will, once created)."""
+
+    home: str
+    group: str
+
+
+class File(NamedTuple):
+    """A file with exactly this content, mode and owner, or (content None) no file at all."""
+
+    path: str
+    content: str | None
+    mode: str = "644"
+    user: str = "root"
+    group: str = "root"
+    secret: bool = False  # root-only before its content arrives; never shown or diffed
+
+
+def daemon_json(settings: Settings) -> File:
+    return File(DAEMON_JSON, daemon_config.render(settings.daemon_json()))
+
+
+def proxy_files(settings: Settings, account: Account) -> list[File]:
+    """dockerd's drop-in (the credentials, if any, in a root-only environment file) and the
+    agent's Docker client configuration, with the same proxies."""
+    env = proxy.variables(settings)
+    secret = proxy.has_credentials(settings)
+    drop_in = render(
+        "http-proxy.conf.j2",
+        env_file=PROXY_ENV_FILE if secret else None,
+        assignments=[proxy.systemd_quote(f"{k}={v}") for k, v in env.items()],
+    )
+    return [
+        File(PROXY_DROP_IN, drop_in if env else None),
+        File(PROXY_ENV_FILE, proxy.env_file(env) if secret else None, "600", secret=True),
+        File(
+            client_config_path(account),
+            proxy.client_config_json(settings),
+            "600",
+            settings.agent_user,
+            account.group,
+            secret=True,
+        ),
+    ]
+
+
+def client_config_path(account: Account) -> str:
+    return f"{account.home}/.docker/config.json"
+
+
+def socket_drop_in() -> File:
+    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
+
+
+def prune_units(settings: Settings) -> list[File]:
+    units = unit_files(settings.docker_prune_until, settings.docker_prune_schedule)
+    return [File(path, content) for path, content in units.items()]
+
+
+def authorized_keys(settings: Settings, account: Account) -> File:
+    keys = settings.agent_ssh_authorized_keys
+    content = "".join(f"{line}\n" for line in [AUTHORIZED_KEYS_HEADER, *keys]) if keys else None
+    return File(f"{account.home}/.ssh/authorized_keys", content, "600",
+                settings.agent_user, account.group)  # fmt: skip
+
+
+def files(settings: Settings, account: Account) -> list[File]:
+    """Every file agenthost owns on the host, present or absent (not the subid files, which
+    hold other users' lines too, nor agent containers' secrets, which only the deploy machine
+    has)."""
+    return [
+        daemon_json(settings),
+        *proxy_files(settings, account),
+        socket_drop_in(),
+        *prune_units(settings),
+        authorized_keys(settings, account),
+    ]
+
+
+def engine_packages(settings: Settings) -> list[str]:
+    return list(docker_ce.PACKAGES) if settings.docker_source == "docker-ce" else ["docker.io"]
+
+
+def packages(settings: Settings) -> list[str]:
+    return [*engine_packages(settings), *([settings.agent_java] if settings.agent_java else [])]
+
+
+def units(settings: Settings) -> list[str]:
+    """Units that must be enabled and active."""
+    return ["docker.service", f"{PRUNE_UNIT}.timer"]
+
+
+def docker_group(settings: Settings) -> list[str]:
+    """Users who must be in the docker group."""
+    return [settings.agent_user, *settings.docker_users]

@@ -1,0 +1,210 @@
+"""`agenthost drift INVENTORY`: is every host still what the inventory says? Changes nothing.
+
+The check is the deploy itself, planned and never run: `pyinfra --dry INVENTORY` with the whole
+agent host (agenthost/drift_plan.py). Every operation compares what it finds on the host, files,
+users, units, the live daemon and the agent containers, with what the settings want, so drift and
+deploy cannot disagree, and drift reaches every host the deploy reaches, through pyinfra's own
+connectors, authentication and privilege settings. An operation that would change a host is a
+drifted item; conditional ones (restarts, reloads that follow another change) are not counted.
+
+It needs no secrets or tarballs on the machine that runs it: what only they could tell is
+reported as not checked. Each host's result is printed as soon as it is known.
+
+Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2);
+64: a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agenthost import report
+from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
+from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
+from agenthost.settings import redact
+from agenthost.templating import render
+
+PLAN = Path(__file__).with_name("drift_plan.py")
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+UNITS_SCHEDULE = "*-*-* 03:00:00"
+UNITS_STATE_DIR = "/var/lib/agenthost-drift"
+
+
+class DriftError(RuntimeError):
+    """No host could be checked; the message is pyinfra's, redacted."""
+
+
+# --- inside pyinfra: one host's plan --------------------------------------------------------
+
+_inventory_sent = False
+
+
+def planned_operations(state, host) -> list[tuple[str, bool]]:
+    """(name, would change) of each operation planned for `host`, in order, but the conditional
+    ones (a restart that follows a change is not drift of its own)."""
+    planned = []
+    for op_hash, data in state.ops[host].items():
+        if not data.global_arguments.get("_if"):
+            name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
+            planned.append((name, bool(data.operation_meta._maybe_is_change)))
+    return planned
+
+
+def report_planned(state, host) -> None:
+    """Write `host`'s record, one JSON line, to the descriptor `agenthost drift` listens on."""
+    global _inventory_sent
+    from agenthost.tasks.ops import not_checked_on
+
+    record: dict[str, Any] = {
+        "host": host.name,
+        "operations": planned_operations(state, host),
+        "not_checked": not_checked_on(host.name),
+    }
+    if not _inventory_sent:  # the first host tells which hosts there are to wait for
+        record["inventory"] = [h.name for h in (state.limit_hosts or state.inventory)]
+        _inventory_sent = True
+    os.write(int(os.environ[REPORT_FD]), (json.dumps(record) + "\n").encode())
+
+
+# --- outside: the report --------------------------------------------------------------------
+
+
+def host_report(record: dict[str, Any]) -> HostReport:
+    """A host's items: one per operation, drifted where it would change, and what was not
+    checked."""
+    items = [
+        Item(name, NO_CHANGE, WOULD_CHANGE if changes else NO_CHANGE)
+        for name, changes in record["operations"]
+    ]
+    items += [Item(what, "as configured", NOT_CHECKED) for what in record["not_checked"]]
+    return HostReport(record["host"], tuple(items))
+
+
+def pyinfra_said(output: str, host: str) -> str:
+    """What pyinfra's output says about `host`, else its last line: why it was not planned."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    about = [line.replace(f"[{host}]", "").strip() for line in lines if f"[{host}]" in line]
+    return redact(" ".join(about[-3:]) or (lines[-1] if lines else "no output"))
+
+
+def plan_command(inventory: str, limit: list[str]) -> list[str]:
+    limits = [arg for name in limit for arg in ("--limit", name)]
+    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
+
+
+def check(
+    inventory: str, limit: list[str] = (), on_report: Callable[[HostReport], None] = print
+) -> list[HostReport]:
+    """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        plan_command(inventory, list(limit)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
+        env={**os.environ, REPORT_FD: str(write_fd)},
+    )  # fmt: skip
+    os.close(write_fd)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    reports, expected = {}, None
+    with os.fdopen(read_fd) as records:
+        for line in records:
+            record = json.loads(line)
+            expected = expected or record.get("inventory")
+            reports[record["host"]] = host_report(record)
+            on_report(reports[record["host"]])
+    process.wait()
+    reader.join()
+    said = "".join(output)
+    if expected is None:
+        raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
+    for name in expected:
+        if name not in reports:
+            reports[name] = HostReport(name, error=f"not checked: {pyinfra_said(said, name)}")
+            on_report(reports[name])
+    return [reports[name] for name in expected]
+
+
+# --- systemd units for fleets without Jenkins -----------------------------------------------
+
+
+def units(inventory: str, schedule: str, user: str, directory: Path) -> dict[str, str]:
+    """agenthost-drift.service and .timer running this check from `directory`, by file name."""
+    command = [
+        sys.executable, "-m", "agenthost", "drift", str(Path(inventory).resolve()),
+        "--json", f"{UNITS_STATE_DIR}/drift.json", "--junit", f"{UNITS_STATE_DIR}/drift.xml",
+    ]  # fmt: skip
+    return {
+        "agenthost-drift.service": render(
+            "agenthost-drift.service.j2",
+            command=[arg.replace("%", "%%") for arg in command],  # systemd expands % specifiers
+            repo=str(directory),
+            user=user,
+            state_dir=Path(UNITS_STATE_DIR).name,
+        ),
+        "agenthost-drift.timer": render("agenthost-drift.timer.j2", schedule=schedule),
+    }
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "drift", help="report hosts that are no longer what the inventory says (changes nothing)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("inventory", help="pyinfra inventory file, as for a deploy")
+    parser.add_argument(
+        "--limit", action="append", default=[], metavar="HOST",
+        help="check only this host or group (repeat for more), as pyinfra's --limit",
+    )  # fmt: skip
+    parser.add_argument("--json", dest="json_file", metavar="FILE", help="write the report as JSON")
+    parser.add_argument(
+        "--junit", metavar="FILE", help="write JUnit XML: a testcase per host and item"
+    )
+    parser.add_argument(
+        "--write-units", metavar="DIR",
+        help="instead of checking, write agenthost-drift.service and .timer into DIR (e.g. "
+             f"/etc/systemd/system): they run this check with reports in {UNITS_STATE_DIR}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--schedule", default=UNITS_SCHEDULE, help="the timer's OnCalendar (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--user", default=getpass.getuser(),
+        help="user the units run the check as: whose SSH keys reach the hosts (%(default)s)",
+    )  # fmt: skip
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.write_units:
+        units_ = units(args.inventory, args.schedule, args.user, Path.cwd())
+        for name, content in units_.items():
+            path = Path(args.write_units) / name
+            path.write_text(content)
+            print(f"wrote {path}")
+        print("then: systemctl daemon-reload && systemctl enable --now agenthost-drift.timer")
+        return 0
+    try:
+        reports = check(
+            args.inventory, args.limit, lambda r: print(report.table([r]), end="", flush=True)
+        )
+    except DriftError as error:
+        print(f"agenthost drift: {error}", file=sys.stderr)
+        return report.EXIT_UNCHECKED
+    if args.json_file:
+        Path(args.json_file).write_text(report.to_json(reports))
+    if args.junit:
+        Path(args.junit).write_text(report.junit(reports))
+    return report.exit_code(reports)

@@ -1,0 +1,77 @@
+"""Make sure a Docker engine answers on this machine.
+
+Build machines here have no systemd as PID 1, so when no engine answers we install Debian's
+docker.io if needed and start dockerd ourselves, detached so it outlives this process.
+"""
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException
+
+DOCKERD_LOG = Path("/var/log/agenthost-dockerd.log")
+
+
+class EngineError(RuntimeError):
+    """The build machine could not be prepared: no engine answered, or apt-get failed."""
+
+
+def ping() -> docker.DockerClient | None:
+    """A client for the engine the environment points at (DOCKER_HOST or the local socket) if
+    it answers, else None."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except (DockerException, OSError):
+        return None
+    return client
+
+
+def ensure_engine(start_timeout: float = 60.0) -> docker.DockerClient:
+    """A client for an answering engine, installing docker.io and starting dockerd if needed."""
+    client = ping()
+    if client:
+        return client
+    if not shutil.which("dockerd"):
+        apt_install("docker.io")
+    dockerd = _start_dockerd()
+    deadline = time.monotonic() + start_timeout
+    while time.monotonic() < deadline and dockerd.poll() is None:
+        client = ping()
+        if client:
+            return client
+        time.sleep(1)
+    state = "did not answer" if dockerd.poll() is None else f"exited ({dockerd.returncode})"
+    raise EngineError(f"dockerd {state}; last lines of {DOCKERD_LOG}:\n{_log_tail()}")
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages on this (build) machine."""
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    for command in (["apt-get", "-q", "update"], ["apt-get", "-q", "install", "-y", *packages]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
+            raise EngineError(f"{' '.join(command)} failed:\n{tail}")
+
+
+def _start_dockerd() -> subprocess.Popen:
+    # A new session and no inherited stdio: dockerd must outlive us and not hold our pipes.
+    with DOCKERD_LOG.open("ab") as log:
+        return subprocess.Popen(
+            ["dockerd"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _log_tail(lines: int = 20) -> str:
+    try:
+        return "\n".join(DOCKERD_LOG.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(no log: {error})"

@@ -1,0 +1,13 @@
+"""Where the deploy writes on a host: the tasks write there, the drift checks read there."""
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+PROXY_DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
+PROXY_ENV_FILE = "/etc/docker/proxy.env"
+SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
+AGENT_ENV_DIR = "/etc/agenthost"
+PRUNE_UNIT = "agenthost-docker-prune"
+
+
+def agent_env_file(container: str) -> str:
+    """The root-only copy of an agent container's env_file."""
+    return f"{AGENT_ENV_DIR}/{container}.env"

@@ -1,0 +1,307 @@
+"""Every agenthost setting, declared once: type, default and a one-line doc.
+
+Values come from pyinfra host data (inventory files, group_data/*.py) and from
+group_data/*.yaml, read by agenthost.hostdata, which validates every host before any is touched.
+Pure: no IO here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agenthost import agent_container, daemon_config
+
+# Settings live in these namespaces; a key there that is not a setting is a typo.
+OUR_PREFIXES = ("agent_", "docker_")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# The userinfo of a URL, user:password or a token alone: all of it is secret.
+CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
+# Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
+AGENT_IMAGE_PACKAGES = (
+    "docker-cli=26.1.5+dfsg1-9+deb13u1+b1",
+    "tini=0.19.0-3+b8",
+    "ca-certificates=20250419+deb13u1",
+    "git=1:2.47.3-0+deb13u1",
+)
+
+
+class AgentContainer(BaseModel):
+    """One Docker-out-of-Docker agent container."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", description="Container name.")
+    image: str = Field(description="Image reference; preload it with docker_image_preload.")
+    command: list[str] = Field(default_factory=list, description="Command, empty for the image's.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Plain environment.")
+    env_file: str | None = Field(None, description="Local file with secret KEY=value lines.")
+    volumes: list[str] = Field(
+        default_factory=list, description="Extra host:container[:mode] binds."
+    )
+    ports: list[str] = Field(
+        default_factory=list, description="Published ports, [ip:]host:container."
+    )
+    memory: str | None = Field(
+        "2g", pattern=r"^[0-9]+[bkmgBKMG]?$", description="Memory limit (docker --memory)."
+    )
+    cpus: float | None = Field(2.0, gt=0, description="CPU limit (docker --cpus).")
+    labels: dict[str, str] = Field(default_factory=dict, description="Container labels.")
+    healthcheck: list[str] | None = Field(
+        None, description="Healthcheck test, e.g. [CMD, docker, version]; none: the image's."
+    )
+    stop_timeout: int = Field(300, ge=0, description="Seconds `docker stop` waits before SIGKILL.")
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value):
+        for port in value:
+            agent_container.publish(port)
+        return value
+
+    @field_validator("healthcheck")
+    @classmethod
+    def _healthcheck(cls, value):
+        agent_container.health_args(value)
+        return value
+
+
+class AgentImageBuild(BaseModel):
+    """An agent image built on the host from templates/Dockerfile.agent.j2."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(description="Reference the image gets, e.g. agenthost/agent:1.")
+    base: str = Field("debian:trixie-slim", description="FROM image; preload it if no registry.")
+    packages: list[str] = Field(
+        default_factory=lambda: list(AGENT_IMAGE_PACKAGES),
+        description="apt packages, pinned as name=version; a docker CLI and tini are required.",
+    )
+
+
+class Settings(BaseModel):
+    """The settings of one agent host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_user: str = Field("jenkins", description="User that runs builds and owns their files.")
+    agent_uid: int | None = Field(
+        None, ge=1000, le=60000, description="UID given to the agent user when it is created."
+    )
+    agent_home: str | None = Field(
+        None, description="Agent user's home; default /home/<agent_user>."
+    )
+    # Outside the home: an agent image's own home may be private to an id that the agent
+    # container, run with --userns=host, does not have, and the mount must be reachable.
+    agent_workspace: str = Field(
+        "/var/lib/agenthost/workspace", description="Directory builds run in, owned by the agent."
+    )
+    agent_ssh_authorized_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys allowed to log in as the agent (exactly these).",
+    )
+    agent_java: str | Literal[False] = Field(
+        False, description="Java runtime package for SSH agents, or false for none."
+    )
+    agent_containers: list[AgentContainer] = Field(
+        default_factory=list, description="Docker-out-of-Docker agent containers to keep running."
+    )
+    docker_source: Literal["distro", "docker-ce"] = Field(
+        "distro", description="`distro`: the OS's docker.io; `docker-ce`: Docker's apt repository."
+    )
+    docker_version: str | None = Field(
+        None,
+        pattern=r"^[0-9][0-9A-Za-z.~:+-]*$",
+        description="docker-ce version to pin, e.g. 27.3.1.",
+    )
+    docker_userns_remap: bool = Field(
+        True, description="Remap container root to the agent user (userns-remap)."
+    )
+    docker_subid_count: int = Field(
+        65536, ge=65536, le=2**24, description="Size of the agent's second subuid/subgid range."
+    )
+    docker_http_proxy: str | None = Field(
+        None, description="HTTP proxy URL for dockerd and builds."
+    )
+    docker_https_proxy: str | None = Field(
+        None, description="HTTPS proxy URL for dockerd and builds."
+    )
+    docker_no_proxy: list[str] = Field(
+        default_factory=list, description="Hosts and domains that bypass the proxy."
+    )
+    docker_daemon_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="daemon.json keys merged over the defaults; null removes a default.",
+    )
+    docker_users: list[str] = Field(
+        default_factory=list, description="More users appended to the docker group."
+    )
+    docker_image_preload: list[str] = Field(
+        default_factory=list, description="Local image tarballs loaded on the host when absent."
+    )
+    agent_image_build: AgentImageBuild | None = Field(
+        None, description="Build an agent image on the host (tag, base, packages), or none."
+    )
+    docker_prune_schedule: str = Field(
+        "daily", description="systemd OnCalendar of the clean-up timer."
+    )
+    docker_prune_until: str = Field(
+        "168h",
+        pattern=r"^[0-9]+[smh]$",
+        description="Clean up what is older than this (e.g. 168h).",
+    )
+
+    @field_validator("agent_user", "docker_users")
+    @classmethod
+    def _user_names(cls, value):
+        for name in [value] if isinstance(value, str) else value:
+            if not USER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid user name ({USER_NAME.pattern})")
+        return value
+
+    @field_validator("docker_http_proxy", "docker_https_proxy")
+    @classmethod
+    def _proxy_url(cls, value):
+        if value is not None and not PROXY_URL.match(value):
+            raise ValueError(
+                "expected a URL such as http://proxy.example:3128, credentials allowed before an @"
+            )
+        return value
+
+    @field_validator("agent_home", "agent_workspace")
+    @classmethod
+    def _absolute(cls, value):
+        if value is not None and not value.startswith("/"):
+            raise ValueError("expected an absolute path")
+        return value
+
+    @field_validator("agent_ssh_authorized_keys")
+    @classmethod
+    def _keys(cls, value):
+        for key in value:
+            if not key.strip() or "\n" in key.strip():
+                raise ValueError(f"expected one public key per entry, got {key!r}")
+        return [key.strip() for key in value]
+
+    @field_validator("agent_containers")
+    @classmethod
+    def _unique_names(cls, value):
+        names = [container.name for container in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"container names must be unique: {names}")
+        return value
+
+    @field_validator("docker_daemon_options")
+    @classmethod
+    def _daemon_options(cls, value):
+        daemon_config.check_options(value)
+        return value
+
+    def home(self, existing: str | None) -> str:
+        """The agent's home: the setting, else an existing user's home, else /home/<user>."""
+        return self.agent_home or existing or f"/home/{self.agent_user}"
+
+    def daemon_json(self) -> dict[str, Any]:
+        remap = self.agent_user if self.docker_userns_remap else None
+        return daemon_config.merged(remap, self.docker_daemon_options)
+
+
+SETTING_NAMES = tuple(Settings.model_fields)
+
+
+class SettingsError(ValueError):
+    """Bad settings on one or more hosts; the message names each host, setting and value."""
+
+
+def _pyinfra_keys() -> set[str]:
+    from pyinfra.api.connectors import get_all_connectors
+
+    keys: set[str] = set()
+    for connector in get_all_connectors().values():
+        keys.update(getattr(connector.data_cls, "__annotations__", {}))
+    return keys
+
+
+def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Our settings out of a host's data, plus a message for each key that looks like a typo."""
+    ours, unknown = {}, []
+    for key, value in data.items():
+        if key in SETTING_NAMES:
+            ours[key] = value
+        elif key.startswith("_") or key in pyinfra_keys:
+            continue
+        else:
+            close = difflib.get_close_matches(key, SETTING_NAMES, n=1, cutoff=0.8)
+            if close or key.startswith(OUR_PREFIXES):
+                hint = f"did you mean {close[0]!r}?" if close else "it is not a setting"
+                unknown.append(redact(f"{key} = {value!r}: unknown setting, {hint}"))
+    return ours, unknown
+
+
+def redact(text: str) -> str:
+    """Text with the credentials of every URL in it replaced, fit for output and logs."""
+    return CREDENTIALS.sub(r"\1***@", text)
+
+
+def has_credentials(url: str | None) -> bool:
+    return bool(url and CREDENTIALS.search(url))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "settings"
+    value = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    return redact(f"{where} = {value!r}: {message}")
+
+
+def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = None) -> Settings:
+    """The settings of host `name`, or a SettingsError naming every bad setting and value."""
+    ours, problems = split_data(data, _pyinfra_keys() if pyinfra_keys is None else pyinfra_keys)
+    settings = None
+    try:
+        settings = Settings(**ours)
+    except ValidationError as error:
+        problems += [_describe(e) for e in error.errors(include_url=False)]
+    if problems:
+        raise SettingsError("\n".join(f"host {name}: {problem}" for problem in problems))
+    return settings
+
+
+def settings_table() -> str:
+    """The README's settings tables, made from the models."""
+    return "\n".join(
+        [
+            _table(Settings, "setting"),
+            "Each entry of `agent_containers`:\n",
+            _table(AgentContainer, "key"),
+            "`agent_image_build`:\n",
+            _table(AgentImageBuild, "key"),
+        ]
+    )
+
+
+def _table(model: type[BaseModel], what: str) -> str:
+    rows = [f"| {what} | default | what it is |", "| --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        default = (
+            "required"
+            if field.is_required()
+            else f"`{field.get_default(call_default_factory=True)!r}`"
+        )
+        rows.append(f"| `{name}` | {default} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+TABLE_START = "<!-- settings table: agenthost settings --readme README.md -->"
+TABLE_END = "<!-- end -->"
+
+
+def with_settings_table(readme: str) -> str:
+    """`readme` with the text between the table markers made anew from the model."""
+    head, rest = readme.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_START}\n{settings_table()}{TABLE_END}{tail}"

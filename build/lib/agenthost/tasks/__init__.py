@@ -1,0 +1,47 @@
+"""The stages of an agent host, in order: one concern per module, each a @deploy function
+taking the host's validated Settings. `agent_host` is the whole host, for `deploy.py` and for
+pyinfra users who compose it into deploys of their own:
+
+    from agenthost.tasks import agent_host
+    agent_host()
+
+or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
+"""
+
+from pyinfra import host, state
+
+from agenthost.hostdata import all_settings
+from agenthost.tasks.agent_access import agent_access
+from agenthost.tasks.agent_containers import agent_containers
+from agenthost.tasks.agent_user import agent_user
+from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
+from agenthost.tasks.docker_engine import docker_engine
+from agenthost.tasks.docker_images import docker_images
+from agenthost.tasks.docker_proxy import docker_proxy
+from agenthost.tasks.docker_prune import docker_prune
+from agenthost.tasks.docker_socket import docker_socket
+from agenthost.tasks.docker_userns import docker_userns
+
+
+def agent_host() -> None:
+    """Every stage, with the host's settings. Not a @deploy itself, so that operation names stay
+    `Stage | state`; every host of the inventory is validated first, so one bad host stops the
+    run before any is touched."""
+    settings = all_settings(state)[host.name]
+    agent_user(settings)
+    docker_engine(settings)
+    # Everything dockerd reads is written first, then applied by at most one restart.
+    docker_restart(
+        settings,
+        [
+            *docker_userns(settings),
+            *docker_daemon_json(settings),
+            *docker_proxy(settings),
+            *docker_socket(settings),
+        ],
+    )
+    agent_access(settings)
+    # Images go into the data root dockerd uses after the restart (userns-remap moves it).
+    docker_images(settings)
+    agent_containers(settings)
+    docker_prune(settings)

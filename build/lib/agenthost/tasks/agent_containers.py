@@ -1,0 +1,182 @@
+"""Docker-out-of-Docker agent containers, recreated only when their spec changes.
+
+pyinfra's docker.container does not fit: its comparison with the running container is a stub, so
+a changed spec is never applied. Here the whole spec is hashed into a label, and the host's ids,
+the image and that label are read on the host when the operation runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import (
+    FactBase,
+    OperationError,
+    QuoteString,
+    StringCommand,
+    deploy,
+    operation,
+)
+from pyinfra.facts.docker import DockerImage
+from pyinfra.facts.files import Sha256File
+from pyinfra.facts.server import Users
+from pyinfra.operations import files
+
+from agenthost.agent_container import (
+    AGENT_LABEL,
+    SPEC_LABEL,
+    HostIds,
+    labelled,
+    run_args,
+    spec_hash,
+)  # fmt: skip
+from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.settings import AgentContainer, Settings
+from agenthost.tasks.ops import managed_file, not_checked
+
+
+class GroupId(FactBase):
+    """The id of a group, or None."""
+
+    def command(self, group: str) -> str:
+        return f"getent group {shlex.quote(group)} || true"
+
+    def process(self, output: list[str]) -> int | None:
+        return int(output[0].split(":")[2]) if output else None
+
+
+class ContainerSpec(FactBase):
+    """A container's state and spec label, or None when there is no such container."""
+
+    def requires_command(self, container: str) -> str:
+        return "docker"
+
+    def command(self, container: str) -> str:
+        fields = "{{.State.Status}} {{json .Config.Labels}}"
+        return (
+            f"docker container inspect --format {shlex.quote(fields)} {shlex.quote(container)}"
+            " 2>/dev/null || true"
+        )
+
+    def process(self, output: list[str]) -> dict[str, str | None] | None:
+        found = [line.split(" ", 1) for line in output if line.strip()]
+        if not found:
+            return None
+        status, labels = found[0]
+        return {"status": status, "spec": (json.loads(labels) or {}).get(SPEC_LABEL)}
+
+
+class AgentContainerNames(FactBase):
+    """Names of every container, running or not, that carries our agent label."""
+
+    default = list
+
+    def requires_command(self) -> str:
+        return "docker"
+
+    def command(self) -> str:
+        return f"docker container ls --all --filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+
+    def process(self, output: list[str]) -> list[str]:
+        return output
+
+
+@operation()
+def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host: bool,
+                    env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
+    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed."""
+    account = host.get_fact(Users).get(user)
+    docker_gid = host.get_fact(GroupId, group="docker")
+    image = host.get_fact(DockerImage, object_id=spec.image)
+    missing = [
+        what
+        for what, found in (
+            (f"user {user}", account),
+            ("group docker", docker_gid),
+            (f"image {spec.image}", image),
+        )  # fmt: skip
+        if not found
+    ]
+    if missing:
+        if host.state.is_executing:
+            raise OperationError(f"container {spec.name} cannot run: no {', '.join(missing)}")
+        yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
+        return
+    ids = HostIds(account["uid"], account["gid"], docker_gid)
+    args = run_args(spec, ids, workspace, userns_host, env_file)
+    if env_file and env_file_sha256 is None:
+        env_file_sha256 = host.get_fact(Sha256File, path=env_file)
+    digest = spec_hash(args, image[0]["Id"], env_file_sha256)
+    current = host.get_fact(ContainerSpec, container=spec.name)
+    if current and current["spec"] == digest:
+        if current["status"] in ("running", "restarting"):
+            host.noop(f"{spec.name} runs the configured spec ({current['status']})")
+            return
+        yield StringCommand("docker", "container", "start", QuoteString(spec.name))
+        return
+    if current:
+        # `docker stop` gives the old container its own stop timeout to finish a build.
+        yield StringCommand("docker", "container", "stop", QuoteString(spec.name))
+        yield StringCommand("docker", "container", "rm", QuoteString(spec.name))
+    yield StringCommand(
+        "docker", "container", "run", "--detach", *map(QuoteString, labelled(args, digest))
+    )
+
+
+@operation()
+def agent_containers_only(names: list[str]):
+    """No agent container, nor its secrets, is left that the settings no longer list."""
+    extra = [name for name in host.get_fact(AgentContainerNames) if name not in names]
+    if not extra:
+        host.noop("no other agent container exists")
+        return
+    for name in extra:
+        yield StringCommand("docker", "container", "stop", QuoteString(name))
+        yield StringCommand("docker", "container", "rm", QuoteString(name))
+        yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
+
+
+@deploy("Agent containers")
+def agent_containers(settings: Settings) -> None:
+    if any(spec.env_file for spec in settings.agent_containers):
+        files.directory(
+            name=f"{AGENT_ENV_DIR} is root-only",
+            path=AGENT_ENV_DIR,
+            user="root",
+            group="root",
+            mode="700",
+        )
+    for spec in settings.agent_containers:
+        env_file = env_sha256 = None
+        if spec.env_file:
+            env_file = agent_env_file(spec.name)
+            local = Path(spec.env_file).expanduser()
+            if local.is_file():
+                secrets = local.read_bytes()
+                env_sha256 = hashlib.sha256(secrets).hexdigest()
+                managed_file(
+                    name=f"{env_file} holds the secrets of {spec.name}, root-only",
+                    path=env_file,
+                    content=secrets.decode(),
+                    mode="600",
+                    secret=True,
+                )
+            else:  # drift, on a machine without the secret: the host's copy stands for it
+                not_checked(f"file {env_file}: content (the env_file is not on this machine)")
+        agent_container(
+            name=f"Agent container {spec.name} runs the configured spec",
+            spec=spec,
+            user=settings.agent_user,
+            workspace=settings.agent_workspace,
+            userns_host=settings.docker_userns_remap,
+            env_file=env_file,
+            env_file_sha256=env_sha256,
+        )
+    agent_containers_only(
+        name="No agent container runs that the settings do not list",
+        names=[spec.name for spec in settings.agent_containers],
+    )

@@ -1,0 +1,35 @@
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+from agenthost import desired
+from agenthost.settings import Settings
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.ops import Managed, desired_file
+
+
+@deploy("Docker proxy")
+def docker_proxy(settings: Settings) -> list[Managed]:
+    account = agent_account(settings)
+    drop_in, env_file, client = desired.proxy_files(settings, account)
+    drop_in_op = desired_file(
+        drop_in,
+        "dockerd's proxy drop-in is configured"
+        if drop_in.content
+        else "dockerd has no proxy drop-in",
+    )
+    env_file_op = desired_file(
+        env_file,
+        "dockerd's proxy credentials are root-only"
+        if env_file.content
+        else "No proxy credentials file",
+    )
+    home = account.home
+    files.directory(
+        name=f"{home}/.docker belongs to {settings.agent_user}",
+        path=f"{home}/.docker",
+        user=settings.agent_user,
+        group=account.group,
+        mode="700",
+    )
+    desired_file(client, f"{settings.agent_user}'s Docker client uses the same proxies")
+    return [Managed(drop_in_op, drop_in.path), Managed(env_file_op, env_file.path)]
