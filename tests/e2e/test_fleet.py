@@ -6,6 +6,7 @@ loopback); agent packages; and the host retired back to its own daemon.json."""
 
 from __future__ import annotations
 
+import base64
 import shlex
 
 import pytest
@@ -215,7 +216,8 @@ def pulled(host, converge, registry, tmp_path_factory):
 
 
 def test_an_agent_image_is_pulled_with_a_login_that_leaves_nothing_behind(host, pulled):
-    assert REGISTRY_PASSWORD not in pulled.output
+    token = base64.b64encode(f"ci:{REGISTRY_PASSWORD}".encode()).decode()
+    assert REGISTRY_PASSWORD not in pulled.output and token not in pulled.output
     image = host.check_output(
         f"docker inspect -f '{{{{.Config.Image}}}} {{{{.State.Running}}}}' {AGENT}"
     )
