@@ -1,13 +1,19 @@
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
-from pyinfra.facts.deb import DebArch
+from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import files, systemd
 
 from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
-from agenthost.tasks.ops import Managed, desired_file, managed_file, managed_file_absent
-from agenthost.tasks.packages import packages_installed
+from agenthost.tasks.ops import (
+    Managed,
+    desired_file,
+    managed_file,
+    managed_file_absent,
+    restore_command,
+)
+from agenthost.tasks.packages import packages_installed, reinstall_previous
 
 
 def host_system() -> engine.System:
@@ -25,7 +31,7 @@ def system_supported(settings: Settings) -> None:
 def docker_engine(settings: Settings) -> list[Managed]:
     """The engine from one source at the asked version, held there; the other source's
     packages, repository, key and pin gone (images stay in /var/lib/docker). Returns the
-    package change, which the deploy's single checked restart applies."""
+    package change, which the deploy's single checked restart applies (or undoes)."""
     system = host_system()
     wanted = engine.engine(settings, system)
     apt_proxy = desired.apt_proxy(settings)
@@ -52,7 +58,10 @@ def docker_engine(settings: Settings) -> list[Managed]:
         running=True,
         enabled=True,
     )
-    return [Managed(installed, None)]
+    # Should dockerd not come back healthy, the engine goes back to the versions it had.
+    reinstall = reinstall_previous(wanted.packages, host.get_fact(DebPackages))
+    undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
+    return [Managed(installed, None, undo)]
 
 
 def _docker_ce_repository(settings: Settings, system: engine.System) -> None:

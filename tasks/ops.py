@@ -38,14 +38,21 @@ def not_checked_on(name: str) -> list[str]:
 
 class Managed(NamedTuple):
     """A file (or, path None, packages) an operation may have changed, for the restart that
-    applies it; a file is restored from its backup if the restart fails."""
+    applies it; if the restart fails, a file is restored from its backup and `undo` is run."""
 
     op: OperationMeta
     path: str | None
+    undo: str | None = None
 
 
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
+
+
+def restore_command(path: str) -> str:
+    """Shell that puts back `path` as it was before this run: its backup, or no file."""
+    saved, path = shlex.quote(backup_path(path)), shlex.quote(path)
+    return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
 
 
 def backup(path: str):

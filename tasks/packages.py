@@ -60,3 +60,14 @@ def _check_version(name: str, version: str) -> str:
         f'echo "agenthost: {name} is $v, not {version}: is {version} in the apt sources?" >&2;'
         " exit 1;; esac"
     )
+
+
+def reinstall_previous(packages: dict[str, str | None], installed: dict) -> str | None:
+    """The command that puts back the versions `packages_installed` would change (from dpkg's
+    list before the run), for a rollback; None when it changes no installed package."""
+    previous = {name: installed[name][0] for name, version in packages.items()
+                if installed.get(name) and not satisfied(installed[name], version)}  # fmt: skip
+    if not previous:
+        return None
+    names = " ".join(shlex.quote(f"{name}={version}") for name, version in previous.items())
+    return f"( {HOLD_DOCKER}; {APT} install {names} )"

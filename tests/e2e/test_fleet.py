@@ -1,8 +1,9 @@
 """The fleet operator's job on a Debian 13 host of its own, one deploy per step: compose and
 buildx builds by the agent; exact docker group membership; the engine moved down and up between
 the two docker.io builds Debian 13 ships, each with one checked restart and the agent container
-kept; an agent image pulled with a login from a registry (Debian's docker-registry on the host's
-loopback); agent packages; and the host retired back to its own daemon.json."""
+kept, and back when dockerd fails after the change; an agent image pulled with a login from a
+registry (Debian's docker-registry on the host's loopback); agent packages; and the host retired
+back to its own daemon.json."""
 
 from __future__ import annotations
 
@@ -54,21 +55,22 @@ def tarball(tmp_path_factory) -> str:
     return str(build_agent_image(tmp_path_factory.mktemp("fleet-image")))
 
 
+def base_settings(tarball: str) -> dict:
+    return {"docker_image_preload": [tarball], "agent_containers": [agent(AGENT_IMAGE)]}
+
+
 @pytest.fixture(scope="module")
 def converge(host, tarball, tmp_path_factory):
     """Deploy with these settings over the base ones; returns the run."""
     directory = tmp_path_factory.mktemp("fleet")
 
     def run(**extra):
-        data = {
-            "docker_image_preload": [tarball],
-            "agent_containers": [agent(AGENT_IMAGE)],
-            **extra,
-        }
+        data = {**base_settings(tarball), **extra}
         result = deploy(inventory=write_inventory(directory / "inventory.py", data, set_name=SET))
         assert result.returncode == 0, result.output
         return result
 
+    run.tarball = tarball
     return run
 
 
@@ -156,7 +158,30 @@ def test_upgrade_back_with_one_restart_and_the_agent_kept(host, first, upgraded)
     assert agent_id(host) == first[1]
 
 
-def test_rerun_changes_nothing(host, converge, upgraded):
+@pytest.fixture(scope="module")
+def failed(host, converge, upgraded, tmp_path_factory):
+    """A downgrade together with an option dockerd refuses at start: everything goes back."""
+    before = host.file(DAEMON_JSON).content_string, agent_id(host)
+    inventory = write_inventory(
+        tmp_path_factory.mktemp("fleet-failed") / "inventory.py",
+        {**base_settings(converge.tarball), "docker_users": ["alice"], "docker_version": OLDER,
+         "docker_daemon_options": {"storage-driver": "agenthost-nonexistent"}},
+        set_name=SET,
+    )  # fmt: skip
+    return deploy(inventory=inventory), before
+
+
+def test_a_failed_engine_change_goes_back_to_the_previous_engine(host, failed):
+    run, (daemon_json, agent) = failed
+    assert run.returncode != 0
+    assert "the previous files and packages are restored" in run.output
+    assert versions(host) == [NEWER, NEWER]
+    assert "Pin: version 26.1.5+dfsg1-9+deb13u1+b1\n" in host.file(engine.PIN).content_string
+    assert host.file(DAEMON_JSON).content_string == daemon_json
+    assert agent_id(host) == agent
+
+
+def test_rerun_changes_nothing(host, converge, failed):
     before = starts(host)
     run = converge(docker_users=["alice"], docker_version=NEWER)
     assert run.changed() == {} and starts(host) == before

@@ -1,6 +1,9 @@
 """The package operation: given dpkg's list, these apt commands; lists updated only to install."""
 
-from agenthost.tasks.packages import APT, HOLD_DOCKER, packages_installed
+import subprocess
+
+from agenthost.tasks.packages import APT, HOLD_DOCKER, packages_installed, reinstall_previous
+from agenthost.templating import render
 from tests.unit.harness import run_op
 
 V13 = "26.1.5+dfsg1-9+deb13u1"
@@ -41,3 +44,26 @@ def test_a_glob_version_is_reached_through_its_pin():
                     packages={"docker-ce": "5:27.3.1-*", "containerd.io": None})  # fmt: skip
     assert result.commands[1] == f"{APT} install docker-ce containerd.io"
     assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[2]
+
+
+def test_a_rollback_puts_back_the_versions_the_step_changes():
+    installed = {"docker.io": [f"{V13}+b1"], "docker-cli": [f"{V13}+b1"], "git": ["1"]}
+    wanted = {"docker.io": V13, "docker-cli": V13, "git": None, "docker-buildx": None}
+    assert reinstall_previous(wanted, installed) == (
+        f"( {HOLD_DOCKER}; {APT} install docker.io={V13}+b1 docker-cli={V13}+b1 )"
+    )
+    assert reinstall_previous({"docker.io": None}, installed) is None
+
+
+def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
+    restore = [("/etc/docker/daemon.json", "/b/daemon.json")]
+    script = render("docker-apply.sh.j2", restore=restore, undo=["UNDO-ENGINE"],
+                    expect_userns="true", expect_live_restore="true")  # fmt: skip
+    assert (
+        script.index("cp -p /b/daemon.json")
+        < script.index("UNDO-ENGINE")
+        < script.rindex("restart ||")
+    )
+    assert "previous files and packages are restored" in script
+    (tmp_path / "apply.sh").write_text(script)
+    assert subprocess.run(["sh", "-n", str(tmp_path / "apply.sh")]).returncode == 0
