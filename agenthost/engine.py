@@ -7,6 +7,7 @@ version, up or down, and nothing else moves them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
@@ -94,6 +95,7 @@ def apt_pin(packages: dict[str, str | None]) -> str | None:
     return "\n".join(stanzas) or None
 
 
-def satisfied(installed: list[str], version: str | None) -> bool:
+def satisfied(installed: Iterable[str], version: str | None) -> bool:
     """Whether a package installed at `installed` versions (dpkg's list) has `version`."""
+    installed = list(installed)
     return bool(installed) and (version is None or any(fnmatchcase(v, version) for v in installed))

@@ -65,7 +65,7 @@ def _check_version(name: str, version: str) -> str:
 def reinstall_previous(packages: dict[str, str | None], installed: dict) -> str | None:
     """The command that puts back the versions `packages_installed` would change (from dpkg's
     list before the run), for a rollback; None when it changes no installed package."""
-    previous = {name: installed[name][0] for name, version in packages.items()
+    previous = {name: min(installed[name]) for name, version in packages.items()
                 if installed.get(name) and not satisfied(installed[name], version)}  # fmt: skip
     if not previous:
         return None

@@ -47,7 +47,7 @@ def test_a_glob_version_is_reached_through_its_pin():
 
 
 def test_a_rollback_puts_back_the_versions_the_step_changes():
-    installed = {"docker.io": [f"{V13}+b1"], "docker-cli": [f"{V13}+b1"], "git": ["1"]}
+    installed = {"docker.io": {f"{V13}+b1"}, "docker-cli": {f"{V13}+b1"}, "git": {"1"}}
     wanted = {"docker.io": V13, "docker-cli": V13, "git": None, "docker-buildx": None}
     assert reinstall_previous(wanted, installed) == (
         f"( {HOLD_DOCKER}; {APT} install docker.io={V13}+b1 docker-cli={V13}+b1 )"
