@@ -64,15 +64,28 @@ def health_args(test: list[str] | None) -> list[str]:
     )
 
 
-def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_host: bool,
+def identity_args(ids: HostIds, userns_agent: str | None) -> list[str]:
+    """Who the agent runs as. Under userns-remap the container is remapped like any other, as
+    the container id that is the agent on the host; the socket's ACL entry for the agent lets it
+    in, since a remapped container's supplementary groups are not mapped. Without userns-remap,
+    the agent's ids and the host's docker group."""
+    if userns_agent == "root":
+        return ["--user", "0:0"]
+    if userns_agent == "uid":
+        return ["--user", f"{ids.uid}:{ids.gid}"]
+    return ["--user", f"{ids.uid}:{ids.gid}", "--group-add", str(ids.docker_gid)]
+
+
+def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: str | None,
              env_file: str | None) -> list[str]:  # fmt: skip
-    """Everything after `docker run --detach`, without the spec label."""
+    """Everything after `docker run --detach`, without the spec label.
+
+    `userns_agent` is Settings.userns_agent: `root`, `uid`, or None without userns-remap.
+    """
     args = [
         "--name", spec.name,
         "--restart", "unless-stopped",
-        "--user", f"{ids.uid}:{ids.gid}",
-        "--group-add", str(ids.docker_gid),
-        *(["--userns", "host"] if userns_host else []),
+        *identity_args(ids, userns_agent),
         "--volume", f"{DOCKER_SOCKET}:{DOCKER_SOCKET}",
         # Paths the agent hands to sibling containers are host paths: same path on both sides.
         "--volume", f"{workspace}:{workspace}",
@@ -80,6 +93,11 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_host: bo
         "--stop-timeout", str(spec.stop_timeout),
         "--label", f"{AGENT_LABEL}={spec.name}",
     ]  # fmt: skip
+    if spec.kind == "jenkins-inbound":
+        # The remoting process is no init: --init reaps its builds' orphans and forwards signals.
+        args += ["--init"]
+        if "JENKINS_AGENT_WORKDIR" not in spec.environment:
+            args += ["--env", f"JENKINS_AGENT_WORKDIR={workspace}"]
     for volume in spec.volumes:
         args += ["--volume", volume]
     for port in spec.ports:
@@ -96,6 +114,15 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_host: bo
         args += ["--env-file", env_file]
     args += health_args(spec.healthcheck)
     return [*args, spec.image, *spec.command]
+
+
+def env_file_content(secrets: str, spec: AgentContainer, proxy_env: dict[str, str]) -> str:
+    """The root-only env file: the operator's secrets, and for an inbound agent the proxies
+    (they may carry credentials, so they stay out of the arguments and the output)."""
+    if spec.kind != "jenkins-inbound" or not proxy_env:
+        return secrets
+    head = secrets if not secrets or secrets.endswith("\n") else secrets + "\n"
+    return head + "".join(f"{name}={value}\n" for name, value in proxy_env.items())
 
 
 def spec_hash(args: list[str], image_id: str, env_file_sha256: str | None) -> str:

@@ -83,8 +83,16 @@ def client_config_path(account: Account) -> str:
     return f"{account.home}/.docker/config.json"
 
 
-def socket_drop_in() -> File:
-    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
+def socket_drop_in(settings: Settings) -> File:
+    """0660 root:docker; under userns-remap also an ACL entry for the agent, set by systemd each
+    time it makes the socket: remapped agent containers are the agent, without its groups."""
+    acl_user = settings.agent_user if settings.docker_userns_remap else None
+    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2", acl_user=acl_user))
+
+
+def socket_packages(settings: Settings) -> list[str]:
+    """What the socket's drop-in runs: setfacl."""
+    return ["acl"] if settings.docker_userns_remap else []
 
 
 def prune_units(settings: Settings) -> list[File]:
@@ -107,7 +115,7 @@ def files(settings: Settings, account: Account) -> list[File]:
         daemon_json(settings),
         *proxy_files(settings, account),
         apt_proxy(settings),
-        socket_drop_in(),
+        socket_drop_in(settings),
         *prune_units(settings),
         authorized_keys(settings, account),
         agent_pin(settings),
@@ -128,7 +136,8 @@ def agent_pin(settings: Settings) -> File:
 
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
-    return [*engine.engine(settings, system).packages, *agent_packages(settings)]
+    engine_packages = engine.engine(settings, system).packages
+    return [*engine_packages, *socket_packages(settings), *agent_packages(settings)]
 
 
 def absent_packages(settings: Settings, system: engine.System) -> list[str]:

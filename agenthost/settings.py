@@ -11,7 +11,14 @@ import difflib
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agenthost import agent_container, daemon_config
 
@@ -31,6 +38,24 @@ AGENT_IMAGE_PACKAGES = (
 )
 
 
+JAVA_MINIMUM = 17  # Jenkins 2.463 and later refuse agents on older Java
+# A Java major version in a package name: openjdk-11-jre-headless, temurin-8-jdk, zulu11-jre,
+# java-1.8.0-openjdk, java-11-amazon-corretto-jdk.
+JAVA_PACKAGE = re.compile(r"(?:openjdk|temurin|zulu|java)-?(?:1\.)?(\d+)(?:[.-]|$)")
+
+
+def java_package_major(package: str) -> int | None:
+    """The Java major version a package's name gives, or None when the name does not say."""
+    match = JAVA_PACKAGE.search(package)
+    return int(match[1]) if match else None
+
+
+def java_major(version_output: str) -> int | None:
+    """The major version in `java -version` output: 17 for "17.0.9", 8 for "1.8.0_392"."""
+    match = re.search(r'version "(?:1\.)?(\d+)', version_output)
+    return int(match[1]) if match else None
+
+
 class AgentContainer(BaseModel):
     """One Docker-out-of-Docker agent container."""
 
@@ -38,6 +63,11 @@ class AgentContainer(BaseModel):
 
     name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", description="Container name.")
     image: str = Field(description="Image reference; preload it with docker_image_preload.")
+    kind: Literal["dood", "jenkins-inbound"] = Field(
+        "dood",
+        description="`jenkins-inbound`: a Jenkins inbound agent (--init, secret from env_file,"
+        " the proxies).",
+    )
     command: list[str] = Field(default_factory=list, description="Command, empty for the image's.")
     environment: dict[str, str] = Field(default_factory=dict, description="Plain environment.")
     env_file: str | None = Field(None, description="Local file with secret KEY=value lines.")
@@ -70,6 +100,14 @@ class AgentContainer(BaseModel):
         agent_container.health_args(value)
         return value
 
+    @model_validator(mode="after")
+    def _inbound_secret(self):
+        if self.kind == "jenkins-inbound" and not self.env_file:
+            raise ValueError("a jenkins-inbound agent needs env_file with its JENKINS_SECRET")
+        if "JENKINS_SECRET" in self.environment:
+            raise ValueError("JENKINS_SECRET belongs in env_file, never in environment")
+        return self
+
 
 class AgentImageBuild(BaseModel):
     """An agent image built on the host from templates/Dockerfile.agent.j2."""
@@ -97,7 +135,7 @@ class Settings(BaseModel):
         None, description="Agent user's home; default /home/<agent_user>."
     )
     # Outside the home: an agent image's own home may be private to an id that the agent
-    # container, run with --userns=host, does not have, and the mount must be reachable.
+    # container does not have, and the mount must be reachable.
     agent_workspace: str = Field(
         "/var/lib/agenthost/workspace", description="Directory builds run in, owned by the agent."
     )
@@ -106,7 +144,7 @@ class Settings(BaseModel):
         description="Public keys allowed to log in as the agent (exactly these).",
     )
     agent_java: str | Literal[False] = Field(
-        False, description="Java runtime package for SSH agents, or false for none."
+        False, description="Java runtime package (17 or newer) for SSH agents, or false for none."
     )
     agent_packages: list[str] = Field(
         default_factory=list,
@@ -148,6 +186,11 @@ class Settings(BaseModel):
     )
     docker_userns_remap: bool = Field(
         True, description="Remap container root to the agent user (userns-remap)."
+    )
+    docker_userns_agent: Literal["root", "uid"] = Field(
+        "root",
+        description="Under userns-remap, the agent on the host is container root (`root`) or"
+        " its own uid (`uid`).",
     )
     docker_subid_count: int = Field(
         65536, ge=65536, le=2**24, description="Size of the agent's second subuid/subgid range."
@@ -240,6 +283,17 @@ class Settings(BaseModel):
         split = (spec.partition("=") for spec in self.agent_packages)
         return {name: version or None for name, _, version in split}
 
+    @field_validator("agent_java")
+    @classmethod
+    def _java(cls, value):
+        major = java_package_major(value) if value else None
+        if major is not None and major < JAVA_MINIMUM:
+            raise ValueError(
+                f"gives Java {major}; Jenkins agents need Java {JAVA_MINIMUM} or newer"
+                f" (e.g. openjdk-{JAVA_MINIMUM}-jre-headless, default-jre-headless)"
+            )
+        return value
+
     @field_validator("agent_containers")
     @classmethod
     def _unique_names(cls, value):
@@ -257,6 +311,11 @@ class Settings(BaseModel):
     def home(self, existing: str | None) -> str:
         """The agent's home: the setting, else an existing user's home, else /home/<user>."""
         return self.agent_home or existing or f"/home/{self.agent_user}"
+
+    @property
+    def userns_agent(self) -> Literal["root", "uid"] | None:
+        """Who the agent is inside containers under userns-remap; None without it."""
+        return self.docker_userns_agent if self.docker_userns_remap else None
 
     def daemon_json(self) -> dict[str, Any]:
         remap = self.agent_user if self.docker_userns_remap else None

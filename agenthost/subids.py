@@ -1,14 +1,20 @@
 """The agent user's lines in /etc/subuid and /etc/subgid.
 
 Docker takes the remap user's ranges in file order and maps them onto container ids from 0
-upwards. Our first range is the agent's own id, one long, so container root is the agent on
-the host: what a build container writes through a bind mount, the agent can delete. The
-second range gives the container its other ids.
+upwards (not sorted), and names its data root after the first range's start. One host id can be
+mapped once, so the agent is one container id, as docker_userns_agent says:
+
+- `root`: the agent's own id first, one long, so container root is the agent on the host: what
+  a build container's root writes through a bind mount, the agent can delete. The second range
+  gives the container its other ids.
+- `uid`: the second range is split around the agent's own id, so container id <uid> is the agent
+  on the host (what the Docker Pipeline plugin's `-u uid:gid` needs) and container root is the
+  range's first, unprivileged id.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 # login.defs defaults: useradd hands out ranges from here, and so do we.
 SUB_ID_MIN = 100_000
@@ -62,16 +68,35 @@ def allocate(others: list[Range], count: int, keep: Range | None = None) -> int:
     return start
 
 
-def agent_lines(text: str, user: str, own_id: int, count: int) -> str:
+Mode = Literal["root", "uid"]
+
+
+def agent_lines(text: str, user: str, own_id: int, count: int, mode: Mode = "root") -> str:
     """The file with the agent's lines replaced by ours; every other line stays as it was."""
+    if mode == "uid" and own_id >= count:
+        raise SubIdError(
+            f"{user}'s id {own_id} is not below docker_subid_count ({count}), so it cannot be"
+            " mapped to itself inside containers (docker_userns_agent: uid)"
+        )
     ours = [r for r in parse(text) if r.owner in (user, str(own_id))]
     others = [r for r in parse(text) if r.owner not in (user, str(own_id))]
-    keep = next((r for r in ours if r.count > 1), None)
-    start = allocate(others, count, keep)
+    start = allocate(others, count, _second_range(ours, own_id))
     kept = [line for line in text.splitlines(keepends=True) if not _is_owned_by(line, user, own_id)]
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"
-    return "".join(kept) + f"{user}:{own_id}:1\n{user}:{start}:{count}\n"
+    if mode == "root":
+        lines = [(own_id, 1), (start, count)]
+    else:
+        lines = [(start, own_id), (own_id, 1), (start + own_id, count - own_id)]
+    return "".join(kept) + "".join(f"{user}:{first}:{n}\n" for first, n in lines)
+
+
+def _second_range(ours: list[Range], own_id: int) -> Range | None:
+    """The agent's range of other ids, whole again when uid mode split it around its own id."""
+    parts = sorted((r for r in ours if r.start != own_id), key=lambda r: r.start)
+    if not parts or any(a.end != b.start for a, b in zip(parts, parts[1:], strict=False)):
+        return None
+    return Range(parts[0].owner, parts[0].start, sum(r.count for r in parts))
 
 
 def _is_owned_by(line: str, user: str, own_id: int) -> bool:

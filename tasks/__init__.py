@@ -12,7 +12,7 @@ from pyinfra import host, state
 
 from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
-from agenthost.tasks.agent_containers import agent_containers
+from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
 from agenthost.tasks.agent_user import agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
 from agenthost.tasks.docker_engine import docker_engine, system_supported
@@ -36,16 +36,15 @@ def agent_host() -> None:
     agent_user(settings)
     engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
-    docker_restart(
-        settings,
-        [
-            *engine,
-            *docker_userns(settings),
-            *docker_daemon_json(settings),
-            *docker_proxy(settings),
-            *docker_socket(settings),
-        ],
-    )
+    managed = [
+        *engine,
+        *docker_userns(settings),
+        *docker_daemon_json(settings),
+        *docker_proxy(settings),
+        *docker_socket(settings),
+    ]
+    agent_containers_stopped(managed)
+    docker_restart(settings, managed)
     agent_access(settings)
     # Images go into the data root dockerd uses after the restart (userns-remap moves it).
     docker_images(settings)

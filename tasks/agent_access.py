@@ -1,8 +1,9 @@
-from pyinfra.api import deploy
+from pyinfra import host
+from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 from pyinfra.operations import files
 
 from agenthost import desired
-from agenthost.settings import Settings
+from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.ops import desired_file
 from agenthost.tasks.packages import packages_installed
@@ -37,3 +38,39 @@ def agent_access(settings: Settings) -> None:
     desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")
     if packages:
         packages_installed(name="Agent packages are installed as asked", packages=packages)
+    if settings.agent_java:
+        java_at_least(
+            name=f"`java` is Java {JAVA_MINIMUM} or newer (Jenkins agents need it)",
+            minimum=JAVA_MINIMUM,
+            package=settings.agent_java,
+        )
+
+
+class JavaMajor(FactBase):
+    """The major version of `java` on the PATH (8 for 1.8.0_392), or None without one."""
+
+    def command(self) -> str:
+        return "java -version 2>&1 || true"
+
+    def process(self, output: list[str]) -> int | None:
+        return java_major("\n".join(output))
+
+
+@operation()
+def java_at_least(minimum: int, package: str):
+    """`java` on the host is Java `minimum` or newer; read at execution, after the install.
+
+    + minimum: the lowest major version accepted
+    + package: the agent_java setting, named in the error
+    """
+    major = host.get_fact(JavaMajor)
+    if major is not None and major >= minimum:
+        host.noop(f"java is Java {major}")
+        return
+    found = f"Java {major}" if major is not None else "no java on the PATH"
+    if host.state.is_executing:
+        raise OperationError(
+            f"agent_java = {package!r}: {found} on {host.name}; Jenkins agents need Java"
+            f" {minimum} or newer (e.g. openjdk-{minimum}-jre-headless)"
+        )
+    yield StringCommand("true", f"# java is checked once {package} is installed ({found} now)")

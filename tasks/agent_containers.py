@@ -25,18 +25,21 @@ from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.server import Users
 from pyinfra.operations import files
+from pyinfra.operations.util import any_changed
 
+from agenthost import proxy
 from agenthost.agent_container import (
     AGENT_LABEL,
     SPEC_LABEL,
     HostIds,
+    env_file_content,
     labelled,
     run_args,
     spec_hash,
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
-from agenthost.tasks.ops import managed_file, not_checked
+from agenthost.tasks.ops import Managed, managed_file, not_checked
 
 
 class GroupId(FactBase):
@@ -71,24 +74,28 @@ class ContainerSpec(FactBase):
 
 
 class AgentContainerNames(FactBase):
-    """Names of every container, running or not, that carries our agent label."""
+    """Names of every container (or only the running ones) that carries our agent label."""
 
     default = list
 
-    def requires_command(self) -> str:
+    def requires_command(self, running: bool = False) -> str:
         return "docker"
 
-    def command(self) -> str:
-        return f"docker container ls --all --filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+    def command(self, running: bool = False) -> str:
+        which = "" if running else "--all "
+        return f"docker container ls {which}--filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
 
     def process(self, output: list[str]) -> list[str]:
         return output
 
 
 @operation()
-def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host: bool,
+def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agent: str | None,
                     env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
-    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed."""
+    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed.
+
+    + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
+    """
     account = host.get_fact(Users).get(user)
     docker_gid = host.get_fact(GroupId, group="docker")
     image = host.get_fact(DockerImage, object_id=spec.image)
@@ -107,7 +114,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_host
         yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
         return
     ids = HostIds(account["uid"], account["gid"], docker_gid)
-    args = run_args(spec, ids, workspace, userns_host, env_file)
+    args = run_args(spec, ids, workspace, userns_agent, env_file)
     if env_file and env_file_sha256 is None:
         env_file_sha256 = host.get_fact(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
@@ -140,6 +147,28 @@ def agent_containers_only(names: list[str]):
         yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
 
 
+@operation()
+def no_agent_container_running():
+    """No agent container runs: before a restart of dockerd and docker.socket, which would leave
+    a running agent with a dead socket (the bind mount keeps the old one), and, when the data
+    root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
+    running = host.get_fact(AgentContainerNames, running=True)
+    if not running:
+        host.noop("no agent container is running")
+        return
+    for name in running:
+        # Each agent's own stop timeout, so a build can finish.
+        yield StringCommand("docker", "container", "stop", QuoteString(name))
+
+
+@deploy("Agent containers")
+def agent_containers_stopped(managed: list[Managed]) -> None:
+    no_agent_container_running(
+        name="No agent container runs while Docker restarts (they start again after it)",
+        _if=any_changed(*(m.op for m in managed)),
+    )
+
+
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
     if any(spec.env_file for spec in settings.agent_containers):
@@ -156,12 +185,12 @@ def agent_containers(settings: Settings) -> None:
             env_file = agent_env_file(spec.name)
             local = Path(spec.env_file).expanduser()
             if local.is_file():
-                secrets = local.read_bytes()
-                env_sha256 = hashlib.sha256(secrets).hexdigest()
+                secrets = env_file_content(local.read_text(), spec, proxy.variables(settings))
+                env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
                 managed_file(
                     name=f"{env_file} holds the secrets of {spec.name}, root-only",
                     path=env_file,
-                    content=secrets.decode(),
+                    content=secrets,
                     mode="600",
                     secret=True,
                 )
@@ -172,7 +201,7 @@ def agent_containers(settings: Settings) -> None:
             spec=spec,
             user=settings.agent_user,
             workspace=settings.agent_workspace,
-            userns_host=settings.docker_userns_remap,
+            userns_agent=settings.userns_agent,
             env_file=env_file,
             env_file_sha256=env_sha256,
         )

@@ -7,14 +7,22 @@ from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.docker_group import group_members_exactly
 from agenthost.tasks.ops import Managed, desired_file
+from agenthost.tasks.packages import packages_installed
 
 
 @deploy("Docker socket")
 def docker_socket(settings: Settings) -> list[Managed]:
-    """Only root and the docker group reach the socket; never a world-writable chmod."""
+    """Only root and the docker group reach the socket; never a world-writable chmod. Under
+    userns-remap, the agent user too, by an ACL entry: remapped agent containers are the agent."""
     server.group(name="Group docker exists", group="docker")
-    drop_in = desired.socket_drop_in()
-    socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
+    if settings.docker_userns_remap:
+        packages_installed(
+            name="setfacl is installed (acl)",
+            packages=dict.fromkeys(desired.socket_packages(settings)),
+        )
+    drop_in = desired.socket_drop_in(settings)
+    acl = f", and {settings.agent_user} by ACL" if settings.docker_userns_remap else ""
+    socket = desired_file(drop_in, f"Docker socket is 0660 root:docker{acl}")
     users = host.get_fact(Users)
     for user in settings.docker_users:
         if user not in users:

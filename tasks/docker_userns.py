@@ -6,17 +6,19 @@ from agenthost.tasks.ops import Managed, subid_file
 
 @deploy("Docker userns-remap ids")
 def docker_userns(settings: Settings) -> list[Managed]:
-    """Container root is the agent user: its first subuid/subgid range is its own id."""
+    """The agent user is container root, or its own uid, as docker_userns_agent says."""
     if not settings.docker_userns_remap:
         return []
-    user, count = settings.agent_user, settings.docker_subid_count
+    user, count, mode = settings.agent_user, settings.docker_subid_count, settings.userns_agent
+    who = "container root" if mode == "root" else f"{user}'s own id in containers"
     return [
         Managed(
             subid_file(
-                name=f"{path} maps container root to {user}, then {count} free ids",
+                name=f"{path} maps {who} to {user}, then {count} free ids",
                 path=path,
                 user=user,
                 count=count,
+                mode=mode,
             ),
             path,
         )

@@ -118,8 +118,9 @@ def managed_file_absent(path: str):
 
 
 @operation()
-def subid_file(path: str, user: str, count: int):
-    """`user`'s lines in /etc/subuid or /etc/subgid map container id 0 to the user's own id.
+def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
+    """`user`'s lines in /etc/subuid or /etc/subgid map container id 0 (mode `root`) or the
+    user's own id (mode `uid`) to the user's own id, and `count` other ids.
 
     Read at execution, since the user may be created earlier in the same run.
     """
@@ -133,7 +134,7 @@ def subid_file(path: str, user: str, count: int):
     text = "\n".join(host.get_fact(FileContents, path=path) or [])
     text += "\n" if text else ""
     try:
-        wanted = subids.agent_lines(text, user, own_id, count)
+        wanted = subids.agent_lines(text, user, own_id, count, mode)
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
     yield from managed_file._inner(path=path, content=wanted)

@@ -372,6 +372,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               help="rebuild even if the cached image fits")
     image_parser.set_defaults(func=_reporting_errors(_cmd_image))
 
+    from agenthost.lab import quickstart  # it builds on this module
+
+    quickstart.add_commands(commands, set_option, _reporting_errors)
+
 
 def _reporting_errors(command: Callable[[argparse.Namespace], int]
                       ) -> Callable[[argparse.Namespace], int]:

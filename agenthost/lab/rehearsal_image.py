@@ -159,11 +159,24 @@ def ensure_images(releases: Iterable[str], rebuild: bool = False) -> None:
             job.result()
 
 
+PROGRESS_SECONDS = 10.0
+
+
 def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-        raise RehearsalError(f"{what} failed ({result.returncode}):\n{tail}")
+    """Run a long step, logging its latest output line every PROGRESS_SECONDS, not minutes of
+    silence; on failure, its last lines."""
+    lines: list[str] = []
+    shown = time.monotonic()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:  # fmt: skip
+        for line in process.stdout:
+            lines = [*lines[-29:], line.rstrip()]
+            if time.monotonic() - shown >= PROGRESS_SECONDS and line.strip():
+                log.info("%s: %s", what, line.strip())
+                shown = time.monotonic()
+    if process.returncode != 0:
+        tail = "\n".join(lines)
+        raise RehearsalError(f"{what} failed ({process.returncode}):\n{tail}")
 
 
 def _debootstrap(root: Path, release: str) -> None:

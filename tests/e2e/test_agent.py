@@ -145,17 +145,16 @@ def test_ssh_agent_logs_in_with_the_listed_key_into_its_workspace(hosts, remote,
         assert (workspace.user, workspace.is_directory) == ("jenkins", True)
 
 
-def test_agent_runs_as_the_agent_uid_with_the_hosts_docker_group(remote, converged):
+def test_agent_runs_remapped_as_container_root_which_is_the_agent(remote, converged):
     for host in remote.values():
-        uid, gid = host.user("jenkins").uid, host.user("jenkins").gid
-        docker_gid = host.group("docker").gid
+        uid = host.user("jenkins").uid
         container = inspect(host)
         status = host.file(f"/proc/{container['State']['Pid']}/status").content_string
         assert f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}" in status, "the process, seen from the host"
-        assert host.check_output(f"docker exec {AGENT} id -u") == str(uid)
-        assert container["Config"]["User"] == f"{uid}:{gid}"
-        assert container["HostConfig"]["GroupAdd"] == [str(docker_gid)]
-        assert container["HostConfig"]["UsernsMode"] == "host"
+        assert host.check_output(f"docker exec {AGENT} id -u") == "0"
+        assert container["Config"]["User"] == "0:0"
+        assert not container["HostConfig"]["GroupAdd"], "the socket's ACL lets it in"
+        assert container["HostConfig"]["UsernsMode"] == "", "remapped like any container"
 
 
 def test_agent_container_has_the_configured_spec(remote, converged):

@@ -8,6 +8,7 @@ function form (no deploy file of our own), the drift check, the settings table a
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,14 @@ def run(*command: str, cwd: Path, env: dict | None = None) -> subprocess.Complet
 def installed(tmp_path_factory) -> Path:
     """The venv's bin directory, with agenthost installed from a wheel of this checkout."""
     work = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(REPO),
+    # From the tracked files only: setuptools builds in the source tree, and a leftover build/
+    # there would slip stale files into the wheel.
+    source = work / "source"
+    files = run("git", "ls-files", "-z", cwd=REPO).stdout.split("\0")
+    for name in filter(None, files):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(source),
         cwd=work)  # fmt: skip
     (wheel,) = work.glob("agenthost-*.whl")
     run(sys.executable, "-m", "venv", str(work / "venv"), cwd=work)

@@ -48,10 +48,9 @@ def test_bad_port_specs_are_refused_by_the_settings(port):
 
 
 def test_run_args_carry_the_dood_essentials():
-    args = run_args(spec(), IDS, WORKSPACE, userns_host=True, env_file=None)
+    args = run_args(spec(), IDS, WORKSPACE, userns_agent=None, env_file=None)
     assert option_values(args, "--user") == ["1001:1001"]
     assert option_values(args, "--group-add") == ["998"]
-    assert option_values(args, "--userns") == ["host"]
     assert option_values(args, "--restart") == ["unless-stopped"]
     assert option_values(args, "--volume") == [
         "/var/run/docker.sock:/var/run/docker.sock",
@@ -62,10 +61,6 @@ def test_run_args_carry_the_dood_essentials():
     assert option_values(args, "--stop-timeout") == ["300"]
     assert option_values(args, "--label") == [f"{AGENT_LABEL}=ci-agent"]
     assert args[-1] == "agent:1"
-
-
-def test_run_args_without_userns_remap_leave_the_namespace_alone():
-    assert "--userns" not in run_args(spec(), IDS, WORKSPACE, userns_host=False, env_file=None)
 
 
 def test_run_args_from_a_full_spec():
@@ -83,7 +78,7 @@ def test_run_args_from_a_full_spec():
         ),
         IDS,
         WORKSPACE,
-        userns_host=True,
+        userns_agent="root",
         env_file="/etc/agenthost/ci-agent.env",
     )
     assert option_values(args, "--env") == ["A=1", "B=2"]
@@ -99,7 +94,7 @@ def test_run_args_from_a_full_spec():
 
 
 def test_unlimited_memory_and_cpus_pass_no_limit():
-    args = run_args(spec(memory=None, cpus=None), IDS, WORKSPACE, True, None)
+    args = run_args(spec(memory=None, cpus=None), IDS, WORKSPACE, "root", None)
     assert "--memory" not in args and "--cpus" not in args
 
 
@@ -124,12 +119,13 @@ def test_bad_healthchecks_are_refused_by_the_settings(test):
 
 
 def test_spec_hash_is_stable_and_sees_every_change():
-    args = run_args(spec(), IDS, WORKSPACE, True, None)
+    args = run_args(spec(), IDS, WORKSPACE, "root", None)
     digest = spec_hash(args, "sha256:image", None)
     assert digest == spec_hash(list(args), "sha256:image", None)
     changed = [
-        spec_hash(run_args(spec(memory="1g"), IDS, WORKSPACE, True, None), "sha256:image", None),
-        spec_hash(run_args(spec(), IDS._replace(docker_gid=999), WORKSPACE, True, None),
+        spec_hash(run_args(spec(memory="1g"), IDS, WORKSPACE, "root", None), "sha256:image", None),
+        spec_hash(run_args(spec(), IDS, WORKSPACE, "uid", None), "sha256:image", None),
+        spec_hash(run_args(spec(), IDS._replace(docker_gid=999), WORKSPACE, None, None),
                   "sha256:image", None),  # fmt: skip
         spec_hash(args, "sha256:rebuilt", None),
         spec_hash(args, "sha256:image", "secret-v2"),
@@ -138,7 +134,7 @@ def test_spec_hash_is_stable_and_sees_every_change():
 
 
 def test_spec_label_goes_before_the_image():
-    args = labelled(run_args(spec(), IDS, WORKSPACE, True, None), "abc")
+    args = labelled(run_args(spec(), IDS, WORKSPACE, "root", None), "abc")
     assert args[:2] == ["--label", f"{SPEC_LABEL}=abc"] and args[-1] == "agent:1"
 
 

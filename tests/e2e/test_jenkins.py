@@ -1,0 +1,289 @@
+"""Jenkins pipelines on agenthost hosts, both docker_userns_agent modes, on both releases.
+
+What Jenkins runs on an agent host is replayed command for command (agenthost.lab.pipeline):
+from a real SSH session as the agent (its key from agent_ssh_authorized_keys, the host key from
+`agenthost known-hosts`) and from inside a Docker-out-of-Docker agent container. Each (agent
+kind, mode) cell of the README's "Connecting Jenkins" table is one test: unchanged, the flows the
+table marks fail as it says; with the table's one-line change, every flow passes and deleteDir()
+leaves nothing. The hosts converge in `root` mode, switch to `uid`, and switch back.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agenthost.lab import agent_image, pipeline, rehearsal
+from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
+
+WORKSPACE = "/var/lib/agenthost/workspace"
+AGENT, INBOUND = "ci-agent", "jenkins-inbound"
+IMAGE = agent_image.TAG
+SECRET = "inbound-secret-0815"
+PROXY_PASSWORD = "proxy-pw-4711"
+PROXY = f"http://ci:{PROXY_PASSWORD}@proxy.invalid:3128"
+AS_AGENT = "-u $(id -u):$(id -g)"
+# (agent kind, mode) -> (flows that fail unchanged, the change: .inside() args, sibling options)
+CELLS = {
+    ("ssh", "root"): ({"inside": "Permission denied"}, ("-u 0:0", "")),
+    ("container", "root"): ({}, ("", "")),
+    # The sibling's root is an id of the second range: its files are not the agent's to delete.
+    ("ssh", "uid"): ({"deleteDir": "Permission denied"}, ("", AS_AGENT)),
+    ("container", "uid"): ({"deleteDir": "Permission denied"}, ("", AS_AGENT)),
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("jenkins")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "controller@e2e",
+                    "-f", str(directory / "controller")], check=True)  # fmt: skip
+    (directory / "inbound.env").write_text(
+        f"JENKINS_URL=https://jenkins.invalid/\nJENKINS_SECRET={SECRET}\n"
+        "JENKINS_AGENT_NAME=inbound-1\nJENKINS_WEB_SOCKET=true\n"
+    )
+    return {"key": directory / "controller", "env": directory / "inbound.env",
+            "tarball": agent_image.save(directory), "dir": directory}  # fmt: skip
+
+
+def inventory(files, mode: str, **extra) -> Path:
+    data = {
+        "docker_userns_agent": mode,
+        "agent_ssh_authorized_keys": [Path(f"{files['key']}.pub").read_text().strip()],
+        "docker_image_preload": [str(files["tarball"])],
+        "docker_https_proxy": PROXY,
+        "agent_containers": [
+            {"name": AGENT, "image": IMAGE, "memory": "256m", "cpus": 0.5, "stop_timeout": 5},
+            {"name": INBOUND, "image": IMAGE, "kind": "jenkins-inbound",
+             "env_file": str(files["env"]), "memory": "256m", "cpus": 0.5, "stop_timeout": 5},
+        ],
+        **extra,
+    }  # fmt: skip
+    return write_inventory(files["dir"] / f"inventory-{mode}-{len(extra)}.py", data)
+
+
+def converge(path: Path):
+    run = deploy(inventory=path)
+    assert run.returncode == 0, run.output
+    assert SECRET not in run.output and PROXY_PASSWORD not in run.output
+    return run
+
+
+def ssh_root(host: rehearsal.Host, command: str) -> subprocess.CompletedProcess:
+    return pipeline.ssh(rehearsal.state_dir(SET) / "ssh_config", host.name, command)
+
+
+@pytest.fixture(scope="module")
+def known_hosts(hosts, files) -> Path:
+    """`agenthost known-hosts` of the inventory: the controller's "Known hosts file"."""
+    agenthost = str(Path(PYINFRA).with_name("agenthost"))
+    printed = subprocess.run([agenthost, "known-hosts", str(inventory(files, "root"))],
+                             cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    path = files["dir"] / "known_hosts"
+    path.write_text(printed.stdout)
+    return path
+
+
+def replay(host, kind: str, files, known_hosts, job: str, change=("", "")) -> dict[str, str]:
+    """The pipeline as the agent: over SSH with the agent's key, or in the agent container."""
+    workspace = f"{WORKSPACE}/workspace/{job}"
+    command = pipeline.command(workspace, IMAGE, *change)
+    if kind == "ssh":
+        done = subprocess.run(
+            ["ssh", "-i", str(files["key"]), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+             "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
+             "-p", str(host.port), "jenkins@127.0.0.1", command],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    else:
+        done = ssh_root(host, pipeline.in_container(AGENT, command))
+    found = pipeline.results(done.stdout)
+    assert set(pipeline.FLOWS) <= set(found), done.stdout + done.stderr
+    # A failed deleteDir() leaves files the agent cannot remove: root clears them for the next.
+    ssh_root(host, f"rm -rf {workspace} {workspace}@tmp")
+    return found
+
+
+def check_cell(hosts, files, known_hosts, kind: str, mode: str) -> None:
+    failing, change = CELLS[(kind, mode)]
+    for host in hosts:
+        unchanged = replay(host, kind, files, known_hosts, f"{kind}-{mode}")
+        for flow in pipeline.FLOWS:
+            if flow in failing:
+                assert failing[flow] in unchanged[flow], (host.name, flow, unchanged)
+            else:
+                assert unchanged[flow] == "ok", (host.name, flow, unchanged)
+        if failing:
+            changed = replay(host, kind, files, known_hosts, f"{kind}-{mode}-changed", change)
+            assert all(changed[flow] == "ok" for flow in pipeline.FLOWS), (host.name, changed)
+        listing = ssh_root(host, f"ls -A {WORKSPACE}/workspace")
+        assert listing.stdout.split() == [], "deleteDir() left nothing"
+
+
+def inspect(host, name: str) -> dict:
+    return json.loads(ssh_root(host, f"docker container inspect {name}").stdout)[0]
+
+
+def agent_ids(host) -> tuple[str, str]:
+    return tuple(ssh_root(host, "id -u jenkins; id -g jenkins").stdout.split())
+
+
+# --- root mode: container root is the agent ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def root_mode(hosts, files):
+    return converge(inventory(files, "root"))
+
+
+def test_root_mode_rerun_changes_nothing(files, root_mode):
+    assert deploy(inventory=inventory(files, "root")).changed() == {}
+
+
+def test_agents_run_remapped_as_container_root_through_the_socket_acl(hosts, root_mode):
+    for host in hosts:
+        uid, _ = agent_ids(host)
+        for name in (AGENT, INBOUND):
+            container = inspect(host, name)
+            assert container["Config"]["User"] == "0:0"
+            assert container["HostConfig"]["UsernsMode"] == ""
+            assert not container["HostConfig"]["GroupAdd"]
+            status = ssh_root(host, f"cat /proc/{container['State']['Pid']}/status").stdout
+            assert f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}" in status, "the agent, seen from the host"
+        assert AGENT in ssh_root(host, f"docker exec {AGENT} docker ps --format '{{{{.Names}}}}'"
+                                 ).stdout.split()  # fmt: skip
+        acl = ssh_root(host, "getfacl -p /run/docker.sock; stat -c '%a %U %G' /run/docker.sock")
+        assert "user:jenkins:rw-" in acl.stdout and "660 root docker" in acl.stdout
+
+
+def test_socket_acl_survives_a_docker_socket_restart(hosts, root_mode):
+    fresh = (f"docker run --rm --user 0:0 -v /var/run/docker.sock:/var/run/docker.sock {IMAGE}"
+             " docker version --format '{{.Server.Version}}'")  # fmt: skip
+    for host in hosts:
+        restart = ssh_root(host, "systemctl restart docker.socket docker.service && "
+                                 "getfacl -p /run/docker.sock && " + fresh)  # fmt: skip
+        assert restart.returncode == 0, restart.stderr
+        assert "user:jenkins:rw-" in restart.stdout
+        # Running agents keep the old socket's mount: restart them as an operator would.
+        ssh_root(host, f"docker restart {AGENT} {INBOUND}")
+
+
+def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mode):
+    for host in hosts:
+        container = inspect(host, INBOUND)
+        assert container["HostConfig"]["Init"] is True
+        env = ssh_root(host, f"docker exec {INBOUND} env").stdout.splitlines()
+        assert {f"JENKINS_SECRET={SECRET}", "JENKINS_URL=https://jenkins.invalid/",
+                "JENKINS_AGENT_NAME=inbound-1", "JENKINS_WEB_SOCKET=true",
+                f"JENKINS_AGENT_WORKDIR={WORKSPACE}", f"HTTPS_PROXY={PROXY}",
+                f"https_proxy={PROXY}"} <= set(env)  # fmt: skip
+        assert SECRET not in json.dumps(container["Config"]["Labels"])
+        assert not inspect(host, AGENT)["HostConfig"].get("Init"), "only inbound agents"
+
+
+@pytest.mark.parametrize("kind", ["ssh", "container"])
+def test_root_mode_pipelines(hosts, files, known_hosts, root_mode, kind):
+    check_cell(hosts, files, known_hosts, kind, "root")
+
+
+# --- uid mode: the agent's own uid is the agent -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def uid_mode(hosts, files, root_mode):
+    return converge(inventory(files, "uid"))
+
+
+def test_switch_to_uid_moves_the_data_root_and_brings_images_and_agents_back(hosts, uid_mode):
+    changed = uid_mode.changed()
+    assert any(name.startswith("Docker images | Images agenthost-lab") for name in changed)
+    for host in hosts:
+        uid, gid = agent_ids(host)
+        # Named after the first range of each file: container root's ids on the host.
+        starts = ssh_root(host, "for f in /etc/subuid /etc/subgid; do"
+                                " grep -m1 '^jenkins:' $f | cut -d: -f2; done").stdout.split()
+        assert len(starts) == 2 and uid not in starts
+        info = ssh_root(host, "docker info --format '{{.DockerRootDir}}'").stdout.strip()
+        assert info == f"/var/lib/docker/{starts[0]}.{starts[1]}"
+        for name in (AGENT, INBOUND):
+            container = inspect(host, name)
+            assert container["State"]["Status"] == "running"
+            assert container["Config"]["User"] == f"{uid}:{gid}"
+        # The agents of root mode are stopped in the old data root, not running on unseen.
+        loops = ssh_root(host, "pgrep -c -f '^/bin/sh -c trap'").stdout.strip()
+        assert loops == "2", f"{host.name}: exactly the two agents run"
+
+
+def test_uid_mode_rerun_changes_nothing(files, uid_mode):
+    assert deploy(inventory=inventory(files, "uid")).changed() == {}
+
+
+@pytest.mark.parametrize("kind", ["ssh", "container"])
+def test_uid_mode_pipelines(hosts, files, known_hosts, uid_mode, kind):
+    check_cell(hosts, files, known_hosts, kind, "uid")
+
+
+def test_java_older_than_17_is_refused_before_any_host_is_touched(files, uid_mode):
+    run = deploy(inventory=inventory(files, "uid", agent_java="openjdk-11-jre-headless"))
+    assert run.returncode != 0
+    assert "agent_java = 'openjdk-11-jre-headless': gives Java 11" in run.output
+    assert "no host was changed" in run.output
+
+
+def test_java_on_the_host_is_checked(hosts, files, uid_mode):
+    # A `java` that answers as Java 11 would, ahead of any real one on the PATH.
+    fake = "#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n"
+    for host in hosts:
+        ssh_root(host, f"printf %s {shlex.quote(fake)} > /usr/local/bin/java"
+                       " && chmod 755 /usr/local/bin/java")
+    try:
+        # Any installed package stands in for the JRE: the check reads `java -version`.
+        run = deploy(inventory=inventory(files, "uid", agent_java="ca-certificates"))
+    finally:
+        for host in hosts:
+            ssh_root(host, "rm -f /usr/local/bin/java")
+    assert run.returncode != 0
+    assert "agent_java = 'ca-certificates': Java 11 on" in run.output
+    assert "Jenkins agents need Java 17 or newer" in run.output
+
+
+# --- and back -----------------------------------------------------------------------------------
+
+def test_switch_back_to_root_converges(hosts, files, uid_mode):
+    converge(inventory(files, "root"))
+    assert deploy(inventory=inventory(files, "root")).changed() == {}
+    for host in hosts:
+        uid, gid = agent_ids(host)
+        info = ssh_root(host, "docker info --format '{{.DockerRootDir}}'").stdout.strip()
+        assert info == f"/var/lib/docker/{uid}.{gid}"
+        assert inspect(host, AGENT)["Config"]["User"] == "0:0"
+        ps = ssh_root(host, f"docker exec {AGENT} docker ps --format '{{{{.Names}}}}'")
+        assert AGENT in ps.stdout.split(), ps.stderr
+        assert ssh_root(host, "pgrep -c -f '^/bin/sh -c trap'").stdout.strip() == "2"
+
+
+# --- the quickstart -----------------------------------------------------------------------------
+
+def test_quickstart_inventory_runs_the_agent_and_the_replay_passes(hosts, uid_mode):
+    """What scripts/rehearse does after `up`, on the session's hosts."""
+    agenthost = str(Path(PYINFRA).with_name("agenthost"))
+    tarball = rehearsal.state_dir(SET) / agent_image.FILE_NAME
+    try:
+        made = subprocess.run([agenthost, "rehearsal", "agent-image", "--set", SET], cwd=REPO,
+                              capture_output=True, text=True)  # fmt: skip
+        assert made.returncode == 0 and tarball.exists(), made.stderr
+        run = deploy()  # inventory/rehearsal.py
+        assert run.returncode == 0, run.output
+        assert f"Agent containers | Agent container {AGENT} runs the configured spec" in (
+            run.changed()
+        )
+        replayed = subprocess.run([agenthost, "rehearsal", "pipeline", "--set", SET], cwd=REPO,
+                                  capture_output=True, text=True)  # fmt: skip
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert replayed.stdout.count("  ok   ") == len(pipeline.FLOWS) * len(hosts)
+        assert "deleteDir()" in replayed.stdout
+    finally:  # the other modules' deploys of inventory/rehearsal.py run no agent
+        tarball.unlink(missing_ok=True)

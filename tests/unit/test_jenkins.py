@@ -1,0 +1,212 @@
+"""Jenkins on agenthost hosts: the agent's identity in containers, the socket ACL, inbound
+agents, Java, known_hosts lines and the pipeline replay's parsing."""
+
+import pytest
+from pydantic import ValidationError
+from pyinfra.api import OperationError
+
+from agenthost import desired, engine, subids
+from agenthost.agent_container import HostIds, env_file_content, run_args
+from agenthost.known_hosts import address, known_hosts_lines
+from agenthost.lab import pipeline
+from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
+from agenthost.tasks.agent_access import JavaMajor, java_at_least
+from agenthost.tasks.agent_containers import AgentContainerNames, no_agent_container_running
+from agenthost.tasks.ops import subid_file
+from tests.unit.harness import run_op
+
+TRIXIE = engine.System("debian", "13", "trixie")
+
+IDS = HostIds(uid=1000, gid=1000, docker_gid=998)
+WORKSPACE = "/var/lib/agenthost/workspace"
+USERADD = "alice:100000:65536\njenkins:165536:65536\n"
+
+
+def values(args, option):
+    return [args[i + 1] for i, arg in enumerate(args) if arg == option]
+
+
+# --- the agent's identity in containers -------------------------------------------------------
+
+def test_uid_mode_maps_the_agents_own_id_to_itself_and_root_to_the_second_range():
+    text = subids.agent_lines(USERADD, "jenkins", 1000, 65536, "uid")
+    # Docker keeps this order: container 0-999 -> 165536.., 1000 -> 1000, 1001.. -> 166536..
+    assert text == ("alice:100000:65536\n"
+                    "jenkins:165536:1000\njenkins:1000:1\njenkins:166536:64536\n")  # fmt: skip
+    assert subids.agent_lines(text, "jenkins", 1000, 65536, "uid") == text
+
+
+def test_switching_modes_keeps_the_agents_range():
+    root = subids.agent_lines(USERADD, "jenkins", 1000, 65536, "root")
+    uid = subids.agent_lines(root, "jenkins", 1000, 65536, "uid")
+    assert "jenkins:165536:1000\n" in uid
+    assert subids.agent_lines(uid, "jenkins", 1000, 65536, "root") == root
+
+
+def test_uid_mode_needs_the_uid_inside_the_mapped_ids():
+    with pytest.raises(subids.SubIdError, match="docker_userns_agent: uid"):
+        subids.agent_lines(USERADD, "jenkins", 70000, 65536, "uid")
+
+
+def test_subid_file_writes_the_uid_mode_lines():
+    path = "/etc/subuid"
+    facts = {"Users": {"jenkins": {"uid": 1000, "gid": 1000}},
+             "FileContents": {path: USERADD.splitlines()},
+             "File": {path: {"mode": 644, "user": "root", "group": "root"}},
+             "Sha256File": {path: "old"}}  # fmt: skip
+    result = run_op(subid_file, facts, path=path, user="jenkins", count=65536, mode="uid")
+    assert any(f"cp -p {path}" in c for c in result.commands), "the old file is backed up first"
+    assert result.uploads[path] == subids.agent_lines(USERADD, "jenkins", 1000, 65536, "uid")
+
+
+@pytest.mark.parametrize(
+    ("mode", "user", "group_add"),
+    [("root", ["0:0"], []), ("uid", ["1000:1000"], []), (None, ["1000:1000"], ["998"])],
+)
+def test_agent_containers_run_remapped_as_the_agent(mode, user, group_add):
+    args = run_args(AgentContainer(name="ci", image="i"), IDS, WORKSPACE, mode, None)
+    assert "--userns" not in args
+    assert values(args, "--user") == user
+    assert values(args, "--group-add") == group_add
+
+
+def test_userns_agent_follows_both_settings():
+    assert Settings().userns_agent == "root"
+    assert Settings(docker_userns_agent="uid").userns_agent == "uid"
+    assert Settings(docker_userns_remap=False, docker_userns_agent="uid").userns_agent is None
+    with pytest.raises(ValidationError, match="'root' or 'uid'"):
+        Settings(docker_userns_agent="jenkins")
+
+
+def test_socket_drop_in_gives_the_agent_an_acl_entry_only_under_remap():
+    remapped = desired.socket_drop_in(Settings()).content
+    assert "ExecStartPost=/usr/bin/setfacl -m u:jenkins:rw /run/docker.sock" in remapped
+    assert "SocketMode=0660" in remapped and "SocketGroup=docker" in remapped
+    assert "acl" in desired.packages(Settings(), TRIXIE)
+    plain = Settings(docker_userns_remap=False)
+    assert "setfacl" not in desired.socket_drop_in(plain).content
+    assert "acl" not in desired.packages(plain, TRIXIE)
+
+
+def test_running_agents_stop_before_a_restart():
+    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: ["ci-agent"]}})
+    assert result.commands == ["docker container stop ci-agent"]
+    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: []}})
+    assert result.commands == [] and result.noops == ["no agent container is running"]
+    assert "--all" not in AgentContainerNames().command(running=True)
+
+
+# --- Jenkins inbound agents ---------------------------------------------------------------------
+
+def inbound(tmp_path, **changes):
+    secret = tmp_path / "inbound.env"
+    secret.write_text("JENKINS_SECRET=abc\n")
+    return AgentContainer(name="inbound", image="jenkins/inbound-agent:latest-jdk17",
+                          kind="jenkins-inbound", env_file=str(secret), **changes)  # fmt: skip
+
+
+def test_inbound_agent_runs_with_init_and_the_workspace_as_its_work_dir(tmp_path):
+    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env")
+    assert "--init" in args
+    assert values(args, "--env") == [f"JENKINS_AGENT_WORKDIR={WORKSPACE}"]
+    assert values(args, "--env-file") == ["/etc/agenthost/inbound.env"]
+    own = run_args(inbound(tmp_path, environment={"JENKINS_AGENT_WORKDIR": "/w"}), IDS,
+                   WORKSPACE, "root", None)  # fmt: skip
+    assert values(own, "--env") == ["JENKINS_AGENT_WORKDIR=/w"]
+    dood = AgentContainer(name="ci", image="i")
+    assert "--init" not in run_args(dood, IDS, WORKSPACE, None, None)
+
+
+def test_inbound_agent_gets_the_proxies_in_its_root_only_env_file(tmp_path):
+    proxies = {"HTTPS_PROXY": "http://u:p@proxy:3128", "https_proxy": "http://u:p@proxy:3128"}
+    content = env_file_content("JENKINS_SECRET=abc", inbound(tmp_path), proxies)
+    assert content == ("JENKINS_SECRET=abc\nHTTPS_PROXY=http://u:p@proxy:3128\n"
+                       "https_proxy=http://u:p@proxy:3128\n")  # fmt: skip
+    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env")
+    assert "proxy" not in " ".join(args), "credentials stay out of the arguments"
+    assert env_file_content("A=1\n", AgentContainer(name="ci", image="i"), proxies) == "A=1\n"
+
+
+def test_inbound_agent_secret_comes_from_env_file_only(tmp_path):
+    with pytest.raises(ValidationError, match="needs env_file"):
+        AgentContainer(name="inbound", image="i", kind="jenkins-inbound")
+    with pytest.raises(ValidationError, match="JENKINS_SECRET belongs in env_file"):
+        inbound(tmp_path, environment={"JENKINS_SECRET": "abc"})
+
+
+# --- Java for SSH agents ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("package", ["openjdk-11-jre-headless", "openjdk-8-jdk", "temurin-11-jre",
+                                     "java-1.8.0-openjdk", "zulu11-jre"])  # fmt: skip
+def test_known_too_old_java_packages_are_refused(package):
+    with pytest.raises(ValidationError, match="Java 17 or newer"):
+        Settings(agent_java=package)
+
+
+@pytest.mark.parametrize("package", ["openjdk-17-jre-headless", "default-jre-headless",
+                                     "temurin-21-jre", "openjdk-25-jdk"])  # fmt: skip
+def test_java_17_and_unversioned_packages_pass(package):
+    assert Settings(agent_java=package).agent_java == package
+    assert java_package_major(package) in (None, 17, 21, 25)
+
+
+def test_java_version_output():
+    assert java_major('openjdk version "17.0.13" 2024-10-15') == 17
+    assert java_major('java version "1.8.0_392"') == 8
+    assert JavaMajor().process(["bash: line 1: java: command not found"]) is None
+
+
+def test_java_check_on_the_host():
+    args = {"minimum": 17, "package": "default-jre-headless"}
+    result = run_op(java_at_least, {"JavaMajor": 21}, executing=True, **args)
+    assert result.commands == [] and result.noops == ["java is Java 21"]
+    with pytest.raises(OperationError, match="Java 11 on agent-01.* need Java 17 or newer"):
+        run_op(java_at_least, {"JavaMajor": 11}, executing=True, **args)
+    with pytest.raises(OperationError, match="no java on the PATH"):
+        run_op(java_at_least, {"JavaMajor": None}, executing=True, **args)
+    planned = run_op(java_at_least, {"JavaMajor": None}, **args)
+    assert len(planned.commands) == 1, "planned: checked once the package is installed"
+
+
+# --- known_hosts --------------------------------------------------------------------------------
+
+def test_known_hosts_names_hosts_as_the_inventory_connects():
+    assert address("agent-01", {}) == "agent-01"
+    assert address("agent-01", {"ssh_hostname": "10.0.0.5", "ssh_port": 22}) == "10.0.0.5"
+    assert address("agent-01", {"ssh_hostname": "127.0.0.1", "ssh_port": 2222}) == (
+        "[127.0.0.1]:2222"
+    )
+    keys = "ssh-ed25519 AAAA1 root@h\necdsa-sha2-nistp256 AAAA2 root@h\n\nnot a key\n"
+    assert known_hosts_lines("[h]:2222", keys) == [
+        "[h]:2222 ssh-ed25519 AAAA1", "[h]:2222 ecdsa-sha2-nistp256 AAAA2"
+    ]  # fmt: skip
+
+
+# --- the pipeline replay ------------------------------------------------------------------------
+
+def test_replay_results_are_read_per_flow():
+    output = "as 0:0\nok inside\nFAIL build: denied: no\nok sibling\nok deleteDir\n"
+    assert pipeline.results(output) == {
+        "as": "0:0", "inside": "ok", "build": "denied: no", "sibling": "ok", "deleteDir": "ok"
+    }  # fmt: skip
+
+
+def test_replay_runs_the_plugins_command_lines():
+    script = pipeline.SCRIPT
+    assert 'docker run -t -d -u "$(id -u):$(id -g)" $INSIDE_ARGS -w "$WS"' in script
+    assert '-v "$WS:$WS:rw,z" -v "$WS@tmp:$WS@tmp:rw,z"' in script
+    assert '--entrypoint cat "$IMAGE"' in script
+    assert 'docker stop --time=1 "$cid"' in script and 'docker rm -f "$cid"' in script
+
+
+def test_rehearsal_inventory_runs_the_agent_once_its_image_is_saved(tmp_path, monkeypatch):
+    from agenthost.lab import agent_image, quickstart
+
+    monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
+    assert quickstart.settings("demo") == {}
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / agent_image.FILE_NAME).write_bytes(b"")
+    data = quickstart.settings("demo")
+    assert data["docker_image_preload"] == [str(tmp_path / "demo" / agent_image.FILE_NAME)]
+    assert [c["image"] for c in data["agent_containers"]] == [agent_image.TAG]
+    Settings(**{**data, "docker_image_preload": []})  # valid settings
