@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from agenthost import daemon_config, docker_ce, proxy
-from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, PROXY_ENV_FILE, PRUNE_UNIT, SOCKET_DROP_IN
+from agenthost import daemon_config, engine, proxy
+from agenthost.paths import (
+    AGENT_PIN,
+    APT_PROXY,
+    DAEMON_JSON,
+    PROXY_DROP_IN,
+    PROXY_ENV_FILE,
+    PRUNE_UNIT,
+    SOCKET_DROP_IN,
+)
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
 from agenthost.templating import render
@@ -65,6 +73,12 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
     ]
 
 
+def apt_proxy(settings: Settings) -> File:
+    """apt's proxy drop-in: root-only when a URL carries credentials (apt run by root only)."""
+    secret = proxy.has_credentials(settings)
+    return File(APT_PROXY, proxy.apt_conf(settings), "600" if secret else "644", secret=secret)
+
+
 def client_config_path(account: Account) -> str:
     return f"{account.home}/.docker/config.json"
 
@@ -100,19 +114,34 @@ def files(settings: Settings, account: Account) -> list[File]:
     return [
         daemon_json(settings),
         *proxy_files(settings, account),
+        apt_proxy(settings),
         socket_drop_in(settings),
         *prune_units(settings),
         authorized_keys(settings, account),
+        agent_pin(settings),
     ]
 
 
-def engine_packages(settings: Settings) -> list[str]:
-    return list(docker_ce.PACKAGES) if settings.docker_source == "docker-ce" else ["docker.io"]
+def agent_packages(settings: Settings) -> dict[str, str | None]:
+    """What SSH builds need on the host: name -> exact version, or None for any."""
+    packages = settings.agent_package_versions()
+    if settings.agent_java:
+        packages.setdefault(settings.agent_java, None)
+    return packages
 
 
-def packages(settings: Settings) -> list[str]:
-    java = [settings.agent_java] if settings.agent_java else []
-    return [*engine_packages(settings), *socket_packages(settings), *java]
+def agent_pin(settings: Settings) -> File:
+    return File(AGENT_PIN, engine.apt_pin(settings.agent_package_versions()))
+
+
+def packages(settings: Settings, system: engine.System) -> list[str]:
+    """Packages that must be installed (at any version: the deploy holds the engine's)."""
+    engine_packages = engine.engine(settings, system).packages
+    return [*engine_packages, *socket_packages(settings), *agent_packages(settings)]
+
+
+def absent_packages(settings: Settings, system: engine.System) -> list[str]:
+    return engine.engine(settings, system).absent
 
 
 def units(settings: Settings) -> list[str]:

@@ -15,6 +15,7 @@ import yaml
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.state import State
 
+from agenthost.registry import RegistryAuthError, parse_auth
 from agenthost.settings import Settings, SettingsError, validate
 
 # Set while `agenthost drift` plans: it reads nothing from the deploy machine's local files
@@ -51,8 +52,32 @@ def missing_local_files(settings: Settings) -> list[str]:
              for i, path in enumerate(settings.docker_image_preload)]  # fmt: skip
     named += [(f"agent_containers.{i}.env_file", spec.env_file)
               for i, spec in enumerate(settings.agent_containers) if spec.env_file]  # fmt: skip
+    if settings.docker_registry_auth_file:
+        named.append(("docker_registry_auth_file", settings.docker_registry_auth_file))
     return [f"{where} = {path!r}: no such file on this machine"
             for where, path in named if not Path(path).expanduser().is_file()]  # fmt: skip
+
+
+def registry_auth_problems(settings: Settings) -> list[str]:
+    """Why the registry credentials file is unfit: readable by others, or not the JSON shape."""
+    path = settings.docker_registry_auth_file
+    if not path or not Path(path).expanduser().is_file():
+        return []
+    where = f"docker_registry_auth_file = {path!r}"
+    mode = Path(path).expanduser().stat().st_mode & 0o777
+    if mode & 0o077:
+        return [f"{where}: mode {mode:o}, must be 0600 (it holds passwords)"]
+    try:
+        registry_auth(settings)
+    except RegistryAuthError as error:
+        return [f"{where}: {error}"]
+    return []
+
+
+def registry_auth(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Logins by registry from the local credentials file (none without one)."""
+    path = settings.docker_registry_auth_file
+    return parse_auth(Path(path).expanduser().read_text()) if path else {}
 
 
 def all_settings(state: State, group_data: Path = Path("group_data")) -> dict[str, Settings]:
@@ -67,7 +92,9 @@ def all_settings(state: State, group_data: Path = Path("group_data")) -> dict[st
                 errors.append(str(error))
                 continue
             if not checking_drift():
-                errors += [f"host {host.name}: {m}" for m in missing_local_files(found[host.name])]
+                problems = [*missing_local_files(found[host.name]),
+                            *registry_auth_problems(found[host.name])]  # fmt: skip
+                errors += [f"host {host.name}: {m}" for m in problems]
         if errors:
             raise InvalidSettings("invalid settings, no host was changed:\n" + "\n".join(errors))
         _validated[state] = found

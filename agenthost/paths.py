@@ -5,6 +5,8 @@ PROXY_DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
 PROXY_ENV_FILE = "/etc/docker/proxy.env"
 SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 AGENT_ENV_DIR = "/etc/agenthost"
+APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
+AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
 
 

@@ -54,3 +54,27 @@ def client_config(settings: Settings) -> dict:
 
 def client_config_json(settings: Settings) -> str:
     return json.dumps(client_config(settings), indent=2, sort_keys=True) + "\n"
+
+
+def apt_conf(settings: Settings) -> str | None:
+    """apt.conf lines sending apt through the proxies (hosts of docker_no_proxy direct)."""
+    if not settings.docker_apt_proxy:
+        return None
+    lines = [
+        f'Acquire::{scheme}::Proxy "{url}";'
+        for scheme, url in (
+            ("http", settings.docker_http_proxy),
+            ("https", settings.docker_https_proxy),
+        )  # fmt: skip
+        if url
+    ]
+    if not lines:
+        return None
+    # apt knows exact host names only: no domains, wildcards or networks.
+    hosts = [
+        h for h in settings.docker_no_proxy if not h.startswith(".") and not set("*/") & set(h)
+    ]
+    lines += [
+        f'Acquire::{scheme}::Proxy::{h} "DIRECT";' for h in hosts for scheme in ("http", "https")
+    ]
+    return "".join(f"{line}\n" for line in ["// Managed by agenthost from docker_*_proxy.", *lines])

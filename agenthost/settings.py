@@ -27,6 +27,7 @@ OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # The userinfo of a URL, user:password or a token alone: all of it is secret.
 CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[0-9][0-9A-Za-z.~:+-]*)?$")
 PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
@@ -145,6 +146,18 @@ class Settings(BaseModel):
     agent_java: str | Literal[False] = Field(
         False, description="Java runtime package (17 or newer) for SSH agents, or false for none."
     )
+    agent_packages: list[str] = Field(
+        default_factory=list,
+        description="apt packages SSH builds need on the host: `name` or `name=version` (held).",
+    )
+    agent_retired: bool = Field(
+        False,
+        description="Out of service: agent containers, units, drop-ins and keys removed, "
+        "daemon.json and subid lines as before agenthost; engine, images and account kept.",
+    )
+    agent_retired_remove_user: bool = Field(
+        False, description="With agent_retired: also delete the agent account (not its files)."
+    )
     agent_containers: list[AgentContainer] = Field(
         default_factory=list, description="Docker-out-of-Docker agent containers to keep running."
     )
@@ -154,7 +167,22 @@ class Settings(BaseModel):
     docker_version: str | None = Field(
         None,
         pattern=r"^[0-9][0-9A-Za-z.~:+-]*$",
-        description="docker-ce version to pin, e.g. 27.3.1.",
+        description="Engine version, held: docker-ce's (27.3.1) or docker.io's "
+        "(26.1.5+dfsg1-9+deb13u1); none: the newest.",
+    )
+    docker_compose: bool = Field(
+        True, description="Compose: docker-compose-plugin, or the distro's docker-compose."
+    )
+    docker_buildx: bool = Field(
+        True, description="buildx where the source has it (not Debian 12's docker.io)."
+    )
+    docker_ce_repository_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Mirror of Docker's apt repository; none: download.docker.com/linux/<os>.",
+    )
+    docker_ce_key_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="Its signing key; none: <repository>/gpg."
     )
     docker_userns_remap: bool = Field(
         True, description="Remap container root to the agent user (userns-remap)."
@@ -173,6 +201,9 @@ class Settings(BaseModel):
     docker_https_proxy: str | None = Field(
         None, description="HTTPS proxy URL for dockerd and builds."
     )
+    docker_apt_proxy: bool = Field(
+        True, description="apt uses docker_http_proxy and docker_https_proxy too."
+    )
     docker_no_proxy: list[str] = Field(
         default_factory=list, description="Hosts and domains that bypass the proxy."
     )
@@ -181,10 +212,19 @@ class Settings(BaseModel):
         description="daemon.json keys merged over the defaults; null removes a default.",
     )
     docker_users: list[str] = Field(
-        default_factory=list, description="More users appended to the docker group."
+        default_factory=list,
+        description="Users in the docker group besides the agent: exactly these, others removed.",
     )
     docker_image_preload: list[str] = Field(
         default_factory=list, description="Local image tarballs loaded on the host when absent."
+    )
+    docker_image_pull: list[str] = Field(
+        default_factory=list,
+        description="Image references pulled (through dockerd's proxy) when absent on the host.",
+    )
+    docker_registry_auth_file: str | None = Field(
+        None,
+        description="Local root-only (0600) JSON {registry: {username, password}} for pulls.",
     )
     agent_image_build: AgentImageBuild | None = Field(
         None, description="Build an agent image on the host (tag, base, packages), or none."
@@ -229,6 +269,19 @@ class Settings(BaseModel):
             if not key.strip() or "\n" in key.strip():
                 raise ValueError(f"expected one public key per entry, got {key!r}")
         return [key.strip() for key in value]
+
+    @field_validator("agent_packages")
+    @classmethod
+    def _packages(cls, value):
+        for spec in value:
+            if not PACKAGE.match(spec):
+                raise ValueError(f"{spec!r} is not `name` or `name=version`")
+        return value
+
+    def agent_package_versions(self) -> dict[str, str | None]:
+        """agent_packages as name -> exact version, or None for any."""
+        split = (spec.partition("=") for spec in self.agent_packages)
+        return {name: version or None for name, _, version in split}
 
     @field_validator("agent_java")
     @classmethod

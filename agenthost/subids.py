@@ -101,3 +101,13 @@ def _second_range(ours: list[Range], own_id: int) -> Range | None:
 
 def _is_owned_by(line: str, user: str, own_id: int) -> bool:
     return line.split(":", 1)[0].strip() in (user, str(own_id))
+
+
+def restored_lines(text: str, original: str, user: str, own_id: int) -> str:
+    """The file with the agent's lines as `original` (the file before agenthost) had them."""
+    kept = [line for line in text.splitlines(keepends=True) if not _is_owned_by(line, user, own_id)]
+    before = [
+        line for line in original.splitlines(keepends=True) if _is_owned_by(line, user, own_id)
+    ]
+    lines = [line if line.endswith("\n") else f"{line}\n" for line in [*kept, *before]]
+    return "".join(lines)

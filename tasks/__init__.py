@@ -15,12 +15,13 @@ from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
 from agenthost.tasks.agent_user import agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
-from agenthost.tasks.docker_engine import docker_engine
+from agenthost.tasks.docker_engine import docker_engine, system_supported
 from agenthost.tasks.docker_images import docker_images
 from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
+from agenthost.tasks.retire import retire
 
 
 def agent_host() -> None:
@@ -28,10 +29,15 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    if settings.agent_retired:
+        retire(settings)
+        return
+    system_supported(settings)
     agent_user(settings)
-    docker_engine(settings)
+    engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
     managed = [
+        *engine,
         *docker_userns(settings),
         *docker_daemon_json(settings),
         *docker_proxy(settings),

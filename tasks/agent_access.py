@@ -1,16 +1,17 @@
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
-from pyinfra.operations import apt, files
+from pyinfra.operations import files
 
 from agenthost import desired
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.ops import desired_file
+from agenthost.tasks.packages import packages_installed
 
 
 @deploy("Agent access")
 def agent_access(settings: Settings) -> None:
-    """What SSH build agents need: a workspace, exactly the listed keys, optionally Java."""
+    """What SSH build agents need: a workspace, exactly the listed keys, their packages."""
     user, workspace = settings.agent_user, settings.agent_workspace
     home, group = agent_account(settings)
     files.directory(
@@ -33,13 +34,11 @@ def agent_access(settings: Settings) -> None:
         desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
+    packages = desired.agent_packages(settings)
+    desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")
+    if packages:
+        packages_installed(name="Agent packages are installed as asked", packages=packages)
     if settings.agent_java:
-        apt.packages(
-            name=f"Java runtime {settings.agent_java} is installed",
-            packages=[settings.agent_java],
-            update=True,
-            cache_time=24 * 3600,
-        )
         java_at_least(
             name=f"`java` is Java {JAVA_MINIMUM} or newer (Jenkins agents need it)",
             minimum=JAVA_MINIMUM,

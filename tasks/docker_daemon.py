@@ -41,11 +41,12 @@ def docker_daemon_json(settings: Settings) -> list[Managed]:
 def docker_applied(managed: list[Managed], expect_userns: bool, expect_live_restore: bool):
     """dockerd runs the changed files, healthy, or runs the previous ones and the host fails."""
     changed = [
-        m.path for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
+        m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
     ]
     yield render(
         "docker-apply.sh.j2",
-        restore=[(path, backup_path(path)) for path in changed],
+        restore=[(m.path, backup_path(m.path)) for m in changed if m.path],
+        undo=[m.undo for m in changed if m.undo],
         expect_userns=str(expect_userns).lower(),
         expect_live_restore=str(expect_live_restore).lower(),
     )

@@ -1,25 +1,56 @@
 from pyinfra import host
-from pyinfra.api import deploy
-from pyinfra.facts.deb import DebArch
+from pyinfra.api import OperationError, deploy
+from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import files, systemd
 
-from agenthost import desired, docker_ce
+from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
-from agenthost.tasks.ops import managed_file, managed_file_absent
+from agenthost.tasks.ops import (
+    Managed,
+    desired_file,
+    managed_file,
+    managed_file_absent,
+    restore_command,
+)
+from agenthost.tasks.packages import packages_installed, reinstall_previous
+
+
+def host_system() -> engine.System:
+    return engine.System.from_os_release(host.get_fact(LinuxDistribution)["release_meta"])
+
+
+def system_supported(settings: Settings) -> None:
+    """Refuse, before any change, a system agenthost does not deploy this source on."""
+    refusal = engine.refusal(host_system(), settings.docker_source)
+    if refusal:
+        raise OperationError(f"{host.name}: {refusal}")
 
 
 @deploy("Docker engine")
-def docker_engine(settings: Settings) -> None:
-    if settings.docker_source == "docker-ce":
-        _docker_ce_repository(settings)
-    packages = desired.engine_packages(settings)
-    apt.packages(
-        name=f"Docker engine is installed ({', '.join(packages)})",
-        packages=packages,
-        update=True,
-        cache_time=24 * 3600,
+def docker_engine(settings: Settings) -> list[Managed]:
+    """The engine from one source at the asked version, held there; the other source's
+    packages, repository, key and pin gone (images stay in /var/lib/docker). Returns the
+    package change, which the deploy's single checked restart applies (or undoes)."""
+    system = host_system()
+    wanted = engine.engine(settings, system)
+    apt_proxy = desired.apt_proxy(settings)
+    desired_file(
+        apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
+    )
+    _docker_ce_repository(settings, system)
+    if wanted.pin:
+        managed_file(name=f"Docker is held at {settings.docker_version}", path=engine.PIN,
+                     content=wanted.pin)  # fmt: skip
+    else:
+        managed_file_absent(name="Docker is not held at a version", path=engine.PIN)
+    managed_file_absent(name="No pin of an earlier agenthost", path=engine.OLD_PIN)
+    # The package step updates apt's lists itself, and only when it has something to install.
+    installed = packages_installed(
+        name="Docker packages are installed as asked",
+        packages=wanted.packages,
+        absent=wanted.absent,
+        hold_docker=True,
     )
     systemd.service(
         name="Docker engine is enabled and running",
@@ -27,28 +58,29 @@ def docker_engine(settings: Settings) -> None:
         running=True,
         enabled=True,
     )
+    # Should dockerd not come back healthy, the engine goes back to the versions it had.
+    reinstall = reinstall_previous(wanted.packages, host.get_fact(DebPackages))
+    undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
+    return [Managed(installed, None, undo)]
 
 
-def _docker_ce_repository(settings: Settings) -> None:
-    codename = host.get_fact(LinuxDistribution)["release_meta"].get("VERSION_CODENAME", "")
-    key = files.download(
+def _docker_ce_repository(settings: Settings, system: engine.System) -> None:
+    """Docker's repository and key on docker-ce; neither on distro."""
+    if settings.docker_source != "docker-ce":
+        managed_file_absent(name="No Docker apt repository", path=docker_ce.SOURCES)
+        managed_file_absent(name="No Docker apt key", path=docker_ce.KEYRING)
+        return
+    url = docker_ce.repository_url(system.id, settings.docker_ce_repository_url)
+    files.download(
         name="Docker's apt signing key is in its keyring",
-        src=docker_ce.KEY_URL,
+        src=docker_ce.key_url(
+            system.id, settings.docker_ce_repository_url, settings.docker_ce_key_url
+        ),
         dest=docker_ce.KEYRING,
         mode="644",
     )
-    source = managed_file(
-        name="Docker's apt repository is configured",
+    managed_file(
+        name=f"Docker's apt repository is {url}",
         path=docker_ce.SOURCES,
-        content=docker_ce.sources(codename, host.get_fact(DebArch)),
+        content=docker_ce.sources(url, system.codename, host.get_fact(DebArch)),
     )
-    pin = docker_ce.preferences(settings.docker_version)
-    if pin:
-        pinned = managed_file(
-            name=f"docker-ce is pinned to {settings.docker_version}",
-            path=docker_ce.PREFERENCES,
-            content=pin,
-        )
-    else:
-        pinned = managed_file_absent(name="docker-ce is not pinned", path=docker_ce.PREFERENCES)
-    apt.update(name="apt lists include Docker's repository", _if=any_changed(key, source, pinned))

@@ -15,13 +15,16 @@ from pyinfra.api import (
 )
 from pyinfra.facts.docker import DockerImage
 
+from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
+from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
 WORK_DIR = "/var/lib/agenthost"
+PULL_CONFIG = f"{WORK_DIR}/pull-auth"
 
 
 class TarballError(ValueError):
@@ -91,9 +94,30 @@ def image_built(build: AgentImageBuild, user: str):
     yield StringCommand("rm", "-rf", context)
 
 
+@operation()
+def image_pulled(reference: str, config: str | None = None):
+    """`reference` is on the host, pulled by dockerd (through its proxy) when absent.
+
+    + config: a Docker client config.json with the registry's login, used for this pull only:
+      uploaded into a root-only directory and removed with it, never printed
+    """
+    if host.get_fact(DockerImage, object_id=reference):
+        host.noop(f"{reference} is on the host")
+        return
+    pull = StringCommand("docker", "image", "pull", "--quiet", QuoteString(reference))
+    if not config:
+        yield pull
+        return
+    yield StringCommand("install", "-d", "-m", "0700", PULL_CONFIG)
+    yield FileUploadCommand(StringIO(config), f"{PULL_CONFIG}/config.json")
+    yield StringCommand(f"DOCKER_CONFIG={PULL_CONFIG}", pull, ";", "rc=$?;", "rm", "-rf",
+                        PULL_CONFIG, ";", "exit", "$rc")  # fmt: skip
+
+
 @deploy("Docker images")
 def docker_images(settings: Settings) -> None:
-    """Images for air-gapped hosts: preloaded tarballs, then the agent image if one is built."""
+    """Images: preloaded tarballs (air-gapped hosts), pulls from registries, then the agent image
+    if one is built."""
     for tarball in settings.docker_image_preload:
         local = str(Path(tarball).expanduser())
         if not Path(local).is_file():  # drift, on a machine without the tarball
@@ -104,6 +128,15 @@ def docker_images(settings: Settings) -> None:
             name=f"Images {', '.join(references)} are loaded (from {Path(local).name})",
             tarball=local,
             references=references,
+        )
+    auths = {} if checking_drift() else registry_auth(settings)
+    for reference in settings.docker_image_pull:
+        registry = registry_of(reference)
+        login = auths.get(registry)
+        image_pulled(
+            name=f"Image {reference} is pulled when absent",
+            reference=reference,
+            config=docker_config(registry, *login) if login else None,
         )
     if settings.agent_image_build:
         image_built(

@@ -1,11 +1,13 @@
 """Operations the built-ins lack: files we own that keep what a person wrote, and subid lines.
 
-Whatever we replace is first copied, root-only, to BACKUP_DIR/<run stamp>/<path>.
+Whatever we replace is first copied, root-only, to BACKUP_DIR/<run stamp>/<path>, and what we
+create is listed in BACKUP_DIR/created: the host's state before agenthost, for retiring it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shlex
 from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
@@ -20,6 +22,7 @@ from agenthost import desired, subids
 from agenthost.tasks.facts import ManagedFileState, account_in_op
 
 BACKUP_DIR = "/var/backups/agenthost"
+CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 _not_checked: dict[str, list[str]] = {}
 
@@ -34,22 +37,37 @@ def not_checked_on(name: str) -> list[str]:
 
 
 class Managed(NamedTuple):
-    """A file an operation may have changed, for the restart that applies it."""
+    """A file (or, path None, packages) an operation may have changed, for the restart that
+    applies it; if the restart fails, a file is restored from its backup and `undo` is run."""
 
     op: OperationMeta
-    path: str
+    path: str | None
+    undo: str | None = None
 
 
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
 
 
-def _backup(path: str):
+def restore_command(path: str) -> str:
+    """Shell that puts back `path` as it was before this run: its backup, or no file."""
+    saved, path = shlex.quote(backup_path(path)), shlex.quote(path)
+    return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
+
+
+def backup(path: str):
     # Root-only through the top directory; the copy keeps its mode so a restore is exact.
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
     yield StringCommand("mkdir", "-p", backup.rsplit("/", 1)[0])
     yield StringCommand("cp", "-p", path, backup)
+
+
+def _created(path: str):
+    # What the host had before agenthost: no file here (retiring the host removes it again).
+    yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
+    quoted = shlex.quote(path)
+    yield StringCommand(f"grep -qxF {quoted} {CREATED} 2>/dev/null || echo {quoted} >> {CREATED}")
 
 
 @operation()
@@ -67,7 +85,9 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
     if current and not same:
-        yield from _backup(path)
+        yield from backup(path)
+    if not current:
+        yield from _created(path)
     yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
     if secret or not current:
         yield StringCommand("install", "-m", "0600", "/dev/null", path)
@@ -93,7 +113,7 @@ def managed_file_absent(path: str):
     if not host.get_fact(File, path=path):
         host.noop(f"{path} does not exist")
         return
-    yield from _backup(path)
+    yield from backup(path)
     yield StringCommand("rm", "-f", path)
 
 

@@ -46,12 +46,13 @@ class Run:
         return {name for op in ops for name in op["success"] + op["no_change"]}
 
 
-def write_inventory(path: Path, data: dict | None = None, host_data: dict | None = None) -> Path:
-    """A pyinfra inventory of the e2e hosts with settings, as an operator would write one."""
+def write_inventory(path: Path, data: dict | None = None, host_data: dict | None = None,
+                    set_name: str = SET) -> Path:  # fmt: skip
+    """A pyinfra inventory of a set's hosts with settings, as an operator would write one."""
     path.write_text(
         "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
         f"hosts = [(name, {{**connect, **{host_data or {}!r}.get(name, {{}})}})\n"
-        f"         for name, connect in inventory_groups(load_hosts({SET!r}))['rehearsal']]\n"
+        f"         for name, connect in inventory_groups(load_hosts({set_name!r}))['rehearsal']]\n"
         f"rehearsal = (hosts, {data or {}!r})\n"
     )
     return path

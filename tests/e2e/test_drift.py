@@ -31,6 +31,7 @@ SETTINGS = {
     "docker_http_proxy": f"http://builder:{PROXY_PASSWORD}@proxy.invalid:3128",
     "docker_https_proxy": "http://proxy.invalid:3128",
     "docker_no_proxy": ["localhost", "127.0.0.1"],
+    "docker_apt_proxy": False,  # apt needs the real mirror
 }
 # Only what dockerd, the agent's groups and its container need: the rest stays as deployed.
 EDITS = [

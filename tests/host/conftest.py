@@ -19,7 +19,7 @@ import pytest
 import testinfra
 from testinfra.host import Host
 
-from agenthost import desired, fleet
+from agenthost import desired, engine, fleet
 from agenthost.settings import Settings
 
 
@@ -51,6 +51,12 @@ class Probe:
         user = self.host.user(self.settings.agent_user)
         home = self.settings.home(user.home if user.exists else None)
         return desired.Account(home, user.group if user.exists else self.settings.agent_user)
+
+    @property
+    def system(self) -> engine.System:
+        lines = self.host.file("/etc/os-release").content_string.splitlines()
+        meta = dict(line.split("=", 1) for line in lines if "=" in line)
+        return engine.System.from_os_release({k: v.strip('"') for k, v in meta.items()})
 
 
 HOSTS = pytest.StashKey[list[AgentHost]]()

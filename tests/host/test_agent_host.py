@@ -47,9 +47,13 @@ def test_files(agent_host: Probe) -> None:
 
 
 def test_packages(agent_host: Probe) -> None:
-    missing = [p for p in desired.packages(agent_host.settings)
+    settings, system = agent_host.settings, agent_host.system
+    missing = [p for p in desired.packages(settings, system)
                if not agent_host.host.package(p).is_installed]  # fmt: skip
     assert not missing, f"not installed: {missing}"
+    extra = [p for p in desired.absent_packages(settings, system)
+             if agent_host.host.package(p).is_installed]  # fmt: skip
+    assert not extra, f"installed, but another source's or not asked for: {extra}"
 
 
 @pytest.mark.parametrize("what", ["enabled", "running"])
@@ -60,9 +64,8 @@ def test_units(agent_host: Probe, what: str) -> None:
 
 
 def test_docker_group(agent_host: Probe) -> None:
-    members = set(agent_host.host.group("docker").members)
-    missing = [u for u in desired.docker_group(agent_host.settings) if u not in members]
-    assert not missing, f"not in the docker group: {missing}"
+    members = sorted(agent_host.host.group("docker").members)
+    assert members == sorted(desired.docker_group(agent_host.settings))
 
 
 def test_the_socket_is_0660_root_docker(agent_host: Probe) -> None:

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 from pyinfra.api import OperationError
 
-from agenthost import desired, subids
+from agenthost import desired, engine, subids
 from agenthost.agent_container import HostIds, env_file_content, run_args
 from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.lab import pipeline
@@ -14,6 +14,8 @@ from agenthost.tasks.agent_access import JavaMajor, java_at_least
 from agenthost.tasks.agent_containers import AgentContainerNames, no_agent_container_running
 from agenthost.tasks.ops import subid_file
 from tests.unit.harness import run_op
+
+TRIXIE = engine.System("debian", "13", "trixie")
 
 IDS = HostIds(uid=1000, gid=1000, docker_gid=998)
 WORKSPACE = "/var/lib/agenthost/workspace"
@@ -80,10 +82,10 @@ def test_socket_drop_in_gives_the_agent_an_acl_entry_only_under_remap():
     remapped = desired.socket_drop_in(Settings()).content
     assert "ExecStartPost=/usr/bin/setfacl -m u:jenkins:rw /run/docker.sock" in remapped
     assert "SocketMode=0660" in remapped and "SocketGroup=docker" in remapped
-    assert "acl" in desired.packages(Settings())
+    assert "acl" in desired.packages(Settings(), TRIXIE)
     plain = Settings(docker_userns_remap=False)
     assert "setfacl" not in desired.socket_drop_in(plain).content
-    assert "acl" not in desired.packages(plain)
+    assert "acl" not in desired.packages(plain, TRIXIE)
 
 
 def test_running_agents_stop_before_a_restart():

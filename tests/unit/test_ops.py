@@ -33,6 +33,8 @@ def test_a_file_as_desired_is_a_noop():
 def test_a_new_file_is_made_root_only_before_its_content_arrives_and_nothing_is_backed_up():
     result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
     assert result.commands == [
+        f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || echo {PATH} >> {ops.CREATED}",
         "mkdir -p /etc/docker",
         f"install -m 0600 /dev/null {PATH}",
         f"upload {PATH}",

@@ -47,3 +47,30 @@ def test_client_config():
         )
     )
     assert config == {"proxies": {"default": {"httpsProxy": "http://p:1", "noProxy": "a,b"}}}
+
+
+def test_apt_goes_through_the_proxies_with_exact_hosts_direct():
+    conf = proxy.apt_conf(settings(
+        docker_http_proxy="http://u:pw@p:3128", docker_https_proxy="http://p:3128",
+        docker_no_proxy=["localhost", ".corp", "10.0.0.0/8", "mirror.lan"],
+    ))  # fmt: skip
+    assert conf.splitlines()[1:] == [
+        'Acquire::http::Proxy "http://u:pw@p:3128";',
+        'Acquire::https::Proxy "http://p:3128";',
+        'Acquire::http::Proxy::localhost "DIRECT";',
+        'Acquire::https::Proxy::localhost "DIRECT";',
+        'Acquire::http::Proxy::mirror.lan "DIRECT";',
+        'Acquire::https::Proxy::mirror.lan "DIRECT";',
+    ]
+    assert proxy.apt_conf(settings()) is None
+    off = settings(docker_http_proxy="http://p:3128", docker_apt_proxy=False)
+    assert proxy.apt_conf(off) is None
+
+
+def test_apt_proxy_file_is_root_only_with_credentials():
+    from agenthost import desired
+
+    secret = desired.apt_proxy(settings(docker_http_proxy="http://u:pw@p:3128"))
+    assert (secret.mode, secret.secret) == ("600", True)
+    plain = desired.apt_proxy(settings(docker_http_proxy="http://p:3128"))
+    assert (plain.mode, plain.secret) == ("644", False)

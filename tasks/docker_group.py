@@ -1,0 +1,49 @@
+"""The docker group is root on the host: its members are exactly the agent and docker_users."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FactBase, OperationError, StringCommand, operation
+
+from agenthost.tasks.facts import UserAccount
+
+
+class GroupMembers(FactBase):
+    """The supplementary members of a group as /etc/group lists them, or None without the group."""
+
+    def command(self, group: str) -> str:
+        return f"getent group {shlex.quote(group)} || true"
+
+    def process(self, output: list[str]) -> list[str] | None:
+        if not output:
+            return None
+        members = output[0].split(":")[3]
+        return [name for name in members.split(",") if name]
+
+
+@operation()
+def group_members_exactly(group: str, users: list[str]):
+    """`group` lists exactly `users` as members: missing ones added, any other removed.
+
+    Read at execution: the agent user and the group may be created earlier in the same run.
+    """
+    members = host.get_fact(GroupMembers, group=group)
+    absent = [user for user in users if host.get_fact(UserAccount, user=user) is None]
+    if absent or members is None:
+        missing = [f"user {user}" for user in absent]
+        missing += [f"group {group}"] if members is None else []
+        if host.state.is_executing:
+            raise OperationError(f"{group} cannot list {', '.join(users)}: no {', '.join(missing)}")
+        yield StringCommand("true", f"# {group} is set once there are {', '.join(missing)}")
+        return
+    add = [user for user in users if user not in members]
+    remove = [user for user in members if user not in users]
+    if not add and not remove:
+        host.noop(f"{group} has exactly {', '.join(users)}")
+        return
+    for user in add:
+        yield StringCommand("gpasswd", "--add", user, group, ">/dev/null")
+    for user in remove:
+        yield StringCommand("gpasswd", "--delete", user, group, ">/dev/null")

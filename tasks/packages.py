@@ -1,0 +1,73 @@
+"""apt packages at the versions asked for: the one install step of the engine and of agent
+packages. Package lists are updated only when something must be installed."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import StringCommand, operation
+from pyinfra.facts.deb import DebPackages
+
+from agenthost.engine import satisfied
+
+APT = (
+    "DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades"
+    " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+)
+# While dpkg swaps the engine, its maintainer scripts must not restart it: the deploy restarts it
+# once, health-checked, after every file dockerd reads is written. Other services restart as usual.
+POLICY = "/usr/sbin/policy-rc.d"
+HOLD_DOCKER = (
+    f"[ -e {POLICY} ] || {{ printf '%s\\n' '#!/bin/sh' 'case \"$1\" in docker*) exit 101;; esac'"
+    f" > {POLICY} && chmod 755 {POLICY} && trap 'rm -f {POLICY}' EXIT; }}"
+)
+
+
+@operation()
+def packages_installed(packages: dict[str, str | None], absent: list[str] | None = None,
+                       hold_docker: bool = False):  # fmt: skip
+    """Each of `packages` is installed at its version (exact, or a glob that an apt pin written
+    before reaches), none of `absent` is; lists are updated only when something must be installed.
+
+    + packages: name -> version glob, or None for any version
+    + absent: packages that must not be installed (removed in the same transaction)
+    + hold_docker: keep dpkg from restarting docker (the deploy restarts it once, checked)
+    """
+    installed = host.get_fact(DebPackages)
+    missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
+    remove = [name for name in absent or [] if name in installed]
+    if not missing and not remove:
+        host.noop(f"{', '.join(packages)} installed as asked")
+        return
+    prefix = f"{HOLD_DOCKER}; " if hold_docker else ""
+    if not missing:
+        yield f"{prefix}{APT} remove {' '.join(map(shlex.quote, remove))}"
+        return
+    # An exact version is named (apt moves to it either way); a glob is reached through its pin.
+    exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
+    names = [*map(shlex.quote, exact), *(f"{shlex.quote(n)}-" for n in remove)]
+    yield "apt-get update -q"
+    yield f"{prefix}{APT} install {' '.join(names)}"
+    for name in missing:
+        if packages[name]:  # a pin that matches nothing leaves apt's choice: say so
+            yield StringCommand(_check_version(name, packages[name]))
+
+
+def _check_version(name: str, version: str) -> str:
+    return (
+        f"v=$(dpkg-query -W -f '${{Version}}' {name}); case \"$v\" in {version}) ;; *) "
+        f'echo "agenthost: {name} is $v, not {version}: is {version} in the apt sources?" >&2;'
+        " exit 1;; esac"
+    )
+
+
+def reinstall_previous(packages: dict[str, str | None], installed: dict) -> str | None:
+    """The command that puts back the versions `packages_installed` would change (from dpkg's
+    list before the run), for a rollback; None when it changes no installed package."""
+    previous = {name: min(installed[name]) for name, version in packages.items()
+                if installed.get(name) and not satisfied(installed[name], version)}  # fmt: skip
+    if not previous:
+        return None
+    names = " ".join(shlex.quote(f"{name}={version}") for name, version in previous.items())
+    return f"( {HOLD_DOCKER}; {APT} install {names} )"

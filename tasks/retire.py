@@ -1,0 +1,119 @@
+"""Retiring a host: what agenthost put there is removed, what it replaced is restored from the
+first backup (the host's own version), so the host is as it was, with the engine kept."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FactBase, StringCommand, deploy, operation
+from pyinfra.facts.files import File, FileContents, Sha256File
+from pyinfra.facts.server import Users
+from pyinfra.operations import server, systemd
+from pyinfra.operations.util import any_changed
+
+from agenthost import desired, subids
+from agenthost.paths import DAEMON_JSON, PRUNE_UNIT
+from agenthost.settings import Settings
+from agenthost.tasks.agent_containers import agent_containers_only
+from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.ops import (
+    BACKUP_DIR,
+    CREATED,
+    backup,
+    desired_file,
+    managed_file,
+    managed_file_absent,
+)
+
+
+class FirstBackup(FactBase):
+    """The host's own version of `path`: its first backup, or None when it had no such file
+    (agenthost created it, or it never replaced it)."""
+
+    def command(self, path: str) -> str:
+        quoted = shlex.quote(path)
+        return (
+            f"grep -qxF {quoted} {CREATED} 2>/dev/null"
+            f" || ls -d {BACKUP_DIR}/*{quoted} 2>/dev/null | sort | head -n 1"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        return output[0] if output else None
+
+
+@operation()
+def original_restored(path: str):
+    """`path` is as the host had it before agenthost: its first backup's copy, or no file."""
+    first = host.get_fact(FirstBackup, path=path)
+    if first is None:
+        yield from managed_file_absent._inner(path=path)
+        return
+    current = host.get_fact(Sha256File, path=path)
+    if current and current == host.get_fact(Sha256File, path=first):
+        host.noop(f"{path} is the host's own ({first})")
+        return
+    if host.get_fact(File, path=path):
+        yield from backup(path)
+    yield StringCommand("cp", "-p", first, path)
+
+
+@operation()
+def subid_lines_restored(path: str, user: str):
+    """`user`'s lines in `path` are those the host had before agenthost (none if it had none)."""
+    account = host.get_fact(Users).get(user)
+    if account is None:
+        host.noop(f"{path}: no user {user}")
+        return
+    first = host.get_fact(FirstBackup, path=path)
+    original = "\n".join(host.get_fact(FileContents, path=first) or []) if first else ""
+    current = "\n".join(host.get_fact(FileContents, path=path) or [])
+    own_id = account["uid"] if path.endswith("subuid") else account["gid"]
+    yield from managed_file._inner(
+        path=path, content=subids.restored_lines(current, original, user, own_id)
+    )
+
+
+@operation()
+def docker_restarted():
+    """dockerd runs the restored configuration."""
+    yield "systemctl daemon-reload"
+    yield "systemctl reset-failed docker.service docker.socket 2>/dev/null; true"
+    yield "systemctl restart docker.socket docker.service"
+    yield "for _ in $(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1"
+
+
+@deploy("Retire the host")
+def retire(settings: Settings) -> None:
+    user = settings.agent_user
+    agent_containers_only(name="No agent container is left", names=[])
+    systemd.service(
+        name="Clean-up timer is stopped and disabled",
+        service=f"{PRUNE_UNIT}.timer",
+        running=False,
+        enabled=False,
+    )
+    removed = [
+        desired_file(desired.File(file.path, None), f"No {file.path}")
+        for file in desired.files(settings, agent_account(settings))
+        if file.path != DAEMON_JSON
+    ]
+    daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
+    subid = [
+        subid_lines_restored(
+            name=f"{path} has {user}'s lines from before agenthost", path=path, user=user
+        )  # fmt: skip
+        for path in ("/etc/subuid", "/etc/subgid")
+    ]
+    docker_restarted(
+        name="Docker runs the host's own configuration",
+        _if=any_changed(daemon, *subid, *removed),
+    )
+    group_members_exactly(
+        name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",
+        group="docker",
+        users=settings.docker_users,
+    )
+    if settings.agent_retired_remove_user:
+        server.user(name=f"User {user} is deleted", user=user, present=False)

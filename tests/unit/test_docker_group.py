@@ -1,0 +1,46 @@
+"""The docker group operation: given its members, these gpasswd commands."""
+
+import pytest
+from pyinfra.api import OperationError
+
+from agenthost.tasks.docker_group import GroupMembers, group_members_exactly
+from tests.unit.harness import run_op
+
+ACCOUNTS = {name: {"uid": 1000} for name in ("jenkins", "alice", "bob")}
+
+
+def facts(members):
+    return {"GroupMembers": {"docker": members}, "UserAccount": ACCOUNTS}
+
+
+def test_exact_members_are_a_noop():
+    result = run_op(group_members_exactly, facts(["alice", "jenkins"]), group="docker",
+                    users=["jenkins", "alice"])  # fmt: skip
+    assert result.commands == [] and result.noops == ["docker has exactly jenkins, alice"]
+
+
+def test_missing_members_are_added_and_others_removed():
+    result = run_op(group_members_exactly, facts(["bob", "jenkins"]), group="docker",
+                    users=["jenkins", "alice"])  # fmt: skip
+    assert result.commands == [
+        "gpasswd --add alice docker >/dev/null",
+        "gpasswd --delete bob docker >/dev/null",
+    ]
+
+
+def test_waits_for_the_agent_while_planning_and_fails_without_it():
+    no_agent = {"UserAccount": {"jenkins": None}}
+    planned = run_op(group_members_exactly, {"GroupMembers": {"docker": None}, **no_agent},
+                     group="docker", users=["jenkins"])  # fmt: skip
+    assert planned.commands == ["true # docker is set once there are user jenkins, group docker"]
+    with pytest.raises(OperationError, match="no user jenkins"):
+        run_op(group_members_exactly, {"GroupMembers": {"docker": []}, **no_agent},
+               executing=True, group="docker", users=["jenkins"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("output", "members"),
+    [([], None), (["docker:x:999:"], []), (["docker:x:999:jenkins,alice"], ["jenkins", "alice"])],
+)
+def test_group_members_fact(output, members):
+    assert GroupMembers().process(output) == members

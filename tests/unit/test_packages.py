@@ -1,0 +1,69 @@
+"""The package operation: given dpkg's list, these apt commands; lists updated only to install."""
+
+import subprocess
+
+from agenthost.tasks.packages import APT, HOLD_DOCKER, packages_installed, reinstall_previous
+from agenthost.templating import render
+from tests.unit.harness import run_op
+
+V13 = "26.1.5+dfsg1-9+deb13u1"
+
+
+def test_packages_as_asked_are_a_noop_without_an_apt_update():
+    installed = {"docker.io": [V13], "git": ["1:2.47"]}
+    result = run_op(packages_installed, {"DebPackages": installed},
+                    packages={"docker.io": V13, "git": None}, absent=["docker-ce"])  # fmt: skip
+    assert result.commands == [] and result.noops == ["docker.io, git installed as asked"]
+
+
+def test_another_exact_version_is_installed_and_checked():
+    result = run_op(packages_installed, {"DebPackages": {"docker.io": [f"{V13}+b1"]}},
+                    packages={"docker.io": V13}, hold_docker=True)  # fmt: skip
+    assert result.commands[:2] == [
+        "apt-get update -q",
+        f"{HOLD_DOCKER}; {APT} install docker.io={V13}",
+    ]
+    assert f'case "$v" in {V13}) ;;' in result.commands[2]
+
+
+def test_a_source_switch_is_one_transaction():
+    result = run_op(packages_installed, {"DebPackages": {"docker.io": ["20.10"], "tini": ["1"]}},
+                    packages={"docker-ce": None}, absent=["docker.io", "docker-cli"])  # fmt: skip
+    assert result.commands == ["apt-get update -q", f"{APT} install docker-ce docker.io-"]
+
+
+def test_only_removals_need_no_lists():
+    installed = {"docker.io": ["1"], "docker-buildx": ["1"]}
+    result = run_op(packages_installed, {"DebPackages": installed},
+                    packages={"docker.io": None}, absent=["docker-buildx"])  # fmt: skip
+    assert result.commands == [f"{APT} remove docker-buildx"]
+
+
+def test_a_glob_version_is_reached_through_its_pin():
+    result = run_op(packages_installed, {"DebPackages": {}},
+                    packages={"docker-ce": "5:27.3.1-*", "containerd.io": None})  # fmt: skip
+    assert result.commands[1] == f"{APT} install docker-ce containerd.io"
+    assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[2]
+
+
+def test_a_rollback_puts_back_the_versions_the_step_changes():
+    installed = {"docker.io": {f"{V13}+b1"}, "docker-cli": {f"{V13}+b1"}, "git": {"1"}}
+    wanted = {"docker.io": V13, "docker-cli": V13, "git": None, "docker-buildx": None}
+    assert reinstall_previous(wanted, installed) == (
+        f"( {HOLD_DOCKER}; {APT} install docker.io={V13}+b1 docker-cli={V13}+b1 )"
+    )
+    assert reinstall_previous({"docker.io": None}, installed) is None
+
+
+def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
+    restore = [("/etc/docker/daemon.json", "/b/daemon.json")]
+    script = render("docker-apply.sh.j2", restore=restore, undo=["UNDO-ENGINE"],
+                    expect_userns="true", expect_live_restore="true")  # fmt: skip
+    assert (
+        script.index("cp -p /b/daemon.json")
+        < script.index("UNDO-ENGINE")
+        < script.rindex("restart ||")
+    )
+    assert "previous files and packages are restored" in script
+    (tmp_path / "apply.sh").write_text(script)
+    assert subprocess.run(["sh", "-n", str(tmp_path / "apply.sh")]).returncode == 0

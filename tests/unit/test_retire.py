@@ -1,0 +1,53 @@
+"""Retiring a host: given its backups, these commands restore what it had before agenthost."""
+
+from agenthost import subids
+from agenthost.tasks.ops import BACKUP_DIR
+from agenthost.tasks.retire import FirstBackup, original_restored, subid_lines_restored
+from tests.unit.harness import run_op
+
+PATH = "/etc/docker/daemon.json"
+FIRST = f"{BACKUP_DIR}/20260101T000000Z{PATH}"
+
+
+def test_a_file_the_host_had_is_copied_back_from_the_first_backup():
+    facts = {"FirstBackup": {PATH: FIRST}, "Sha256File": {PATH: "ours", FIRST: "theirs"},
+             "File": {PATH: {"mode": 644}}}  # fmt: skip
+    result = run_op(original_restored, facts, path=PATH)
+    assert result.commands[-1] == f"cp -p {FIRST} {PATH}"
+    assert any(c.startswith("cp -p /etc/docker/daemon.json") for c in result.commands[:-1])
+
+
+def test_the_hosts_own_file_is_a_noop():
+    facts = {"FirstBackup": {PATH: FIRST}, "Sha256File": {PATH: "theirs", FIRST: "theirs"}}
+    result = run_op(original_restored, facts, path=PATH)
+    assert result.commands == [] and result.noops
+
+
+def test_a_file_the_host_did_not_have_is_removed():
+    facts = {"FirstBackup": {PATH: None}, "File": {PATH: {"mode": 644}}}
+    result = run_op(original_restored, facts, path=PATH)
+    assert result.commands[-1] == f"rm -f {PATH}"
+
+
+def test_first_backup_fact():
+    command = FirstBackup().command(PATH)
+    assert command.startswith(f"grep -qxF {PATH} {BACKUP_DIR}/created")
+    assert f"ls -d {BACKUP_DIR}/*{PATH}" in command and "sort | head -n 1" in command
+    assert FirstBackup().process([]) is None and FirstBackup().process([FIRST]) == FIRST
+
+
+def test_only_the_agents_subid_lines_go_back():
+    current = "alice:100000:65536\njenkins:1000:1\njenkins:165536:65536\nbob:231072:65536\n"
+    original = "alice:100000:65536\njenkins:300000:65536\n"
+    restored = subids.restored_lines(current, original, "jenkins", 1000)
+    assert restored == "alice:100000:65536\nbob:231072:65536\njenkins:300000:65536\n"
+    facts = {
+        "Users": {"jenkins": {"uid": 1000, "gid": 1000}},
+        "FirstBackup": {"/etc/subuid": FIRST},
+        "FileContents": {FIRST: original.splitlines(), "/etc/subuid": current.splitlines()},
+        "ManagedFileState": {
+            "/etc/subuid": {"mode": 644, "user": "root", "group": "root", "sha256": "other"}
+        },
+    }
+    result = run_op(subid_lines_restored, facts, path="/etc/subuid", user="jenkins")
+    assert result.uploads == {"/etc/subuid": restored}
