@@ -21,7 +21,6 @@ from pyinfra.api import (
     deploy,
     operation,
 )
-from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.server import Users
 from pyinfra.operations import files
@@ -36,6 +35,7 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import AgentContainer, Settings
+from agenthost.tasks.facts import DockerImage
 from agenthost.tasks.ops import managed_file, not_checked
 
 

@@ -13,11 +13,11 @@ from pyinfra.api import (
     deploy,
     operation,
 )
-from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.server import Users
 
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.settings import AgentImageBuild, Settings
+from agenthost.tasks.facts import DockerImage
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 

@@ -11,7 +11,7 @@ from io import StringIO
 from typing import NamedTuple
 
 from pyinfra import host, logger
-from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.facts.server import Users
@@ -48,8 +48,8 @@ def _backup(path: str):
     # Root-only through the top directory; the copy keeps its mode so a restore is exact.
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
-    yield StringCommand("mkdir", "-p", backup.rsplit("/", 1)[0])
-    yield StringCommand("cp", "-p", path, backup)
+    yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
+    yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
 
 
 @operation()
@@ -68,15 +68,15 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         _show_diff(path, content, bool(current), secret)
     if current and not same:
         yield from _backup(path)
-    yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
+    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
     if secret or not current:
-        yield StringCommand("install", "-m", "0600", "/dev/null", path)
+        yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(path))
     # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
     temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
     temp = host.get_temp_filename(path, temp_directory=temp_dir)
     yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
-    yield StringCommand("chown", f"{user}:{group}", path)
-    yield StringCommand("chmod", mode, path)
+    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+    yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
 
 
 def desired_file(file: desired.File, name: str) -> OperationMeta:
@@ -94,7 +94,7 @@ def managed_file_absent(path: str):
         host.noop(f"{path} does not exist")
         return
     yield from _backup(path)
-    yield StringCommand("rm", "-f", path)
+    yield StringCommand("rm", "-f", QuoteString(path))
 
 
 @operation()
