@@ -6,6 +6,9 @@ PROXY_ENV_FILE = "/etc/docker/proxy.env"
 SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 AGENT_ENV_DIR = "/etc/agenthost"
 PRUNE_UNIT = "agenthost-docker-prune"
+WORK_DIR = "/var/lib/agenthost"
+# "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
+APPLIED_RECORD = f"{WORK_DIR}/docker-applied"
 
 
 def agent_env_file(container: str) -> str:

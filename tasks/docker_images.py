@@ -16,12 +16,11 @@ from pyinfra.api import (
 from pyinfra.facts.server import Users
 
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
+from agenthost.paths import WORK_DIR
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
-
-WORK_DIR = "/var/lib/agenthost"
 
 
 class TarballError(ValueError):

@@ -19,6 +19,7 @@ def docker_userns(settings: Settings) -> list[Managed]:
                 count=count,
             ),
             path,
+            lines=f"{user}:",
         )
         for path in ("/etc/subuid", "/etc/subgid")
     ]

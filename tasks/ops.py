@@ -6,6 +6,8 @@ Whatever we replace is first copied, root-only, to BACKUP_DIR/<run stamp>/<path>
 from __future__ import annotations
 
 import hashlib
+import shlex
+import uuid
 from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
@@ -21,6 +23,8 @@ from agenthost import desired, subids
 
 BACKUP_DIR = "/var/backups/agenthost"
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+# Temporary names carry the run's own id: two runs never write through the same file.
+RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
 
 
@@ -38,26 +42,76 @@ class Managed(NamedTuple):
 
     op: OperationMeta
     path: str
+    lines: str | None = None  # only lines starting with this matter to dockerd (subid files)
 
 
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
 
 
-def _backup(path: str):
-    # Root-only through the top directory; the copy keeps its mode so a restore is exact.
+def _backup(path: str, exists: bool = True):
+    """Root-only through the top directory, the copy keeps its mode so a restore is exact; a
+    file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
     yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
-    yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
+    if exists:
+        yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
+    else:
+        yield StringCommand("touch", QuoteString(f"{backup}.absent"))
+
+
+def temp_path(path: str) -> str:
+    """A name next to `path` (same file system, so `mv` is atomic), unique to this run."""
+    directory, name = path.rsplit("/", 1)
+    return f"{directory}/.{name}.agenthost-{RUN_ID}"
+
+
+def atomic_upload(content: str, path: str, mode: str, user: str = "root", group: str = "root",
+                  unchanged_from: str | None = None):  # fmt: skip
+    """`path` gets `content` whole or not at all: written root-only beside it, then renamed.
+
+    With `unchanged_from` (a sha256), the rename happens under shadow's lock (`path`.lock, made
+    by link(2) as useradd makes it) and only if `path` still has that checksum.
+    """
+    temp = temp_path(path)
+    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
+    yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(temp))
+    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
+    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
+    staged = host.get_temp_filename(temp, temp_directory=temp_dir)
+    yield FileUploadCommand(StringIO(content), temp, remote_temp_filename=staged)
+    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(temp))
+    yield StringCommand("chmod", QuoteString(mode), QuoteString(temp))
+    if unchanged_from is None:
+        yield StringCommand("mv", "-f", QuoteString(temp), QuoteString(path))
+    else:
+        yield shadow_locked_replace(temp, path, unchanged_from)
+
+
+def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
+    """Shell that renames `temp` over `path` holding shadow's lock (a file holding our pid,
+    linked to `path`.lock; waits up to 30 s), if `path` was not changed since it was read."""
+    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{path}.{RUN_ID}")
+    temp, path = shlex.quote(temp), shlex.quote(path)
+    return (
+        f"echo $$ >{mine} && i=0; until ln {mine} {lock} 2>/dev/null; do"
+        f" i=$((i+1)); if [ $i -ge 30 ]; then rm -f {mine} {temp};"
+        f" echo {path}: locked by another program for 30 s >&2; exit 1; fi; sleep 1; done;"
+        f" if echo {sha256}' '{path} | sha256sum --check --status; then mv -f {temp} {path};"
+        f" status=$?; else echo {path} changed while agenthost worked, run again >&2; status=1;"
+        f" rm -f {temp}; fi; rm -f {lock} {mine}; exit $status"
+    )
 
 
 @operation()
 def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
-                 group: str = "root", secret: bool = False):  # fmt: skip
+                 group: str = "root", secret: bool = False,
+                 unchanged_from: str | None = None):  # fmt: skip
     """`path` holds exactly `content`; a different file there is backed up first.
 
-    A secret file is made root-only before its content arrives and is never diffed in output.
+    The content arrives in a root-only file beside `path` that is then renamed over it, so a
+    reader sees the old file or the new one, never half of it; a secret is never diffed.
     """
     current = host.get_fact(File, path=path)
     same = current and host.get_fact(Sha256File, path=path) == _sha256(content)
@@ -66,17 +120,12 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         return
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
-    if current and not same:
-        yield from _backup(path)
-    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
-    if secret or not current:
-        yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(path))
-    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
-    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
-    temp = host.get_temp_filename(path, temp_directory=temp_dir)
-    yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
-    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
-    yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
+    if same:  # only the owner or mode differ
+        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+        yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
+        return
+    yield from _backup(path, exists=bool(current))
+    yield from atomic_upload(content, path, mode, user, group, unchanged_from)
 
 
 def desired_file(file: desired.File, name: str) -> OperationMeta:
@@ -116,7 +165,9 @@ def subid_file(path: str, user: str, count: int):
         wanted = subids.agent_lines(text, user, own_id, count)
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
-    yield from managed_file._inner(path=path, content=wanted)
+    yield from managed_file._inner(
+        path=path, content=wanted, unchanged_from=host.get_fact(Sha256File, path=path)
+    )
 
 
 def _show_diff(path: str, content: str, exists: bool, secret: bool) -> None:

@@ -29,16 +29,24 @@ def test_a_file_as_desired_is_a_noop():
     assert result.commands == [] and result.noops == [f"{PATH} is up to date"]
 
 
-def test_a_new_file_is_made_root_only_before_its_content_arrives_and_nothing_is_backed_up():
+TEMP = ops.temp_path(PATH)
+
+
+def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked_absent_before():
     result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
     assert result.commands == [
+        f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        f"touch {STAMPED}.absent",
         "mkdir -p /etc/docker",
-        f"install -m 0600 /dev/null {PATH}",
-        f"upload {PATH}",
-        f"chown root:root {PATH}",
-        f"chmod 644 {PATH}",
+        f"install -m 0600 /dev/null {TEMP}",
+        f"upload {TEMP}",
+        f"chown root:root {TEMP}",
+        f"chmod 644 {TEMP}",
+        f"mv -f {TEMP} {PATH}",
     ]
-    assert result.uploads == {PATH: "{}\n"}
+    assert result.uploads == {TEMP: "{}\n"}
+    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and ops.RUN_ID in TEMP
 
 
 def test_a_different_file_is_backed_up_first():
@@ -48,7 +56,7 @@ def test_a_different_file_is_backed_up_first():
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
         f"cp -p {PATH} {STAMPED}",
     ]
-    assert f"upload {PATH}" in result.commands
+    assert result.commands[-1] == f"mv -f {TEMP} {PATH}"
 
 
 def test_only_a_wrong_mode_is_fixed_without_a_backup():
@@ -60,8 +68,8 @@ def test_only_a_wrong_mode_is_fixed_without_a_backup():
 def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
     result = run_op(ops.managed_file, facts(stat(mode=600), "old\n"), path=PATH,
                     content="new\n", mode="600", secret=True)  # fmt: skip
-    assert result.commands.index(f"install -m 0600 /dev/null {PATH}") < result.commands.index(
-        f"upload {PATH}"
+    assert result.commands.index(f"install -m 0600 /dev/null {TEMP}") < result.commands.index(
+        f"upload {TEMP}"
     )
 
 
@@ -84,9 +92,13 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
          "File": {"/etc/subuid": stat()}, "Sha256File": {"/etc/subuid": sha("x")}},
         path="/etc/subuid", user="jenkins", count=65536,
     )  # fmt: skip
-    assert result.uploads == {
-        "/etc/subuid": "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"
-    }
+    temp = ops.temp_path("/etc/subuid")
+    assert result.uploads == {temp: "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"}
+    # Renamed under shadow's lock, and only if nobody changed the file since it was read.
+    replace = result.commands[-1]
+    assert "ln /etc/subuid." in replace and " /etc/subuid.lock" in replace
+    assert f"{sha('x')}' '/etc/subuid | sha256sum --check --status" in replace
+    assert f"mv -f {temp} /etc/subuid" in replace
 
 
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
@@ -112,15 +124,16 @@ def test_diff_shows_what_changes_but_never_a_secret(caplog):
 
 
 def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_the_file():
-    from agenthost.tasks.docker_daemon import CANDIDATE, validated_daemon_json
+    from agenthost.tasks.docker_daemon import validated_daemon_json
 
+    candidate = ops.temp_path(f"{PATH}.candidate")
     result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
     upload, validate, remove = result.commands[:3]
-    assert upload == f"upload {CANDIDATE}"
-    assert f"dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}" in (
+    assert upload == f"upload {candidate}"
+    assert f"dockerd --validate --config-file {candidate} || {{ rm -f {candidate}; exit 1; }}" in (
         validate
     )
-    assert remove == f"rm -f {CANDIDATE}"
+    assert remove == f"rm -f {candidate}"
     assert result.commands[3:6] == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
