@@ -42,7 +42,7 @@ LABEL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 # Docker reserves these label namespaces; agenthost.* holds our spec and agent labels.
 RESERVED_LABELS = ("agenthost.", "com.docker.", "io.docker.", "org.dockerproject.")
 # A host, domain, .domain, *.domain, IP or CIDR, optionally with a port.
-NO_PROXY_ENTRY = re.compile(r"^[A-Za-z0-9.*_\[\]:/-]+$")
+NO_PROXY_ENTRY = re.compile(r"^[A-Za-z0-9.*_%\[\]:/-]+$")
 # systemd.time's calendar events: words, digits, *, separators; never a newline.
 CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~ -]+$")
 MEMORY = re.compile(r"^([0-9]+)([kmgKMG])$")

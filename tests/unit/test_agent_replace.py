@@ -107,7 +107,8 @@ def replace_with(state, mode, stop_old_first=False):
 def test_a_new_agent_that_runs_takes_the_name_and_the_old_one_goes(docker, stop_old_first):
     result = replace_with(docker, "ok", stop_old_first)
     assert result.returncode == 0, result.stderr
-    assert (docker / "ci").read_text() == "running\n" and not (docker / "ci-agenthost-next").exists()
+    assert (docker / "ci").read_text() == "running\n"
+    assert not (docker / "ci-agenthost-next").exists()
     calls = (docker / "calls").read_text()
     assert calls.index("create") < calls.index("container stop ci") and "rename" in calls
 
