@@ -21,6 +21,7 @@ from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
+from agenthost.tasks.run_lock import hold_run_lock
 
 
 def agent_host() -> None:
@@ -28,6 +29,7 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    hold_run_lock()  # before any fact the stages read
     agent_user(settings)
     docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
