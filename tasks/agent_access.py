@@ -1,10 +1,11 @@
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files
+from pyinfra.operations import files
 
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.ops import desired_file
+from agenthost.tasks.packages import packages_installed
 
 
 @deploy("Agent access")
@@ -33,9 +34,7 @@ def agent_access(settings: Settings) -> None:
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
     if settings.agent_java:
-        apt.packages(
+        packages_installed(
             name=f"Java runtime {settings.agent_java} is installed",
             packages=[settings.agent_java],
-            update=True,
-            cache_time=24 * 3600,
         )

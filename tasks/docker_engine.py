@@ -8,6 +8,7 @@ from pyinfra.operations.util import any_changed
 from agenthost import desired, docker_ce
 from agenthost.settings import Settings
 from agenthost.tasks.ops import managed_file, managed_file_absent
+from agenthost.tasks.packages import packages_installed
 
 
 @deploy("Docker engine")
@@ -15,11 +16,9 @@ def docker_engine(settings: Settings) -> None:
     if settings.docker_source == "docker-ce":
         _docker_ce_repository(settings)
     packages = desired.engine_packages(settings)
-    apt.packages(
+    packages_installed(
         name=f"Docker engine is installed ({', '.join(packages)})",
         packages=packages,
-        update=True,
-        cache_time=24 * 3600,
     )
     systemd.service(
         name="Docker engine is enabled and running",

@@ -42,7 +42,9 @@ i=0
 while :; do
     if mkdir "$lock" 2>/dev/null; then echo "$me $conn" >"$lock/owner"; echo held; exit 0; fi
     if [ "$(cut -d' ' -f1 "$lock/owner" 2>/dev/null)" = "$me" ]; then echo held; exit 0; fi
-    if ! alive; then mv "$lock" "$lock.stale.$$" 2>/dev/null && rm -rf "$lock.stale.$$"; continue; fi
+    if ! alive; then
+        mv "$lock" "$lock.stale.$$" 2>/dev/null && rm -rf "$lock.stale.$$"; continue
+    fi
     i=$((i+2)); [ $i -gt {wait} ] && {{ echo "busy $(cat "$lock/owner" 2>/dev/null)"; exit 0; }}
     sleep 2
 done

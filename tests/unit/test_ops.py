@@ -153,3 +153,13 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
         "rm -f /etc/agenthost/old.env",
     ]
     assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops
+
+
+def test_installed_packages_need_no_apt_at_all_and_missing_ones_update_then_install():
+    from agenthost.tasks.packages import APT_GET, packages_installed
+
+    given = {"DebPackages": {"docker.io": ["20.10.24"], "git": ["1:2.39"]}}
+    assert run_op(packages_installed, given, packages=["docker.io", "git=1:2.39"]).noops
+    result = run_op(packages_installed, given, packages=["docker.io", "git=1:2.40", "tini"])
+    assert result.commands == [f"{APT_GET} update", f"{APT_GET} install -y git=1:2.40 tini"]
+    assert "DPkg::Lock::Timeout=300" in APT_GET
