@@ -11,7 +11,7 @@ from typing import NamedTuple
 from agenthost import daemon_config, docker_ce, proxy
 from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, PROXY_ENV_FILE, PRUNE_UNIT, SOCKET_DROP_IN
 from agenthost.prune import unit_files
-from agenthost.settings import Settings
+from agenthost.settings import Settings, has_credentials
 from agenthost.templating import render
 
 AUTHORIZED_KEYS_HEADER = (
@@ -38,7 +38,10 @@ class File(NamedTuple):
 
 
 def daemon_json(settings: Settings) -> File:
-    return File(DAEMON_JSON, daemon_config.render(settings.daemon_json()))
+    """0644 as CIS 3.17 asks, unless an option holds credentials (a proxy URL's): then 0600."""
+    content = daemon_config.render(settings.daemon_json())
+    secret = has_credentials(content)
+    return File(DAEMON_JSON, content, "600" if secret else "644", secret=secret)
 
 
 def proxy_files(settings: Settings, account: Account) -> list[File]:

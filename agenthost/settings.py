@@ -26,8 +26,12 @@ from agenthost import agent_container, daemon_config, safety
 OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # The userinfo of a URL, user:password or a token alone: all of it is secret.
-CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
-PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
+# Up to the first @ after ://, within one quoted value: a password may hold / or a space.
+CREDENTIALS = re.compile(r"(://)[^@'\"\n]+@")
+# scheme://[userinfo@]host[:port][/]; the userinfo ends at the last @ and may hold anything.
+PROXY_URL = re.compile(r"^(?P<scheme>http|https|socks5)://(?:(?P<userinfo>.+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?P<port>:\d{1,5})?/?$")
+# What a URL's userinfo must not hold raw; "%" stays, so a percent-encoded password is kept.
+USERINFO_RESERVED = "/ ?#@[]"
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
     "docker-cli=26.1.5+dfsg1-9+deb13u1+b1",
@@ -188,11 +192,19 @@ class Settings(BaseModel):
     @field_validator("docker_http_proxy", "docker_https_proxy")
     @classmethod
     def _proxy_url(cls, value):
-        if value is not None and not PROXY_URL.match(value):
+        if value is None:
+            return value
+        match = PROXY_URL.match(value)
+        if not match:
             raise ValueError(
-                "expected a URL such as http://proxy.example:3128, credentials allowed before an @"
+                "expected a URL such as http://proxy.example:3128 (user:password may come first)"
             )
-        return value
+        if not match["userinfo"]:
+            return value
+        # user:password with /, space or @ percent-encoded, as every proxy client parses it.
+        user, colon, password = match["userinfo"].partition(":")
+        userinfo = _encode(user) + colon + _encode(password)
+        return f"{match['scheme']}://{userinfo}@{value[match.start('host'):]}"
 
     @field_validator("agent_home", "agent_workspace")
     @classmethod
@@ -276,6 +288,10 @@ def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, 
                 hint = f"did you mean {close[0]!r}?" if close else "it is not a setting"
                 unknown.append(redact(f"{key} = {value!r}: unknown setting, {hint}"))
     return ours, unknown
+
+
+def _encode(part: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in USERINFO_RESERVED else c for c in part)
 
 
 def redact(text: str) -> str:

@@ -23,12 +23,14 @@ APPLY_UNIT = "agenthost-docker-apply"
 
 
 @operation()
-def validated_daemon_json(content: str):
+def validated_daemon_json(content: str, mode: str = "644", secret: bool = False):
     """daemon.json holds `content`, checked by `dockerd --validate` where the engine has it."""
-    commands = list(managed_file._inner(path=DAEMON_JSON, content=content))
+    commands = list(managed_file._inner(path=DAEMON_JSON, content=content, mode=mode,
+                                        secret=secret))  # fmt: skip
     if not commands:
         return
     candidate = temp_path(f"{DAEMON_JSON}.candidate")
+    yield StringCommand("install", "-m", "0600", "/dev/null", candidate)
     yield FileUploadCommand(StringIO(content), candidate)
     # Debian 12's dockerd 20.10 has no --validate; the settings schema stands in for it there.
     yield (
@@ -41,9 +43,12 @@ def validated_daemon_json(content: str):
 
 @deploy("Docker daemon configuration")
 def docker_daemon_json(settings: Settings) -> list[Managed]:
+    file = desired.daemon_json(settings)
     op = validated_daemon_json(
-        name=f"{DAEMON_JSON} is generated from the settings, root:root 0644",
-        content=desired.daemon_json(settings).content,
+        name=f"{DAEMON_JSON} is generated from the settings, root:root {file.mode}",
+        content=file.content,
+        mode=file.mode,
+        secret=file.secret,
     )
     return [Managed(op, DAEMON_JSON)]
 

@@ -128,13 +128,13 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
 
     candidate = ops.temp_path(f"{PATH}.candidate")
     result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
-    upload, validate, remove = result.commands[:3]
+    _, upload, validate, remove = result.commands[:4]
     assert upload == f"upload {candidate}"
     assert f"dockerd --validate --config-file {candidate} || {{ rm -f {candidate}; exit 1; }}" in (
         validate
     )
     assert remove == f"rm -f {candidate}"
-    assert result.commands[3:6] == [
+    assert result.commands[4:7] == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
         f"cp -p {PATH} {STAMPED}",
