@@ -6,6 +6,7 @@ Whatever we replace is first copied, root-only, to BACKUP_DIR/<run stamp>/<path>
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from pyinfra.operations.util.files import generate_color_diff
 from agenthost import desired, subids
 
 BACKUP_DIR = "/var/backups/agenthost"
+KEEP_BACKUPS = 10  # per file
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 # Temporary names carry the run's own id: two runs never write through the same file.
 RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
@@ -59,6 +61,16 @@ def _backup(path: str, exists: bool = True):
         yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
+    yield prune_backups(path)
+
+
+def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
+    """Shell that keeps the newest KEEP_BACKUPS backups of `path` and drops empty run dirs."""
+    pattern = f"{root}/*{shlex.quote(path)}"
+    return (
+        f"ls -1d {pattern} {pattern}.absent 2>/dev/null | sort | head -n -{KEEP_BACKUPS}"
+        f" | xargs -r rm -f; find {root} -mindepth 1 -type d -empty -delete"
+    )
 
 
 def temp_path(path: str) -> str:
@@ -134,6 +146,32 @@ def desired_file(file: desired.File, name: str) -> OperationMeta:
         return managed_file_absent(name=name, path=file.path)
     return managed_file(name=name, path=file.path, content=file.content, mode=file.mode,
                         user=file.user, group=file.group, secret=file.secret)  # fmt: skip
+
+
+@operation()
+def json_keys(path: str, keys: dict, mode: str = "600", user: str = "root", group: str = "root"):
+    """The JSON object in `path` has exactly `keys` at its top level (a key whose value is empty
+    is removed) and keeps every other key, such as what `docker login` wrote there.
+
+    Args:
+        path: the JSON file; created when missing.
+        keys: top-level keys agenthost owns, with their values.
+        mode, user, group: the file's mode and owner; its content is treated as a secret.
+    """
+    lines = host.get_fact(FileContents, path=path)
+    try:
+        current = json.loads("\n".join(lines)) if lines else {}
+    except ValueError:
+        current = None  # not JSON: replaced, the old file kept as a backup
+    merged = dict(current) if isinstance(current, dict) else {}
+    for key, value in keys.items():
+        if value:
+            merged[key] = value
+        else:
+            merged.pop(key, None)
+    content = json.dumps(merged, indent=2, sort_keys=True) + "\n"
+    yield from managed_file._inner(path=path, content=content, mode=mode, user=user,
+                                   group=group, secret=True)  # fmt: skip
 
 
 @operation()

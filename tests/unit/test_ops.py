@@ -1,6 +1,7 @@
 """The file operations every concern uses: given these facts, these commands."""
 
 import hashlib
+import json
 
 import pytest
 from pyinfra.api import OperationError
@@ -38,6 +39,7 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
         f"install -d -m 0700 {ops.BACKUP_DIR}",
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
         f"touch {STAMPED}.absent",
+        ops.prune_backups(PATH),
         "mkdir -p /etc/docker",
         f"install -m 0600 /dev/null {TEMP}",
         f"upload {TEMP}",
@@ -78,7 +80,9 @@ def test_an_absent_file_is_a_noop_and_a_present_one_is_backed_up_then_removed():
         f"{PATH} does not exist"
     ]
     result = run_op(ops.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
-    assert result.commands[-2:] == [f"cp -p {PATH} {STAMPED}", f"rm -f {PATH}"]
+    assert result.commands[-3:] == [
+        f"cp -p {PATH} {STAMPED}", ops.prune_backups(PATH), f"rm -f {PATH}"
+    ]  # fmt: skip
 
 
 JENKINS = {"jenkins": {"uid": 1500, "gid": 1600, "home": "/home/jenkins", "group": "jenkins"}}
@@ -163,3 +167,32 @@ def test_installed_packages_need_no_apt_at_all_and_missing_ones_update_then_inst
     result = run_op(packages_installed, given, packages=["docker.io", "git=1:2.40", "tini"])
     assert result.commands == [f"{APT_GET} update", f"{APT_GET} install -y git=1:2.40 tini"]
     assert "DPkg::Lock::Timeout=300" in APT_GET
+
+
+def test_the_agents_docker_config_keeps_its_logins_and_gets_only_our_keys():
+    path = "/home/jenkins/.docker/config.json"
+    login = '{"auths": {"registry.example": {"auth": "dXNlcjpwdw=="}}, "proxies": {"old": 1}}'
+    given = {"FileContents": {path: login.splitlines()}, "File": {path: stat(600, "jenkins")},
+             "Sha256File": {path: sha(login)}}  # fmt: skip
+    proxies = {"default": {"httpProxy": "http://proxy.example:3128"}}
+    result = run_op(ops.json_keys, given, path=path, keys={"proxies": proxies}, user="jenkins")
+    (written,) = result.uploads.values()
+    assert json.loads(written) == {"auths": {"registry.example": {"auth": "dXNlcjpwdw=="}},
+                                   "proxies": proxies}  # fmt: skip
+    same = {**given, "FileContents": {path: written.splitlines()},
+            "Sha256File": {path: sha(written)}}  # fmt: skip
+    assert run_op(ops.json_keys, same, path=path, keys={"proxies": proxies}, user="jenkins").noops
+
+
+def test_backups_are_pruned_to_the_newest_few_per_file(tmp_path):
+    import subprocess
+
+    for day in range(1, 15):
+        stamp = tmp_path / f"202611{day:02d}T000000Z"
+        (stamp / "etc/docker").mkdir(parents=True)
+        (stamp / "etc/docker/daemon.json").write_text("{}")
+        (stamp / "etc/subuid").write_text("x")
+    subprocess.run(["sh", "-c", ops.prune_backups(PATH, str(tmp_path))], check=True)
+    kept = sorted(p.parents[2].name for p in tmp_path.glob("*/etc/docker/daemon.json"))
+    assert kept == [f"202611{day:02d}T000000Z" for day in range(5, 15)]
+    assert len(list(tmp_path.glob("*/etc/subuid"))) == 14  # another file's backups stay
