@@ -21,6 +21,7 @@ from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
+from agenthost.tasks.drop_ins import docker_drop_ins
 from agenthost.tasks.run_lock import hold_run_lock
 
 
@@ -40,6 +41,7 @@ def agent_host() -> None:
             *docker_daemon_json(settings),
             *docker_proxy(settings),
             *docker_socket(settings),
+            *docker_drop_ins(),
         ],
     )
     agent_access(settings)

@@ -4,7 +4,7 @@ from pyinfra.operations import files
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import desired_file
+from agenthost.tasks.ops import desired_file, managed_file_absent
 from agenthost.tasks.packages import packages_installed
 
 
@@ -33,6 +33,11 @@ def agent_access(settings: Settings) -> None:
         desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
+    # sshd reads authorized_keys2 too (Debian's AuthorizedKeysFile): keys there bypass the list.
+    managed_file_absent(
+        name=f"{home}/.ssh/authorized_keys2 does not exist: keys are only the listed ones",
+        path=f"{home}/.ssh/authorized_keys2",
+    )
     if settings.agent_java:
         packages_installed(
             name=f"Java runtime {settings.agent_java} is installed",

@@ -71,7 +71,10 @@ def checksum_command(managed: list[Managed]) -> str:
     for m in managed:
         path = shlex.quote(m.path)
         read = f"grep -s {shlex.quote('^' + m.lines)} {path}" if m.lines else f"cat {path}"
-        parts.append(f"echo {path}; if [ -e {path} ]; then {read}; else echo absent; fi")
+        parts.append(
+            f"echo {path}; if [ -d {path} ]; then ls -1 {path};"
+            f" elif [ -e {path} ]; then {read}; else echo absent; fi"
+        )
     return "{ " + "; ".join(parts) + "; } | sha256sum | cut -d' ' -f1"
 
 

@@ -12,7 +12,7 @@ from agenthost.tasks.docker_daemon import (
     checksum_command,
     docker_applied,
 )
-from agenthost.tasks.ops import Managed, temp_path
+from agenthost.tasks.ops import Managed, backup_path, temp_path
 from tests.unit.harness import run_op
 
 
@@ -73,3 +73,18 @@ def test_checksum_follows_content_and_absence_but_only_the_agents_subid_lines(tm
     assert checksum(files) == written
     (tmp_path / "daemon.json").write_text('{"debug": true}\n')
     assert checksum(files) != written
+
+
+def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
+    from agenthost.tasks.drop_ins import only_our_drop_ins
+
+    directory = "/etc/systemd/system/docker.service.d"
+    ours = f"{directory}/http-proxy.conf"
+    listener = f"{directory}/tcp.conf"
+    clean = run_op(only_our_drop_ins, {"DropIns": {directory: [ours]}}, directory=directory,
+                   ours=[ours])  # fmt: skip
+    assert clean.noops and not clean.commands
+    given = {"DropIns": {directory: [ours, listener]}, "File": {listener: {"mode": 644}}}
+    result = run_op(only_our_drop_ins, given, directory=directory, ours=[ours])
+    assert result.commands[2] == f"cp -p {listener} {backup_path(listener)}"
+    assert result.commands[-1] == f"rm -f {listener}"
