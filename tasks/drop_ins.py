@@ -21,7 +21,10 @@ class DropIns(FactBase):
     default = list
 
     def command(self, directory: str) -> str:
-        return f"find {shlex.quote(directory)} -mindepth 1 -maxdepth 1 -name '*.conf' 2>/dev/null"
+        return (
+            f"find {shlex.quote(directory)} -mindepth 1 -maxdepth 1 -name '*.conf' 2>/dev/null"
+            " || true"
+        )
 
     def process(self, output: list[str]) -> list[str]:
         return sorted(output)
