@@ -141,3 +141,32 @@ def test_a_month_old_apt_stamp_changes_nothing(remote, converged):
     plan = json.loads(dry.stdout)["plan"]
     assert [op["name"] for op in plan if op["hosts_with_change"]] == []
     assert deploy().changed() == {}
+
+
+def test_no_secret_in_any_output_or_world_readable_file(remote, converged, tmp_path):
+    password, token = "pa/ss w0rd-4711", "tok3n-0815"
+    data = {
+        "docker_http_proxy": f"http://builder:{password}@proxy.invalid:3128",
+        "docker_https_proxy": f"http://{token}@proxy.invalid:3128",
+        "docker_proxy_typo": f"http://builder:{password}@proxy.invalid:3128",
+    }
+    for host in remote.values():
+        host.check_output("touch /run/agenthost-scan-start")
+    refused = deploy("-vvv", inventory=write_inventory(tmp_path / "typo.py", data))
+    assert refused.returncode != 0 and "docker_proxy_typo" in refused.output
+    del data["docker_proxy_typo"]
+    run = deploy("-vvv", "--diff", inventory=write_inventory(tmp_path / "inventory.py", data))
+    assert run.returncode == 0, run.output
+    secrets = [password, "pa%2Fss%20w0rd-4711", token]
+    for output in (refused.output, run.output):
+        assert not [s for s in secrets if s in output]
+    for host in remote.values():
+        readable = host.check_output(
+            "find / -xdev -newer /run/agenthost-scan-start -type f -perm -o=r"
+            " -not -path '/proc/*' -not -path '/sys/*' -print0 | xargs -0 -r grep -l -F"
+            f" -e {shlex.quote(token)} -e {shlex.quote('pa%2Fss')} 2>/dev/null || true"
+        )
+        assert readable == ""
+        pid = host.check_output("systemctl show docker -p MainPID --value")
+        assert token in host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+    assert deploy().returncode == 0
