@@ -23,8 +23,8 @@ from tests.e2e.test_agent import (  # noqa: F401 (fixtures)
         ({"command": ["/nonexistent/agent"]}, "ci-agent was not replaced"),  # never runs
     ],
 )
-def test_an_agent_that_cannot_run_leaves_the_old_one_running(  # noqa: F811 (fixtures)
-    remote, tarball, secrets, inventory, converged, tmp_path, change, said
+def test_an_agent_that_cannot_run_leaves_the_old_one_running(
+    remote, tarball, secrets, inventory, converged, tmp_path, change, said  # noqa: F811
 ):
     before = agent_ids(remote)
     bad = write_inventory(tmp_path / "inventory.py", settings(tarball, secrets, **change))
