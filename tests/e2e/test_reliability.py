@@ -134,7 +134,8 @@ def test_a_dead_dockerd_is_seen_by_the_dry_run_and_brought_back(remote, converge
 
 def dry_run_changes() -> list[str]:
     """The operations `pyinfra --dry` says would change a host."""
-    dry = subprocess.run([PYINFRA, "-y", "--json", "--dry", "inventory/rehearsal.py", "deploy.py"],
+    # Without -y: pyinfra then runs every operation to see whether it would change the host.
+    dry = subprocess.run([PYINFRA, "--json", "--dry", "inventory/rehearsal.py", "deploy.py"],
                          cwd=REPO, env={**os.environ, "AGENTHOST_REHEARSAL_SET": SET},
                          capture_output=True, text=True)  # fmt: skip
     assert dry.returncode == 0, dry.stdout + dry.stderr
