@@ -90,7 +90,11 @@ class AgentContainerNames(FactBase):
         return "docker"
 
     def command(self) -> str:
-        return f"docker container ls --all --filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+        # A stopped dockerd lists none: the dry run then reports dockerd, not a failed fact.
+        return (
+            f"docker container ls --all --filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+            " 2>/dev/null || true"
+        )
 
     def process(self, output: list[str]) -> list[str]:
         return output
