@@ -7,8 +7,11 @@ SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 AGENT_ENV_DIR = "/etc/agenthost"
 PRUNE_UNIT = "agenthost-docker-prune"
 WORK_DIR = "/var/lib/agenthost"
+# Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
+# which the agent passes through to reach its workspace.
+APPLY_DIR = f"{WORK_DIR}/apply"
 # "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
-APPLIED_RECORD = f"{WORK_DIR}/docker-applied"
+APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
 
 
 def agent_env_file(container: str) -> str:

@@ -5,7 +5,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
 from agenthost import desired
-from agenthost.paths import APPLIED_RECORD, DAEMON_JSON, WORK_DIR
+from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
 from agenthost.tasks.ops import (
     BACKUP_DIR,
@@ -17,8 +17,8 @@ from agenthost.tasks.ops import (
 )
 from agenthost.templating import render
 
-APPLY_SCRIPT = f"{WORK_DIR}/docker-apply.sh"
-APPLY_LOG = f"{WORK_DIR}/docker-apply.log"
+APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"
+APPLY_LOG = f"{APPLY_DIR}/docker-apply.log"
 APPLY_UNIT = "agenthost-docker-apply"
 
 
@@ -101,7 +101,7 @@ def docker_applied(managed: list[Managed]):
         stamp=RUN_STAMP,
         daemon_json=DAEMON_JSON,
     )
-    yield StringCommand("install", "-d", "-m", "0700", WORK_DIR)
+    yield StringCommand("install", "-d", "-m", "0700", APPLY_DIR)
     yield from atomic_upload(script, APPLY_SCRIPT, "700")
     yield (
         f"if command -v systemd-run >/dev/null && [ -d /run/systemd/system ]; then"
