@@ -1,5 +1,0 @@
-import sys
-
-from agenthost.cli import main
-
-sys.exit(main())

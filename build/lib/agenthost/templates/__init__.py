@@ -1,1 +1,0 @@
-"""jinja2 templates of the files agenthost writes on hosts, shipped as package data."""
