@@ -19,7 +19,7 @@ from agenthost.paths import (
     SOCKET_DROP_IN,
 )
 from agenthost.prune import unit_files
-from agenthost.settings import Settings
+from agenthost.settings import Settings, has_credentials
 from agenthost.templating import render
 
 AUTHORIZED_KEYS_HEADER = (
@@ -46,7 +46,10 @@ class File(NamedTuple):
 
 
 def daemon_json(settings: Settings) -> File:
-    return File(DAEMON_JSON, daemon_config.render(settings.daemon_json()))
+    """0644 as CIS 3.17 asks, unless an option holds credentials (a proxy URL's): then 0600."""
+    content = daemon_config.render(settings.daemon_json())
+    secret = has_credentials(content)
+    return File(DAEMON_JSON, content, "600" if secret else "644", secret=secret)
 
 
 def proxy_files(settings: Settings, account: Account) -> list[File]:

@@ -8,6 +8,12 @@ AGENT_ENV_DIR = "/etc/agenthost"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
+WORK_DIR = "/var/lib/agenthost"
+# Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
+# which the agent passes through to reach its workspace.
+APPLY_DIR = f"{WORK_DIR}/apply"
+# "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
+APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
 
 
 def agent_env_file(container: str) -> str:

@@ -20,15 +20,19 @@ from pydantic import (
     model_validator,
 )
 
-from agenthost import agent_container, daemon_config
+from agenthost import agent_container, daemon_config, safety
 
 # Settings live in these namespaces; a key there that is not a setting is a typo.
 OUR_PREFIXES = ("agent_", "docker_")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # The userinfo of a URL, user:password or a token alone: all of it is secret.
-CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+# Up to the first @ after ://, within one quoted value: a password may hold / or a space.
+CREDENTIALS = re.compile(r"(://)[^@'\"\n]+@")
+# scheme://[userinfo@]host[:port][/]; the userinfo ends at the last @ and may hold anything.
+PROXY_URL = re.compile(r"^(?P<scheme>http|https|socks5)://(?:(?P<userinfo>.+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?P<port>:\d{1,5})?/?$")
+# What a URL's userinfo must not hold raw; "%" stays, so a percent-encoded password is kept.
+USERINFO_RESERVED = "/ ?#@[]"
 PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[0-9][0-9A-Za-z.~:+-]*)?$")
-PROXY_URL = re.compile(r"^(http|https|socks5)://[^\s/]+(:\d+)?/?$")
 # Debian 13's versions (docker-cli is the client alone); bump them together with the base image.
 AGENT_IMAGE_PACKAGES = (
     "docker-cli=26.1.5+dfsg1-9+deb13u1+b1",
@@ -78,9 +82,11 @@ class AgentContainer(BaseModel):
         default_factory=list, description="Published ports, [ip:]host:container."
     )
     memory: str | None = Field(
-        "2g", pattern=r"^[0-9]+[bkmgBKMG]?$", description="Memory limit (docker --memory)."
+        "2g", description="Memory limit (docker --memory), with a unit, at least 6m."
     )
-    cpus: float | None = Field(2.0, gt=0, description="CPU limit (docker --cpus).")
+    cpus: float | None = Field(
+        2.0, ge=0.01, description="CPU limit (docker --cpus), at most the host's CPUs."
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Container labels.")
     healthcheck: list[str] | None = Field(
         None, description="Healthcheck test, e.g. [CMD, docker, version]; none: the image's."
@@ -92,7 +98,17 @@ class AgentContainer(BaseModel):
     def _ports(cls, value):
         for port in value:
             agent_container.publish(port)
+            match = agent_container.PORT.match(port)
+            safety.port_numbers(port, match["host"], match["container"])
         return value
+
+    _image = field_validator("image")(lambda v: safety.image_reference(v))
+    _memory = field_validator("memory")(
+        lambda v: v if v is None else safety.memory(v)
+    )
+    _volumes = field_validator("volumes")(lambda v: [safety.volume(x) for x in v])
+    _labels = field_validator("labels")(lambda v: safety.labels(v))
+    _environment = field_validator("environment")(lambda v: safety.environment(v))
 
     @field_validator("healthcheck")
     @classmethod
@@ -120,6 +136,9 @@ class AgentImageBuild(BaseModel):
         default_factory=lambda: list(AGENT_IMAGE_PACKAGES),
         description="apt packages, pinned as name=version; a docker CLI and tini are required.",
     )
+
+    _references = field_validator("tag", "base")(lambda v: safety.image_reference(v))
+    _packages = field_validator("packages")(lambda v: [safety.deb_package(p) for p in v])
 
 
 class Settings(BaseModel):
@@ -249,18 +268,31 @@ class Settings(BaseModel):
     @field_validator("docker_http_proxy", "docker_https_proxy")
     @classmethod
     def _proxy_url(cls, value):
-        if value is not None and not PROXY_URL.match(value):
+        if value is None:
+            return value
+        match = PROXY_URL.match(value)
+        if not match:
             raise ValueError(
-                "expected a URL such as http://proxy.example:3128, credentials allowed before an @"
+                "expected a URL such as http://proxy.example:3128 (user:password may come first)"
             )
-        return value
+        if not match["userinfo"]:
+            return value
+        # user:password with /, space or @ percent-encoded, as every proxy client parses it.
+        user, colon, password = match["userinfo"].partition(":")
+        userinfo = _encode(user) + colon + _encode(password)
+        return f"{match['scheme']}://{userinfo}@{value[match.start('host'):]}"
 
     @field_validator("agent_home", "agent_workspace")
     @classmethod
-    def _absolute(cls, value):
-        if value is not None and not value.startswith("/"):
-            raise ValueError("expected an absolute path")
-        return value
+    def _agent_dir(cls, value):
+        return value if value is None else safety.agent_dir(value)
+
+    _agent_user = field_validator("agent_user")(lambda v: safety.agent_user(v))
+    _agent_java = field_validator("agent_java")(
+        lambda v: v if v is False else safety.deb_package(v)
+    )
+    _no_proxy = field_validator("docker_no_proxy")(lambda v: safety.no_proxy(v))
+    _schedule = field_validator("docker_prune_schedule")(lambda v: safety.calendar(v))
 
     @field_validator("agent_ssh_authorized_keys")
     @classmethod
@@ -308,6 +340,15 @@ class Settings(BaseModel):
         daemon_config.check_options(value)
         return value
 
+    @model_validator(mode="after")
+    def _outside_data_root(self):
+        root = self.docker_daemon_options.get("data-root")
+        for name in ("agent_home", "agent_workspace"):
+            path = getattr(self, name)
+            if root and path and (path + "/").startswith(root.rstrip("/") + "/"):
+                raise ValueError(f"{name} = {path!r} is inside Docker's data-root {root}")
+        return self
+
     def home(self, existing: str | None) -> str:
         """The agent's home: the setting, else an existing user's home, else /home/<user>."""
         return self.agent_home or existing or f"/home/{self.agent_user}"
@@ -354,6 +395,10 @@ def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, 
     return ours, unknown
 
 
+def _encode(part: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in USERINFO_RESERVED else c for c in part)
+
+
 def redact(text: str) -> str:
     """Text with the credentials of every URL in it replaced, fit for output and logs."""
     return CREDENTIALS.sub(r"\1***@", text)
@@ -367,17 +412,27 @@ def _describe(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "settings"
     value = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a rule across settings names them itself; the input is all of them
+        return redact(message)
     return redact(f"{where} = {value!r}: {message}")
 
 
 def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = None) -> Settings:
     """The settings of host `name`, or a SettingsError naming every bad setting and value."""
     ours, problems = split_data(data, _pyinfra_keys() if pyinfra_keys is None else pyinfra_keys)
+    # Units, drop-ins, env files and the Dockerfile are line based: a newline adds a directive.
+    problems += [redact(f"{where} = {value!r}: control characters are not allowed")
+                 for where, value in safety.control_characters(ours)]  # fmt: skip
     settings = None
     try:
         settings = Settings(**ours)
     except ValidationError as error:
         problems += [_describe(e) for e in error.errors(include_url=False)]
+    if settings and data.get("ssh_user") == settings.agent_user:
+        problems.append(
+            f"agent_user = {settings.agent_user!r}: it is the user pyinfra connects as (ssh_user);"
+            " the deploy manages the agent's keys and would lock that user out"
+        )
     if problems:
         raise SettingsError("\n".join(f"host {name}: {problem}" for problem in problems))
     return settings

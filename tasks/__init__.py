@@ -21,7 +21,9 @@ from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
+from agenthost.tasks.drop_ins import docker_drop_ins
 from agenthost.tasks.retire import retire
+from agenthost.tasks.run_lock import hold_run_lock
 
 
 def agent_host() -> None:
@@ -29,6 +31,7 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    hold_run_lock()  # before any fact the stages read
     if settings.agent_retired:
         retire(settings)
         return
@@ -42,6 +45,7 @@ def agent_host() -> None:
         *docker_daemon_json(settings),
         *docker_proxy(settings),
         *docker_socket(settings),
+        *docker_drop_ins(),
     ]
     agent_containers_stopped(managed)
     docker_restart(settings, managed)

@@ -5,7 +5,7 @@ from pyinfra.operations import files
 from agenthost import desired
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import desired_file
+from agenthost.tasks.ops import desired_file, managed_file_absent
 from agenthost.tasks.packages import packages_installed
 
 
@@ -34,6 +34,11 @@ def agent_access(settings: Settings) -> None:
         desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
+    # sshd reads authorized_keys2 too (Debian's AuthorizedKeysFile): keys there bypass the list.
+    managed_file_absent(
+        name=f"{home}/.ssh/authorized_keys2 does not exist: keys are only the listed ones",
+        path=f"{home}/.ssh/authorized_keys2",
+    )
     packages = desired.agent_packages(settings)
     desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")
     if packages:

@@ -21,8 +21,8 @@ from pyinfra.api import (
     deploy,
     operation,
 )
-from pyinfra.facts.docker import DockerImage
 from pyinfra.facts.files import Sha256File
+from pyinfra.facts.hardware import Cpus
 from pyinfra.operations import files
 from pyinfra.operations.util import any_changed
 
@@ -37,8 +37,9 @@ from agenthost.agent_container import (
     spec_hash,
 )  # fmt: skip
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import Managed, managed_file, not_checked
 
 
@@ -53,13 +54,17 @@ class GroupId(FactBase):
 
 
 class ContainerSpec(FactBase):
-    """A container's state and spec label, or None when there is no such container."""
+    """A container's state, spec label and live limits (which `docker update` changes), or None
+    when there is no such container."""
 
     def requires_command(self, container: str) -> str:
         return "docker"
 
     def command(self, container: str) -> str:
-        fields = "{{.State.Status}} {{json .Config.Labels}}"
+        fields = (
+            "{{.State.Status}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}"
+            " {{json .Config.Labels}}"
+        )
         return (
             f"docker container inspect --format {shlex.quote(fields)} {shlex.quote(container)}"
             " 2>/dev/null || true"
@@ -69,8 +74,13 @@ class ContainerSpec(FactBase):
         found = [line.split(" ", 1) for line in output if line.strip()]
         if not found:
             return None
-        status, labels = found[0]
-        return {"status": status, "spec": (json.loads(labels) or {}).get(SPEC_LABEL)}
+        status, memory, nano_cpus, labels = found[0][0], *found[0][1].split(" ", 2)
+        return {
+            "status": status,
+            "spec": (json.loads(labels) or {}).get(SPEC_LABEL),
+            "memory": int(memory),
+            "nano_cpus": int(nano_cpus),
+        }
 
 
 class AgentContainerNames(FactBase):
@@ -83,7 +93,11 @@ class AgentContainerNames(FactBase):
 
     def command(self, running: bool = False) -> str:
         which = "" if running else "--all "
-        return f"docker container ls {which}--filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+        # A stopped dockerd lists none: the dry run then reports dockerd, not a failed fact.
+        return (
+            f"docker container ls {which}--filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
+            " 2>/dev/null || true"
+        )
 
     def process(self, output: list[str]) -> list[str]:
         return output
@@ -92,7 +106,8 @@ class AgentContainerNames(FactBase):
 @operation()
 def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agent: str | None,
                     env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
-    """Container `spec.name` runs `spec`; it is recreated only when the spec's hash changed.
+    """Container `spec.name` runs `spec`; recreated (safely, see agenthost.replace) when the
+    spec's hash or its live limits changed, restarted when stopped or crash-looping.
 
     + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
     """
@@ -119,19 +134,32 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         env_file_sha256 = host.get_fact(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = host.get_fact(ContainerSpec, container=spec.name)
-    if current and current["spec"] == digest:
-        if current["status"] in ("running", "restarting"):
-            host.noop(f"{spec.name} runs the configured spec ({current['status']})")
+    if current and current["spec"] == digest and limits(current) == limits_of(spec):
+        if current["status"] == "running":
+            host.noop(f"{spec.name} runs the configured spec")
             return
-        yield StringCommand("docker", "container", "start", QuoteString(spec.name))
+        # Stopped, or crash-looping (restarting): started again and seen running, or the
+        # host fails with Docker's reason.
+        yield StringCommand(
+            "docker", "container", "restart", QuoteString(spec.name), ">/dev/null", "&&",
+            "{", verify(spec.name), ";", "}",
+        )  # fmt: skip
         return
-    if current:
-        # `docker stop` gives the old container its own stop timeout to finish a build.
-        yield StringCommand("docker", "container", "stop", QuoteString(spec.name))
-        yield StringCommand("docker", "container", "rm", QuoteString(spec.name))
-    yield StringCommand(
-        "docker", "container", "run", "--detach", *map(QuoteString, labelled(args, digest))
-    )
+    cores = host.get_fact(Cpus)
+    if spec.cpus and cores and spec.cpus > cores:
+        raise OperationError(f"{spec.name}: cpus = {spec.cpus} but {host.name} has {cores} CPUs")
+    yield replace_script(spec.name, labelled(args, digest), stop_old_first=bool(spec.ports))
+
+
+def limits_of(spec: AgentContainer) -> tuple[int, int]:
+    """The memory (bytes) and NanoCpus Docker keeps for `spec`; 0 is no limit."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    memory = int(spec.memory[:-1]) * units[spec.memory[-1].lower()] if spec.memory else 0
+    return memory, round((spec.cpus or 0) * 1e9)
+
+
+def limits(current: dict) -> tuple[int, int]:
+    return current["memory"], current["nano_cpus"]
 
 
 @operation()

@@ -1,63 +1,124 @@
+import shlex
 from io import StringIO
 
-from pyinfra.api import FileUploadCommand, StringCommand, deploy, operation
-from pyinfra.operations.util import any_changed
+from pyinfra import host
+from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
 from agenthost import desired
-from agenthost.paths import DAEMON_JSON
+from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
-from agenthost.tasks.ops import Managed, backup_path, managed_file
+from agenthost.tasks.ops import (
+    BACKUP_DIR,
+    RUN_STAMP,
+    Managed,
+    atomic_upload,
+    managed_file,
+    temp_path,
+)
 from agenthost.templating import render
 
-CANDIDATE = "/etc/docker/.daemon.json.agenthost"
+APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"
+APPLY_LOG = f"{APPLY_DIR}/docker-apply.log"
+APPLY_UNIT = "agenthost-docker-apply"
 
 
 @operation()
-def validated_daemon_json(content: str):
+def validated_daemon_json(content: str, mode: str = "644", secret: bool = False):
     """daemon.json holds `content`, checked by `dockerd --validate` where the engine has it."""
-    commands = list(managed_file._inner(path=DAEMON_JSON, content=content))
+    commands = list(managed_file._inner(path=DAEMON_JSON, content=content, mode=mode,
+                                        secret=secret))  # fmt: skip
     if not commands:
         return
-    yield FileUploadCommand(StringIO(content), CANDIDATE)
+    candidate = temp_path(f"{DAEMON_JSON}.candidate")
+    yield StringCommand("install", "-m", "0600", "/dev/null", candidate)
+    yield FileUploadCommand(StringIO(content), candidate)
     # Debian 12's dockerd 20.10 has no --validate; the settings schema stands in for it there.
     yield (
         f"if dockerd --help 2>&1 | grep -q -- --validate; then"
-        f" dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}; fi"
+        f" dockerd --validate --config-file {candidate} || {{ rm -f {candidate}; exit 1; }}; fi"
     )
-    yield StringCommand("rm", "-f", CANDIDATE)
+    yield StringCommand("rm", "-f", candidate)
     yield from commands
 
 
 @deploy("Docker daemon configuration")
 def docker_daemon_json(settings: Settings) -> list[Managed]:
+    file = desired.daemon_json(settings)
     op = validated_daemon_json(
-        name=f"{DAEMON_JSON} is generated from the settings, root:root 0644",
-        content=desired.daemon_json(settings).content,
+        name=f"{DAEMON_JSON} is generated from the settings, root:root {file.mode}",
+        content=file.content,
+        mode=file.mode,
+        secret=file.secret,
     )
     return [Managed(op, DAEMON_JSON)]
 
 
+class AppliedConfig(FactBase):
+    """The checksum of dockerd's configuration files as they are now, and the one recorded
+    after the last healthy apply (None when there is no record)."""
+
+    def command(self, checksum: str) -> str:
+        return f"{{ {checksum}\n}} && cut -d' ' -f1 {APPLIED_RECORD} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict[str, str | None]:
+        return {"current": output[0], "applied": output[1] if len(output) > 1 else None}
+
+
+def checksum_command(managed: list[Managed]) -> str:
+    """Shell that prints one checksum of every file dockerd reads (an absent one included);
+    of a subid file, only the agent's lines, so another user's new range restarts nothing."""
+    parts = []
+    for m in (m for m in managed if m.path):  # the engine's packages: their op's change restarts
+        path = shlex.quote(m.path)
+        read = f"grep -s {shlex.quote('^' + m.lines)} {path}" if m.lines else f"cat {path}"
+        parts.append(
+            f"echo {path}; if [ -d {path} ]; then ls -1 {path};"
+            f" elif [ -e {path} ]; then {read}; else echo absent; fi"
+        )
+    return "{ " + "; ".join(parts) + "; } | sha256sum | cut -d' ' -f1"
+
+
 @operation()
-def docker_applied(managed: list[Managed], expect_userns: bool, expect_live_restore: bool):
-    """dockerd runs the changed files, healthy, or runs the previous ones and the host fails."""
-    changed = [
+def docker_applied(managed: list[Managed]):
+    """dockerd runs the files on disk, healthy, or runs the previous ones and the host fails.
+
+    Restarts when this run changed a file or when the files differ from those last applied (a
+    run stopped before its restart), in a transient unit that outlives the SSH connection.
+    """
+    checksum = checksum_command(managed)
+    state = host.get_fact(AppliedConfig, checksum=checksum)
+    changed_ops = [
         m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
     ]
-    yield render(
+    changed = bool(changed_ops)
+    if not changed and state["current"] == state["applied"]:
+        host.noop("dockerd runs the configuration on disk")
+        return
+    undo = [m.undo for m in changed_ops if m.undo]
+    script = render(
         "docker-apply.sh.j2",
-        restore=[(m.path, backup_path(m.path)) for m in changed if m.path],
-        undo=[m.undo for m in changed if m.undo],
-        expect_userns=str(expect_userns).lower(),
-        expect_live_restore=str(expect_live_restore).lower(),
+        checksum=checksum,
+        paths=[m.path for m in managed if m.path],
+        undo=undo,
+        record=APPLIED_RECORD,
+        log=APPLY_LOG,
+        backups=BACKUP_DIR,
+        stamp=RUN_STAMP,
+        daemon_json=DAEMON_JSON,
+    )
+    yield StringCommand("install", "-d", "-m", "0700", APPLY_DIR)
+    yield from atomic_upload(script, APPLY_SCRIPT, "700")
+    yield (
+        f"if command -v systemd-run >/dev/null && [ -d /run/systemd/system ]; then"
+        f" systemd-run --unit={APPLY_UNIT} --wait --collect --quiet --service-type=oneshot"
+        f" /bin/sh {APPLY_SCRIPT}; else /bin/sh {APPLY_SCRIPT}; fi;"
+        f" status=$?; cat {APPLY_LOG} >&2; exit $status"
     )
 
 
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
     docker_applied(
-        name="Docker runs the new configuration (one restart, rolled back if unhealthy)",
+        name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
         managed=managed,
-        expect_userns=settings.docker_userns_remap,
-        expect_live_restore=bool(settings.daemon_json().get("live-restore")),
-        _if=any_changed(*(m.op for m in managed)),
     )

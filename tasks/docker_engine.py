@@ -61,7 +61,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
     reinstall = reinstall_previous(wanted.packages, host.get_fact(DebPackages))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
-    return [Managed(installed, None, undo)]
+    return [Managed(installed, None, undo=undo)]
 
 
 def _docker_ce_repository(settings: Settings, system: engine.System) -> None:

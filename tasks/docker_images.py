@@ -13,17 +13,16 @@ from pyinfra.api import (
     deploy,
     operation,
 )
-from pyinfra.facts.docker import DockerImage
 
 from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
+from agenthost.paths import WORK_DIR
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import not_checked
 from agenthost.templating import render
 
-WORK_DIR = "/var/lib/agenthost"
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"
 
 

@@ -1,10 +1,12 @@
+import json
+
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.ops import Managed, desired_file
+from agenthost.tasks.ops import Managed, desired_file, json_keys
 
 
 @deploy("Docker proxy")
@@ -31,5 +33,12 @@ def docker_proxy(settings: Settings) -> list[Managed]:
         group=account.group,
         mode="700",
     )
-    desired_file(client, f"{settings.agent_user}'s Docker client uses the same proxies")
+    json_keys(
+        name=f"{settings.agent_user}'s Docker client uses the same proxies, its logins kept",
+        path=client.path,
+        keys=json.loads(client.content),
+        mode=client.mode,
+        user=client.user,
+        group=client.group,
+    )
     return [Managed(drop_in_op, drop_in.path), Managed(env_file_op, env_file.path)]

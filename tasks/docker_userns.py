@@ -21,6 +21,7 @@ def docker_userns(settings: Settings) -> list[Managed]:
                 mode=mode,
             ),
             path,
+            lines=f"{user}:",
         )
         for path in ("/etc/subuid", "/etc/subgid")
     ]

@@ -2,6 +2,7 @@
 
 pyinfra 3 does not cache facts: every `host.get_fact` is one round trip. `Users` runs `id` and
 `groups` for every account of the host, and a managed file cost a `File` and a `Sha256File`.
+And `DockerImage` quoted: pyinfra's puts the reference into the shell as is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from weakref import WeakKeyDictionary
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError
 from pyinfra.api.state import StateStage
+from pyinfra.facts import docker
 
 _planned: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()  # by pyinfra State
 
@@ -87,3 +89,10 @@ class UserAccount(FactBase):
         supplementary = [name for name in groups if name != group]
         return {"uid": int(uid), "gid": int(gid), "home": home, "group": group,
                 "groups": supplementary}  # fmt: skip
+
+
+class DockerImage(docker.DockerImage):
+    """`docker image inspect` of one reference, quoted (pyinfra's puts it in the shell as is)."""
+
+    def command(self, object_id: str) -> str:
+        return f"docker image inspect {shlex.quote(object_id)} 2>/dev/null || true"

@@ -7,13 +7,15 @@ create is listed in BACKUP_DIR/created: the host's state before agenthost, for r
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
+import uuid
 from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
 
 from pyinfra import host, logger
-from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FileContents
 from pyinfra.operations.util.files import generate_color_diff
@@ -23,7 +25,10 @@ from agenthost.tasks.facts import ManagedFileState, account_in_op
 
 BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
+KEEP_BACKUPS = 10  # per file
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+# Temporary names carry the run's own id: two runs never write through the same file.
+RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
 
 
@@ -42,6 +47,7 @@ class Managed(NamedTuple):
 
     op: OperationMeta
     path: str | None
+    lines: str | None = None  # only lines starting with this matter to dockerd (subid files)
     undo: str | None = None
 
 
@@ -55,27 +61,86 @@ def restore_command(path: str) -> str:
     return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
 
 
-def backup(path: str):
-    # Root-only through the top directory; the copy keeps its mode so a restore is exact.
+def backup(path: str, exists: bool = True):
+    """Root-only through the top directory, the copy keeps its mode so a restore is exact; a
+    file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
-    yield StringCommand("mkdir", "-p", backup.rsplit("/", 1)[0])
-    yield StringCommand("cp", "-p", path, backup)
+    yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
+    if exists:
+        yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
+    else:
+        yield StringCommand("touch", QuoteString(f"{backup}.absent"))
+    yield prune_backups(path)
+
+
+def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
+    """Shell that keeps the newest KEEP_BACKUPS backups of `path` and drops empty run dirs."""
+    pattern = f"{root}/*{shlex.quote(path)}"
+    return (
+        f"ls -1d {pattern} {pattern}.absent 2>/dev/null | sort | head -n -{KEEP_BACKUPS}"
+        f" | xargs -r rm -f; find {root} -mindepth 1 -type d -empty -delete"
+    )
+
+
+def temp_path(path: str) -> str:
+    """A name next to `path` (same file system, so `mv` is atomic), unique to this run."""
+    directory, name = path.rsplit("/", 1)
+    return f"{directory}/.{name}.agenthost-{RUN_ID}"
+
+
+def atomic_upload(content: str, path: str, mode: str, user: str = "root", group: str = "root",
+                  unchanged_from: str | None = None):  # fmt: skip
+    """`path` gets `content` whole or not at all: written root-only beside it, then renamed.
+
+    With `unchanged_from` (a sha256), the rename happens under shadow's lock (`path`.lock, made
+    by link(2) as useradd makes it) and only if `path` still has that checksum.
+    """
+    temp = temp_path(path)
+    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
+    yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(temp))
+    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
+    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
+    staged = host.get_temp_filename(temp, temp_directory=temp_dir)
+    yield FileUploadCommand(StringIO(content), temp, remote_temp_filename=staged)
+    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(temp))
+    yield StringCommand("chmod", QuoteString(mode), QuoteString(temp))
+    if unchanged_from is None:
+        yield StringCommand("mv", "-f", QuoteString(temp), QuoteString(path))
+    else:
+        yield shadow_locked_replace(temp, path, unchanged_from)
+
+
+def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
+    """Shell that renames `temp` over `path` holding shadow's lock (a file holding our pid,
+    linked to `path`.lock; waits up to 30 s), if `path` was not changed since it was read."""
+    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{path}.{RUN_ID}")
+    temp, path = shlex.quote(temp), shlex.quote(path)
+    return (
+        f"echo $$ >{mine} && i=0; until ln {mine} {lock} 2>/dev/null; do"
+        f" i=$((i+1)); if [ $i -ge 30 ]; then rm -f {mine} {temp};"
+        f" echo {path}: locked by another program for 30 s >&2; exit 1; fi; sleep 1; done;"
+        f" if echo {sha256}' '{path} | sha256sum --check --status; then mv -f {temp} {path};"
+        f" status=$?; else echo {path} changed while agenthost worked, run again >&2; status=1;"
+        f" rm -f {temp}; fi; rm -f {lock} {mine}; exit $status"
+    )
 
 
 def _created(path: str):
     # What the host had before agenthost: no file here (retiring the host removes it again).
-    yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
+    # BACKUP_DIR exists: the backup step before this made it.
     quoted = shlex.quote(path)
     yield StringCommand(f"grep -qxF {quoted} {CREATED} 2>/dev/null || echo {quoted} >> {CREATED}")
 
 
 @operation()
 def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
-                 group: str = "root", secret: bool = False):  # fmt: skip
+                 group: str = "root", secret: bool = False,
+                 unchanged_from: str | None = None):  # fmt: skip
     """`path` holds exactly `content`; a different file there is backed up first.
 
-    A secret file is made root-only before its content arrives and is never diffed in output.
+    The content arrives in a root-only file beside `path` that is then renamed over it, so a
+    reader sees the old file or the new one, never half of it; a secret is never diffed.
     """
     current = host.get_fact(ManagedFileState, path=path)  # one round trip: stat and checksum
     same = current and current["sha256"] == _sha256(content)
@@ -84,19 +149,14 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         return
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
-    if current and not same:
-        yield from backup(path)
+    if same:  # only the owner or mode differ
+        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+        yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
+        return
+    yield from backup(path, exists=bool(current))
     if not current:
         yield from _created(path)
-    yield StringCommand("mkdir", "-p", path.rsplit("/", 1)[0])
-    if secret or not current:
-        yield StringCommand("install", "-m", "0600", "/dev/null", path)
-    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
-    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
-    temp = host.get_temp_filename(path, temp_directory=temp_dir)
-    yield FileUploadCommand(StringIO(content), path, remote_temp_filename=temp)
-    yield StringCommand("chown", f"{user}:{group}", path)
-    yield StringCommand("chmod", mode, path)
+    yield from atomic_upload(content, path, mode, user, group, unchanged_from)
 
 
 def desired_file(file: desired.File, name: str) -> OperationMeta:
@@ -108,13 +168,39 @@ def desired_file(file: desired.File, name: str) -> OperationMeta:
 
 
 @operation()
+def json_keys(path: str, keys: dict, mode: str = "600", user: str = "root", group: str = "root"):
+    """The JSON object in `path` has exactly `keys` at its top level (a key whose value is empty
+    is removed) and keeps every other key, such as what `docker login` wrote there.
+
+    Args:
+        path: the JSON file; created when missing.
+        keys: top-level keys agenthost owns, with their values.
+        mode, user, group: the file's mode and owner; its content is treated as a secret.
+    """
+    lines = host.get_fact(FileContents, path=path)
+    try:
+        current = json.loads("\n".join(lines)) if lines else {}
+    except ValueError:
+        current = None  # not JSON: replaced, the old file kept as a backup
+    merged = dict(current) if isinstance(current, dict) else {}
+    for key, value in keys.items():
+        if value:
+            merged[key] = value
+        else:
+            merged.pop(key, None)
+    content = json.dumps(merged, indent=2, sort_keys=True) + "\n"
+    yield from managed_file._inner(path=path, content=content, mode=mode, user=user,
+                                   group=group, secret=True)  # fmt: skip
+
+
+@operation()
 def managed_file_absent(path: str):
     """`path` does not exist; what was there is backed up first."""
     if not host.get_fact(File, path=path):
         host.noop(f"{path} does not exist")
         return
     yield from backup(path)
-    yield StringCommand("rm", "-f", path)
+    yield StringCommand("rm", "-f", QuoteString(path))
 
 
 @operation()
@@ -135,7 +221,10 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
         wanted = subids.agent_lines(text, user, own_id, count, mode)
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
-    yield from managed_file._inner(path=path, content=wanted)
+    read = host.get_fact(ManagedFileState, path=path)
+    yield from managed_file._inner(
+        path=path, content=wanted, unchanged_from=read and read["sha256"]
+    )
 
 
 def _show_diff(path: str, content: str, exists: bool, secret: bool) -> None:

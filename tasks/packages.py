@@ -12,7 +12,7 @@ from pyinfra.facts.deb import DebPackages
 from agenthost.engine import satisfied
 
 APT = (
-    "DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades"
+    "DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades -o DPkg::Lock::Timeout=300"
     " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
 )
 # While dpkg swaps the engine, its maintainer scripts must not restart it: the deploy restarts it
@@ -47,7 +47,7 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     # An exact version is named (apt moves to it either way); a glob is reached through its pin.
     exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
     names = [*map(shlex.quote, exact), *(f"{shlex.quote(n)}-" for n in remove)]
-    yield "apt-get update -q"
+    yield f"{APT} update"
     yield f"{prefix}{APT} install {' '.join(names)}"
     for name in missing:
         if packages[name]:  # a pin that matches nothing leaves apt's choice: say so

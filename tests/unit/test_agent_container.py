@@ -148,7 +148,9 @@ def test_container_fact_reads_state_and_spec_label():
 
     fact = ContainerSpec()
     assert fact.process([]) is None  # no such container
-    assert fact.process(['running {"agenthost.spec":"abc","team":"ci"}']) == {
-        "status": "running", "spec": "abc"
+    assert fact.process(['running 2147483648 2000000000 {"agenthost.spec":"abc","team":"ci"}']) == {
+        "status": "running", "spec": "abc", "memory": 2**31, "nano_cpus": 2 * 10**9
     }  # fmt: skip
-    assert fact.process(["exited null"]) == {"status": "exited", "spec": None}
+    assert fact.process(["exited 0 0 null"]) == {
+        "status": "exited", "spec": None, "memory": 0, "nano_cpus": 0
+    }

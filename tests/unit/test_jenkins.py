@@ -56,7 +56,8 @@ def test_subid_file_writes_the_uid_mode_lines():
                                          "sha256": "old"}}}  # fmt: skip
     result = run_op(subid_file, facts, path=path, user="jenkins", count=65536, mode="uid")
     assert any(f"cp -p {path}" in c for c in result.commands), "the old file is backed up first"
-    assert result.uploads[path] == subids.agent_lines(USERADD, "jenkins", 1000, 65536, "uid")
+    (written,) = result.uploads.values()  # beside the file, then renamed over it
+    assert written == subids.agent_lines(USERADD, "jenkins", 1000, 65536, "uid")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The file operations every concern uses: given these facts, these commands."""
 
 import hashlib
+import json
 
 import pytest
 from pyinfra.api import OperationError
@@ -30,18 +31,26 @@ def test_a_file_as_desired_is_a_noop():
     assert result.commands == [] and result.noops == [f"{PATH} is up to date"]
 
 
-def test_a_new_file_is_made_root_only_before_its_content_arrives_and_nothing_is_backed_up():
+TEMP = ops.temp_path(PATH)
+
+
+def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked_absent_before():
     result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
     assert result.commands == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
+        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        f"touch {STAMPED}.absent",
+        ops.prune_backups(PATH),
         f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || echo {PATH} >> {ops.CREATED}",
         "mkdir -p /etc/docker",
-        f"install -m 0600 /dev/null {PATH}",
-        f"upload {PATH}",
-        f"chown root:root {PATH}",
-        f"chmod 644 {PATH}",
+        f"install -m 0600 /dev/null {TEMP}",
+        f"upload {TEMP}",
+        f"chown root:root {TEMP}",
+        f"chmod 644 {TEMP}",
+        f"mv -f {TEMP} {PATH}",
     ]
-    assert result.uploads == {PATH: "{}\n"}
+    assert result.uploads == {TEMP: "{}\n"}
+    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and ops.RUN_ID in TEMP
 
 
 def test_a_different_file_is_backed_up_first():
@@ -51,7 +60,7 @@ def test_a_different_file_is_backed_up_first():
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
         f"cp -p {PATH} {STAMPED}",
     ]
-    assert f"upload {PATH}" in result.commands
+    assert result.commands[-1] == f"mv -f {TEMP} {PATH}"
 
 
 def test_only_a_wrong_mode_is_fixed_without_a_backup():
@@ -63,8 +72,8 @@ def test_only_a_wrong_mode_is_fixed_without_a_backup():
 def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
     result = run_op(ops.managed_file, facts(stat(mode=600), "old\n"), path=PATH,
                     content="new\n", mode="600", secret=True)  # fmt: skip
-    assert result.commands.index(f"install -m 0600 /dev/null {PATH}") < result.commands.index(
-        f"upload {PATH}"
+    assert result.commands.index(f"install -m 0600 /dev/null {TEMP}") < result.commands.index(
+        f"upload {TEMP}"
     )
 
 
@@ -73,7 +82,9 @@ def test_an_absent_file_is_a_noop_and_a_present_one_is_backed_up_then_removed():
         f"{PATH} does not exist"
     ]
     result = run_op(ops.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
-    assert result.commands[-2:] == [f"cp -p {PATH} {STAMPED}", f"rm -f {PATH}"]
+    assert result.commands[-3:] == [
+        f"cp -p {PATH} {STAMPED}", ops.prune_backups(PATH), f"rm -f {PATH}"
+    ]  # fmt: skip
 
 
 JENKINS = {"jenkins": {"uid": 1500, "gid": 1600, "home": "/home/jenkins", "group": "jenkins"}}
@@ -87,9 +98,13 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
          "ManagedFileState": {"/etc/subuid": {**stat(), "sha256": sha("x")}}},
         path="/etc/subuid", user="jenkins", count=65536,
     )  # fmt: skip
-    assert result.uploads == {
-        "/etc/subuid": "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"
-    }
+    temp = ops.temp_path("/etc/subuid")
+    assert result.uploads == {temp: "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"}
+    # Renamed under shadow's lock, and only if nobody changed the file since it was read.
+    replace = result.commands[-1]
+    assert "ln /etc/subuid." in replace and " /etc/subuid.lock" in replace
+    assert f"{sha('x')}' '/etc/subuid | sha256sum --check --status" in replace
+    assert f"mv -f {temp} /etc/subuid" in replace
 
 
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
@@ -115,16 +130,17 @@ def test_diff_shows_what_changes_but_never_a_secret(caplog):
 
 
 def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_the_file():
-    from agenthost.tasks.docker_daemon import CANDIDATE, validated_daemon_json
+    from agenthost.tasks.docker_daemon import validated_daemon_json
 
+    candidate = ops.temp_path(f"{PATH}.candidate")
     result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
-    upload, validate, remove = result.commands[:3]
-    assert upload == f"upload {CANDIDATE}"
-    assert f"dockerd --validate --config-file {CANDIDATE} || {{ rm -f {CANDIDATE}; exit 1; }}" in (
+    _, upload, validate, remove = result.commands[:4]
+    assert upload == f"upload {candidate}"
+    assert f"dockerd --validate --config-file {candidate} || {{ rm -f {candidate}; exit 1; }}" in (
         validate
     )
-    assert remove == f"rm -f {CANDIDATE}"
-    assert result.commands[3:6] == [
+    assert remove == f"rm -f {candidate}"
+    assert result.commands[4:7] == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
         f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
         f"cp -p {PATH} {STAMPED}",
@@ -143,3 +159,39 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
         "rm -f /etc/agenthost/old.env",
     ]
     assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops
+
+
+def test_apt_waits_for_dpkgs_lock_a_bounded_time():
+    from agenthost.tasks.packages import APT
+
+    assert "DPkg::Lock::Timeout=300" in APT
+
+
+def test_the_agents_docker_config_keeps_its_logins_and_gets_only_our_keys():
+    path = "/home/jenkins/.docker/config.json"
+    login = '{"auths": {"registry.example": {"auth": "dXNlcjpwdw=="}}, "proxies": {"old": 1}}'
+    mine = stat(600, "jenkins")
+    given = {"FileContents": {path: login.splitlines()},
+             "ManagedFileState": {path: {**mine, "sha256": sha(login)}}}  # fmt: skip
+    proxies = {"default": {"httpProxy": "http://proxy.example:3128"}}
+    result = run_op(ops.json_keys, given, path=path, keys={"proxies": proxies}, user="jenkins")
+    (written,) = result.uploads.values()
+    assert json.loads(written) == {"auths": {"registry.example": {"auth": "dXNlcjpwdw=="}},
+                                   "proxies": proxies}  # fmt: skip
+    same = {"FileContents": {path: written.splitlines()},
+            "ManagedFileState": {path: {**mine, "sha256": sha(written)}}}  # fmt: skip
+    assert run_op(ops.json_keys, same, path=path, keys={"proxies": proxies}, user="jenkins").noops
+
+
+def test_backups_are_pruned_to_the_newest_few_per_file(tmp_path):
+    import subprocess
+
+    for day in range(1, 15):
+        stamp = tmp_path / f"202611{day:02d}T000000Z"
+        (stamp / "etc/docker").mkdir(parents=True)
+        (stamp / "etc/docker/daemon.json").write_text("{}")
+        (stamp / "etc/subuid").write_text("x")
+    subprocess.run(["sh", "-c", ops.prune_backups(PATH, str(tmp_path))], check=True)
+    kept = sorted(p.parents[2].name for p in tmp_path.glob("*/etc/docker/daemon.json"))
+    assert kept == [f"202611{day:02d}T000000Z" for day in range(5, 15)]
+    assert len(list(tmp_path.glob("*/etc/subuid"))) == 14  # another file's backups stay

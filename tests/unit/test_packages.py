@@ -20,7 +20,7 @@ def test_another_exact_version_is_installed_and_checked():
     result = run_op(packages_installed, {"DebPackages": {"docker.io": [f"{V13}+b1"]}},
                     packages={"docker.io": V13}, hold_docker=True)  # fmt: skip
     assert result.commands[:2] == [
-        "apt-get update -q",
+        f"{APT} update",
         f"{HOLD_DOCKER}; {APT} install docker.io={V13}",
     ]
     assert f'case "$v" in {V13}) ;;' in result.commands[2]
@@ -29,7 +29,7 @@ def test_another_exact_version_is_installed_and_checked():
 def test_a_source_switch_is_one_transaction():
     result = run_op(packages_installed, {"DebPackages": {"docker.io": ["20.10"], "tini": ["1"]}},
                     packages={"docker-ce": None}, absent=["docker.io", "docker-cli"])  # fmt: skip
-    assert result.commands == ["apt-get update -q", f"{APT} install docker-ce docker.io-"]
+    assert result.commands == [f"{APT} update", f"{APT} install docker-ce docker.io-"]
 
 
 def test_only_removals_need_no_lists():
@@ -56,13 +56,15 @@ def test_a_rollback_puts_back_the_versions_the_step_changes():
 
 
 def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
-    restore = [("/etc/docker/daemon.json", "/b/daemon.json")]
-    script = render("docker-apply.sh.j2", restore=restore, undo=["UNDO-ENGINE"],
-                    expect_userns="true", expect_live_restore="true")  # fmt: skip
+    script = render(
+        "docker-apply.sh.j2", checksum="true", paths=["/etc/docker/daemon.json"],
+        undo=["UNDO-ENGINE"], record="/r", log="/l", backups="/b", stamp="S",
+        daemon_json="/etc/docker/daemon.json",
+    )  # fmt: skip
     assert (
-        script.index("cp -p /b/daemon.json")
+        script.index('cp -p "$kept" /etc/docker/daemon.json')
         < script.index("UNDO-ENGINE")
-        < script.rindex("restart ||")
+        < script.rindex("if restart; then")
     )
     assert "previous files and packages are restored" in script
     (tmp_path / "apply.sh").write_text(script)

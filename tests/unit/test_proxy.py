@@ -1,7 +1,9 @@
 import json
 
-from agenthost import proxy
-from agenthost.settings import Settings
+import pytest
+
+from agenthost import desired, proxy
+from agenthost.settings import Settings, redact
 
 
 def settings(**values):
@@ -74,3 +76,24 @@ def test_apt_proxy_file_is_root_only_with_credentials():
     assert (secret.mode, secret.secret) == ("600", True)
     plain = desired.apt_proxy(settings(docker_http_proxy="http://p:3128"))
     assert (plain.mode, plain.secret) == ("644", False)
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("http://builder:pa/ss word@proxy.example:3128", "http://builder:pa%2Fss%20word@proxy.example:3128"),
+        ("http://TOKEN@proxy.example:3128/", "http://TOKEN@proxy.example:3128/"),
+        ("http://u:s3cr%t@proxy.example:3128", "http://u:s3cr%t@proxy.example:3128"),
+    ],
+)  # fmt: skip
+def test_proxy_passwords_with_slash_or_space_are_percent_encoded_and_never_printed(given, kept):
+    assert Settings(docker_http_proxy=given).docker_http_proxy == kept
+    shown = redact(f"docker_http_proxi = {given!r}: unknown")
+    assert shown.startswith("docker_http_proxi = 'http://***@proxy.example:3128")
+    assert given.split("//")[1].split("@")[0] not in shown
+
+
+def test_daemon_json_holding_credentials_is_root_only_and_secret():
+    plain = desired.daemon_json(Settings())
+    assert (plain.mode, plain.secret) == ("644", False)
+    options = {"proxies": {"http-proxy": "http://u:tok@proxy.example:3128"}}
+    secret = desired.daemon_json(Settings(docker_daemon_options=options))
+    assert (secret.mode, secret.secret) == ("600", True)

@@ -50,4 +50,4 @@ def test_only_the_agents_subid_lines_go_back():
         },
     }
     result = run_op(subid_lines_restored, facts, path="/etc/subuid", user="jenkins")
-    assert result.uploads == {"/etc/subuid": restored}
+    assert list(result.uploads.values()) == [restored]

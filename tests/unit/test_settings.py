@@ -71,7 +71,7 @@ def test_all_problems_reported_at_once():
         ({"docker_http_proxy": "proxy:3128"}, "docker_http_proxy = 'proxy:3128': expected a URL"),
         ({"docker_no_proxy": "localhost"}, "docker_no_proxy = 'localhost'"),
         ({"docker_version": "latest; rm"}, "docker_version = 'latest; rm'"),
-        ({"agent_home": "home/ci"}, "agent_home = 'home/ci': expected an absolute path"),
+        ({"agent_home": "home/ci"}, "agent_home = 'home/ci': expected a plain absolute path"),
         ({"docker_users": ["ok", "Not-OK"]}, "'Not-OK' is not a valid user name"),
         ({"docker_daemon_options": {"hosts": []}}, "'hosts' is set by the docker unit"),
         ({"agent_containers": [{"name": "ci", "image": "x", "memroy": "1g"}]},

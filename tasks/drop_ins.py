@@ -1,0 +1,62 @@
+"""No drop-in changes dockerd or its socket but agenthost's own: another one (a TCP listener, an
+ExecStart override) is backed up and removed, and its removal is applied by the restart."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FactBase, deploy, operation
+
+from agenthost.paths import PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost.tasks.ops import Managed, managed_file_absent
+
+OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
+DIRECTORIES = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
+
+
+class DropIns(FactBase):
+    """The drop-ins systemd reads for a unit (`*.conf` in its .d directory), files or links."""
+
+    default = list
+
+    def command(self, directory: str) -> str:
+        return (
+            f"find {shlex.quote(directory)} -mindepth 1 -maxdepth 1 -name '*.conf' 2>/dev/null"
+            " || true"
+        )
+
+    def process(self, output: list[str]) -> list[str]:
+        return sorted(output)
+
+
+@operation()
+def only_our_drop_ins(directory: str, ours: list[str]):
+    """`directory` holds no drop-in but `ours`; others are backed up, then removed.
+
+    Args:
+        directory: a unit's drop-in directory.
+        ours: the drop-ins agenthost manages there.
+    """
+    extra = [path for path in host.get_fact(DropIns, directory=directory) if path not in ours]
+    if not extra:
+        host.noop(f"{directory} holds only agenthost's drop-ins")
+        return
+    for path in extra:
+        host.log(f"removing unexpected drop-in {path} (a backup is kept)")
+        yield from managed_file_absent._inner(path=path)
+
+
+@deploy("Docker drop-ins")
+def docker_drop_ins() -> list[Managed]:
+    return [
+        Managed(
+            only_our_drop_ins(
+                name=f"{directory} holds only agenthost's drop-ins",
+                directory=directory,
+                ours=sorted(p for p in OURS if p.startswith(directory + "/")),
+            ),
+            directory,
+        )
+        for directory in DIRECTORIES
+    ]

@@ -1,0 +1,90 @@
+"""dockerd's configuration is applied when it differs from what was last applied healthily,
+by a script run as a transient unit; its checksum and rollback are checked here with a real
+shell on temporary files."""
+
+import subprocess
+from types import SimpleNamespace
+
+from agenthost.tasks.docker_daemon import (
+    APPLY_SCRIPT,
+    APPLY_UNIT,
+    AppliedConfig,
+    checksum_command,
+    docker_applied,
+)
+from agenthost.tasks.ops import Managed, backup_path, temp_path
+from tests.unit.harness import run_op
+
+
+def op(will_change=False):
+    return SimpleNamespace(is_complete=lambda: False, will_change=will_change)
+
+
+def managed(tmp_path, will_change=False):
+    return [
+        Managed(op(will_change), str(tmp_path / "daemon.json")),
+        Managed(op(), str(tmp_path / "subuid"), lines="jenkins:"),
+    ]
+
+
+def checksum(files):
+    return subprocess.run(["sh", "-c", checksum_command(files)], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+
+
+def state(files, current="a", applied="a"):
+    return {"AppliedConfig": {checksum_command(files): {"current": current, "applied": applied}}}
+
+
+def test_in_sync_is_a_noop(tmp_path):
+    files = managed(tmp_path)
+    result = run_op(docker_applied, state(files), managed=files)
+    assert result.commands == [] and result.noops == ["dockerd runs the configuration on disk"]
+
+
+def test_a_configuration_written_by_an_interrupted_run_is_applied(tmp_path):
+    files = managed(tmp_path)
+    result = run_op(docker_applied, state(files, current="new", applied="old"), managed=files)
+    assert f"upload {temp_path(APPLY_SCRIPT)}" in result.commands
+    assert f"systemd-run --unit={APPLY_UNIT} --wait" in result.commands[-1]
+
+
+def test_no_record_yet_applies_once_and_a_change_this_run_applies(tmp_path):
+    files = managed(tmp_path)
+    assert run_op(docker_applied, state(files, applied=None), managed=files).commands
+    changed = managed(tmp_path, will_change=True)
+    assert run_op(docker_applied, state(changed), managed=changed).commands
+
+
+def test_the_fact_reads_the_current_checksum_and_the_record():
+    fact = AppliedConfig()
+    assert fact.process(["abc", "def"]) == {"current": "abc", "applied": "def"}
+    assert fact.process(["abc"]) == {"current": "abc", "applied": None}
+
+
+def test_checksum_follows_content_and_absence_but_only_the_agents_subid_lines(tmp_path):
+    files = managed(tmp_path)
+    absent = checksum(files)
+    (tmp_path / "daemon.json").write_text("{}\n")
+    (tmp_path / "subuid").write_text("jenkins:1000:1\n")
+    written = checksum(files)
+    assert absent != written and len(written) == 64
+    (tmp_path / "subuid").write_text("jenkins:1000:1\nalice:100000:65536\n")
+    assert checksum(files) == written
+    (tmp_path / "daemon.json").write_text('{"debug": true}\n')
+    assert checksum(files) != written
+
+
+def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
+    from agenthost.tasks.drop_ins import only_our_drop_ins
+
+    directory = "/etc/systemd/system/docker.service.d"
+    ours = f"{directory}/http-proxy.conf"
+    listener = f"{directory}/tcp.conf"
+    clean = run_op(only_our_drop_ins, {"DropIns": {directory: [ours]}}, directory=directory,
+                   ours=[ours])  # fmt: skip
+    assert clean.noops and not clean.commands
+    given = {"DropIns": {directory: [ours, listener]}, "File": {listener: {"mode": 644}}}
+    result = run_op(only_our_drop_ins, given, directory=directory, ours=[ours])
+    assert result.commands[2] == f"cp -p {listener} {backup_path(listener)}"
+    assert result.commands[-1] == f"rm -f {listener}"
