@@ -42,7 +42,9 @@ EDITS = [
 ]
 # The deploy's operations those edits undo, by a word of their names, and the host suite's
 # tests that see them.
-EDITED_OPERATIONS = ("daemon.json", "proxy drop-in", "docker group", "Agent container agent")
+# Docker's own restart counts too: the daemon no longer runs what is on disk.
+EDITED_OPERATIONS = ("daemon.json", "proxy drop-in", "docker group", "Agent container agent",
+                     "Docker runs the configuration on disk")
 EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run"}
 HOST_SUITE_TESTS = 8  # per host
 MARKER = "/tmp/agenthost-drift-marker"

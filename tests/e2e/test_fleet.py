@@ -28,7 +28,7 @@ AGENT = "fleet-agent"
 OWN_DAEMON_JSON = '{"log-level": "warn"}\n'
 
 RESTART_OP = (
-    "Docker restart | Docker runs the new configuration (one restart, rolled back if unhealthy)"
+    "Docker restart | Docker runs the configuration on disk (restarted if needed, else rolled back)"
 )
 
 
