@@ -8,7 +8,7 @@ import pytest
 import testinfra
 
 from agenthost.lab import rehearsal
-from tests.e2e.runner import SET, rehearsal_hosts
+from tests.e2e.runner import SET, deploy, rehearsal_hosts
 
 
 def pytest_collection_modifyitems(items):
@@ -37,3 +37,11 @@ def remote(hosts) -> dict[str, testinfra.host.Host]:
     """testinfra hosts by name, over the SSH config `up` wrote."""
     ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
     return {h.name: testinfra.get_host(f"ssh://{h.name}", ssh_config=ssh_config) for h in hosts}
+
+
+@pytest.fixture(scope="module")
+def converged(hosts):
+    """The session hosts converged by `pyinfra -y inventory/rehearsal.py deploy.py`."""
+    run = deploy()
+    assert run.returncode == 0, run.output
+    return run

@@ -1,7 +1,6 @@
 """The Docker daemon's configuration: proxy drop-in, credentials kept secret, one restart only
 when dockerd's files changed, and a rollback when dockerd refuses the new configuration."""
 
-import pytest
 
 from agenthost import paths
 from agenthost.daemon_config import merged, render
@@ -14,13 +13,6 @@ SECRET_PROXY = "http://builder:s3cr%t@proxy.invalid:3128"
 
 def docker_started(host) -> str:
     return host.check_output("systemctl show docker -p ExecMainPID -p ActiveEnterTimestamp")
-
-
-@pytest.fixture(scope="module")
-def converged(hosts):
-    run = deploy()
-    assert run.returncode == 0, run.output
-    return run
 
 
 def test_proxy_drop_in_sets_dockerds_environment(remote, converged, tmp_path):

@@ -32,13 +32,6 @@ def debug(host) -> str:
     return host.check_output("docker info --format '{{.Debug}}'")
 
 
-@pytest.fixture(scope="module")
-def converged(hosts):
-    run = deploy()
-    assert run.returncode == 0, run.output
-    return run
-
-
 @pytest.mark.parametrize(
     ("data", "named"),
     [
