@@ -8,7 +8,6 @@ import shlex
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand, deploy, operation
 from pyinfra.facts.files import File, FileContents, Sha256File
-from pyinfra.facts.server import Users
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -18,6 +17,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import (
     BACKUP_DIR,
     CREATED,
@@ -62,7 +62,7 @@ def original_restored(path: str):
 @operation()
 def subid_lines_restored(path: str, user: str):
     """`user`'s lines in `path` are those the host had before agenthost (none if it had none)."""
-    account = host.get_fact(Users).get(user)
+    account = host.get_fact(UserAccount, user=user)
     if account is None:
         host.noop(f"{path}: no user {user}")
         return

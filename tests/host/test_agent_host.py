@@ -3,6 +3,7 @@ the deploy applies."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -22,8 +23,6 @@ def file_state(probe: Probe, file: desired.File) -> dict:
 
 
 def _sha256(content: str | None) -> str:
-    import hashlib
-
     return hashlib.sha256((content or "").encode()).hexdigest()
 
 

@@ -42,7 +42,7 @@ def test_only_the_agents_subid_lines_go_back():
     restored = subids.restored_lines(current, original, "jenkins", 1000)
     assert restored == "alice:100000:65536\nbob:231072:65536\njenkins:300000:65536\n"
     facts = {
-        "Users": {"jenkins": {"uid": 1000, "gid": 1000}},
+        "UserAccount": {"jenkins": {"uid": 1000, "gid": 1000}},
         "FirstBackup": {"/etc/subuid": FIRST},
         "FileContents": {FIRST: original.splitlines(), "/etc/subuid": current.splitlines()},
         "ManagedFileState": {
