@@ -13,17 +13,19 @@ from pyinfra import host, state
 from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
-from agenthost.tasks.agent_user import agent_user
+from agenthost.tasks.agent_user import agent_account, agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
-from agenthost.tasks.docker_engine import docker_engine, system_supported
+from agenthost.tasks.docker_engine import docker_engine, host_system, system_supported
 from agenthost.tasks.docker_images import docker_images
 from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
+from agenthost.tasks.host_reads import host_reads, system_reads
 from agenthost.tasks.retire import retire
 from agenthost.tasks.run_lock import hold_run_lock
+from agenthost.tasks.snapshot import expect
 
 
 def agent_host() -> None:
@@ -35,6 +37,9 @@ def agent_host() -> None:
     if settings.agent_retired:
         retire(settings)
         return
+    # What the stages read comes in one round trip (two: the rest depends on these).
+    expect(system_reads(settings))
+    expect(host_reads(settings, host_system(), agent_account(settings)))
     system_supported(settings)
     agent_user(settings)
     engine = docker_engine(settings)

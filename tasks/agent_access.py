@@ -1,12 +1,13 @@
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
-from pyinfra.operations import files
 
 from agenthost import desired
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.basics import directory
 from agenthost.tasks.ops import desired_file, managed_file_absent
 from agenthost.tasks.packages import packages_installed
+from agenthost.tasks.snapshot import read
 
 
 @deploy("Agent access")
@@ -14,14 +15,14 @@ def agent_access(settings: Settings) -> None:
     """What SSH build agents need: a workspace, exactly the listed keys, their packages."""
     user, workspace = settings.agent_user, settings.agent_workspace
     home, group = agent_account(settings)
-    files.directory(
+    directory(
         name=f"Workspace {workspace} belongs to {user}",
         path=workspace,
         user=user,
         group=group,
         mode="750",
     )
-    files.directory(
+    directory(
         name=f"{home}/.ssh belongs to {user}, 0700",
         path=f"{home}/.ssh",
         user=user,
@@ -68,7 +69,7 @@ def java_at_least(minimum: int, package: str):
     + minimum: the lowest major version accepted
     + package: the agent_java setting, named in the error
     """
-    major = host.get_fact(JavaMajor)
+    major = read(JavaMajor)
     if major is not None and major >= minimum:
         host.noop(f"java is Java {major}")
         return

@@ -23,7 +23,6 @@ from pyinfra.api import (
 )
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
-from pyinfra.operations import files
 from pyinfra.operations.util import any_changed
 
 from agenthost import proxy
@@ -39,8 +38,10 @@ from agenthost.agent_container import (
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
+from agenthost.tasks.basics import directory
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import Managed, managed_file, not_checked
+from agenthost.tasks.snapshot import read
 
 
 class GroupId(FactBase):
@@ -111,9 +112,9 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
 
     + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
     """
-    account = host.get_fact(UserAccount, user=user)
-    docker_gid = host.get_fact(GroupId, group="docker")
-    image = host.get_fact(DockerImage, object_id=spec.image)
+    account = read(UserAccount, user=user)
+    docker_gid = read(GroupId, group="docker")
+    image = read(DockerImage, object_id=spec.image)
     missing = [
         what
         for what, found in (
@@ -131,9 +132,9 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
     ids = HostIds(account["uid"], account["gid"], docker_gid)
     args = run_args(spec, ids, workspace, userns_agent, env_file)
     if env_file and env_file_sha256 is None:
-        env_file_sha256 = host.get_fact(Sha256File, path=env_file)
+        env_file_sha256 = read(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
-    current = host.get_fact(ContainerSpec, container=spec.name)
+    current = read(ContainerSpec, container=spec.name)
     if current and current["spec"] == digest and limits(current) == limits_of(spec):
         if current["status"] == "running":
             host.noop(f"{spec.name} runs the configured spec")
@@ -145,7 +146,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
             "{", verify(spec.name), ";", "}",
         )  # fmt: skip
         return
-    cores = host.get_fact(Cpus)
+    cores = read(Cpus)
     if spec.cpus and cores and spec.cpus > cores:
         raise OperationError(f"{spec.name}: cpus = {spec.cpus} but {host.name} has {cores} CPUs")
     yield replace_script(spec.name, labelled(args, digest), stop_old_first=bool(spec.ports))
@@ -165,7 +166,7 @@ def limits(current: dict) -> tuple[int, int]:
 @operation()
 def agent_containers_only(names: list[str]):
     """No agent container, nor its secrets, is left that the settings no longer list."""
-    extra = [name for name in host.get_fact(AgentContainerNames) if name not in names]
+    extra = [name for name in read(AgentContainerNames) if name not in names]
     if not extra:
         host.noop("no other agent container exists")
         return
@@ -180,7 +181,7 @@ def no_agent_container_running():
     """No agent container runs: before a restart of dockerd and docker.socket, which would leave
     a running agent with a dead socket (the bind mount keeps the old one), and, when the data
     root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
-    running = host.get_fact(AgentContainerNames, running=True)
+    running = read(AgentContainerNames, running=True)
     if not running:
         host.noop("no agent container is running")
         return
@@ -200,7 +201,7 @@ def agent_containers_stopped(managed: list[Managed]) -> None:
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
     if any(spec.env_file for spec in settings.agent_containers):
-        files.directory(
+        directory(
             name=f"{AGENT_ENV_DIR} is root-only",
             path=AGENT_ENV_DIR,
             user="root",

@@ -1,14 +1,15 @@
 from pyinfra.api import deploy
-from pyinfra.operations import server
 
 from agenthost.desired import Account
 from agenthost.settings import Settings
-from agenthost.tasks.facts import UserAccount, planned_fact
+from agenthost.tasks.basics import account_present
+from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.snapshot import read
 
 
 def agent_account(settings: Settings) -> Account:
     """The agent's home and group: the settings, else what an existing user has, else defaults."""
-    found = planned_fact(UserAccount, user=settings.agent_user) or {}
+    found = read(UserAccount, user=settings.agent_user) or {}
     home = settings.home(found.get("home"))
     group = found.get("group") or settings.agent_user
     return Account(home, group)
@@ -16,13 +17,10 @@ def agent_account(settings: Settings) -> Account:
 
 @deploy("Agent user")
 def agent_user(settings: Settings) -> None:
-    exists = planned_fact(UserAccount, user=settings.agent_user) is not None
     # An existing agent keeps its uid, home and groups unless a setting says otherwise.
-    server.user(
+    account_present(
         name=f"User {settings.agent_user} exists",
         user=settings.agent_user,
-        uid=None if exists else settings.agent_uid,
-        home=settings.agent_home if exists else agent_account(settings).home,
-        shell=None if exists else "/bin/bash",
-        create_home=True,
+        uid=settings.agent_uid,
+        home=agent_account(settings).home,
     )

@@ -15,6 +15,7 @@ from agenthost.tasks.ops import (
     managed_file,
     temp_path,
 )
+from agenthost.tasks.snapshot import Read, expect, read
 from agenthost.templating import render
 
 APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"
@@ -86,7 +87,7 @@ def docker_applied(managed: list[Managed]):
     run stopped before its restart), in a transient unit that outlives the SSH connection.
     """
     checksum = checksum_command(managed)
-    state = host.get_fact(AppliedConfig, checksum=checksum)
+    state = read(AppliedConfig, checksum=checksum)
     changed_ops = [
         m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
     ]
@@ -118,6 +119,7 @@ def docker_applied(managed: list[Managed]):
 
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
+    expect([Read(AppliedConfig, checksum=checksum_command(managed))])
     docker_applied(
         name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
         managed=managed,

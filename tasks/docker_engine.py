@@ -1,11 +1,13 @@
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
-from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.deb import DebArch
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
+from agenthost.tasks.basics import unit_running
+from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.ops import (
     Managed,
     desired_file,
@@ -13,11 +15,12 @@ from agenthost.tasks.ops import (
     managed_file_absent,
     restore_command,
 )
-from agenthost.tasks.packages import packages_installed, reinstall_previous
+from agenthost.tasks.packages import package_names, packages_installed, reinstall_previous
+from agenthost.tasks.snapshot import read
 
 
 def host_system() -> engine.System:
-    return engine.System.from_os_release(host.get_fact(LinuxDistribution)["release_meta"])
+    return engine.System.from_os_release(read(LinuxDistribution)["release_meta"])
 
 
 def system_supported(settings: Settings) -> None:
@@ -52,14 +55,10 @@ def docker_engine(settings: Settings) -> list[Managed]:
         absent=wanted.absent,
         hold_docker=True,
     )
-    systemd.service(
-        name="Docker engine is enabled and running",
-        service="docker.service",
-        running=True,
-        enabled=True,
-    )
+    unit_running(name="Docker engine is enabled and running", unit="docker.service")
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
-    reinstall = reinstall_previous(wanted.packages, host.get_fact(DebPackages))
+    names = package_names(wanted.packages, wanted.absent)
+    reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
     return [Managed(installed, None, undo=undo)]
 

@@ -8,6 +8,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, operation
 
 from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.snapshot import read
 
 
 class GroupMembers(FactBase):
@@ -29,8 +30,8 @@ def group_members_exactly(group: str, users: list[str]):
 
     Read at execution: the agent user and the group may be created earlier in the same run.
     """
-    members = host.get_fact(GroupMembers, group=group)
-    absent = [user for user in users if host.get_fact(UserAccount, user=user) is None]
+    members = read(GroupMembers, group=group)
+    absent = [user for user in users if read(UserAccount, user=user) is None]
     if absent or members is None:
         missing = [f"user {user}" for user in absent]
         missing += [f"group {group}"] if members is None else []

@@ -21,6 +21,7 @@ from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import not_checked
+from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"
@@ -48,7 +49,7 @@ def tarball_references(path: str) -> tuple[str, ...]:
 @operation()
 def image_loaded(tarball: str, references: list[str]):
     """Every image in `tarball` is on the host: uploaded and `docker load`ed if one is absent."""
-    missing = [ref for ref in references if not host.get_fact(DockerImage, object_id=ref)]
+    missing = [ref for ref in references if not read(DockerImage, object_id=ref)]
     if not missing:
         host.noop(f"{', '.join(references)} already loaded")
         return
@@ -64,7 +65,7 @@ def image_loaded(tarball: str, references: list[str]):
 @operation()
 def image_built(build: AgentImageBuild, user: str):
     """`build.tag` is built from the current Dockerfile (its hash is a label on the image)."""
-    account = host.get_fact(UserAccount, user=user)
+    account = read(UserAccount, user=user)
     if not account:
         if host.state.is_executing:
             raise OperationError(f"{build.tag} cannot be built: no user {user}")
@@ -79,7 +80,7 @@ def image_built(build: AgentImageBuild, user: str):
         gid=account["gid"],
     )
     digest = dockerfile_sha256(dockerfile)
-    image = host.get_fact(DockerImage, object_id=build.tag)
+    image = read(DockerImage, object_id=build.tag)
     if image and (image[0]["Config"].get("Labels") or {}).get(DOCKERFILE_LABEL) == digest:
         host.noop(f"{build.tag} is built from the current Dockerfile")
         return
@@ -100,7 +101,7 @@ def image_pulled(reference: str, config: str | None = None):
     + config: a Docker client config.json with the registry's login, used for this pull only:
       uploaded into a root-only directory and removed with it, never printed
     """
-    if host.get_fact(DockerImage, object_id=reference):
+    if read(DockerImage, object_id=reference):
         host.noop(f"{reference} is on the host")
         return
     pull = StringCommand("docker", "image", "pull", "--quiet", QuoteString(reference))

@@ -1,11 +1,11 @@
 import json
 
 from pyinfra.api import deploy
-from pyinfra.operations import files
 
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.basics import directory
 from agenthost.tasks.ops import Managed, desired_file, json_keys
 
 
@@ -26,7 +26,7 @@ def docker_proxy(settings: Settings) -> list[Managed]:
         else "No proxy credentials file",
     )
     home = account.home
-    files.directory(
+    directory(
         name=f"{home}/.docker belongs to {settings.agent_user}",
         path=f"{home}/.docker",
         user=settings.agent_user,

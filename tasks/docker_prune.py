@@ -5,6 +5,7 @@ from pyinfra.operations.util import any_changed
 from agenthost import desired
 from agenthost.paths import PRUNE_UNIT as UNIT
 from agenthost.settings import Settings
+from agenthost.tasks.basics import unit_restarted, unit_running
 from agenthost.tasks.ops import desired_file
 
 
@@ -15,15 +16,7 @@ def docker_prune(settings: Settings) -> None:
     service = desired_file(service_file, f"{UNIT}.service removes leftovers older than {until}")
     timer = desired_file(timer_file, f"{UNIT}.timer runs it {schedule}")
     systemd.daemon_reload(name="systemd knows the clean-up units", _if=any_changed(service, timer))
-    systemd.service(
-        name="Clean-up timer is enabled and active",
-        service=f"{UNIT}.timer",
-        running=True,
-        enabled=True,
-    )
-    systemd.service(
-        name="Clean-up timer follows the new schedule",
-        service=f"{UNIT}.timer",
-        restarted=True,
-        _if=timer.did_change,
+    unit_running(name="Clean-up timer is enabled and active", unit=f"{UNIT}.timer")
+    unit_restarted(
+        name="Clean-up timer follows the new schedule", unit=f"{UNIT}.timer", _if=timer.did_change
     )

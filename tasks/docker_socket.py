@@ -1,20 +1,21 @@
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
-from pyinfra.operations import server
 
 from agenthost import desired
 from agenthost.settings import Settings
+from agenthost.tasks.basics import group_present
 from agenthost.tasks.docker_group import group_members_exactly
-from agenthost.tasks.facts import UserAccount, planned_fact
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file
 from agenthost.tasks.packages import packages_installed
+from agenthost.tasks.snapshot import read
 
 
 @deploy("Docker socket")
 def docker_socket(settings: Settings) -> list[Managed]:
     """Only root and the docker group reach the socket; never a world-writable chmod. Under
     userns-remap, the agent user too, by an ACL entry: remapped agent containers are the agent."""
-    server.group(name="Group docker exists", group="docker")
+    group_present(name="Group docker exists", group="docker")
     if settings.docker_userns_remap:
         packages_installed(
             name="setfacl is installed (acl)",
@@ -24,7 +25,7 @@ def docker_socket(settings: Settings) -> list[Managed]:
     acl = f", and {settings.agent_user} by ACL" if settings.docker_userns_remap else ""
     socket = desired_file(drop_in, f"Docker socket is 0660 root:docker{acl}")
     for user in settings.docker_users:
-        if planned_fact(UserAccount, user=user) is None:
+        if read(UserAccount, user=user) is None:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     members = desired.docker_group(settings)
     group_members_exactly(
@@ -33,4 +34,3 @@ def docker_socket(settings: Settings) -> list[Managed]:
         users=members,
     )
     return [Managed(socket, drop_in.path)]
-

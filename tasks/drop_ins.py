@@ -10,6 +10,7 @@ from pyinfra.api import FactBase, deploy, operation
 
 from agenthost.paths import PROXY_DROP_IN, SOCKET_DROP_IN
 from agenthost.tasks.ops import Managed, managed_file_absent
+from agenthost.tasks.snapshot import read
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
 DIRECTORIES = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
@@ -38,7 +39,7 @@ def only_our_drop_ins(directory: str, ours: list[str]):
         directory: a unit's drop-in directory.
         ours: the drop-ins agenthost manages there.
     """
-    extra = [path for path in host.get_fact(DropIns, directory=directory) if path not in ours]
+    extra = [path for path in read(DropIns, directory=directory) if path not in ours]
     if not extra:
         host.noop(f"{directory} holds only agenthost's drop-ins")
         return

@@ -1,36 +1,19 @@
 """Facts that read in one command what the built-ins read in several, or read less than they do.
 
-pyinfra 3 does not cache facts: every `host.get_fact` is one round trip. `Users` runs `id` and
-`groups` for every account of the host, and a managed file cost a `File` and a `Sha256File`.
-And `DockerImage` quoted: pyinfra's puts the reference into the shell as is.
+`Users` runs `id` and `groups` for every account of the host, `DebPackages` lists every package,
+and a managed file cost a `File` and a `Sha256File`. And `DockerImage` quoted: pyinfra's puts
+the reference into the shell as is.
 """
 
 from __future__ import annotations
 
 import shlex
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError
-from pyinfra.api.state import StateStage
 from pyinfra.facts import docker
 
-_planned: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()  # by pyinfra State
-
-
-def planned_fact(fact: type[FactBase], **arguments: Any) -> Any:
-    """`host.get_fact` for the reads a deploy function makes while pyinfra prepares the run, once
-    per host and arguments: no operation runs before preparation ends, so a second read would
-    say the same. Inside an operation, or once operations run, it reads afresh."""
-    state = host.state
-    if host.in_op or state.current_stage != StateStage.Prepare:
-        return host.get_fact(fact, **arguments)
-    read = _planned.setdefault(state, {})
-    key = (host.name, fact, tuple(sorted(arguments.items())))
-    if key not in read:
-        read[key] = host.get_fact(fact, **arguments)
-    return read[key]
+from agenthost.tasks.snapshot import read
 
 
 class ManagedFileState(FactBase):
@@ -59,7 +42,7 @@ def account_in_op(user: str, needed_for: str) -> dict | None:
     """The account `user`, read inside an operation: None while planning if it does not exist
     yet (an earlier operation of the run may create it); an error if it still does not exist
     when the operation runs."""
-    account = host.get_fact(UserAccount, user=user)
+    account = read(UserAccount, user=user)
     if account is None and host.state.is_executing:
         raise OperationError(f"{user} does not exist, so {needed_for}")
     return account
@@ -96,3 +79,32 @@ class DockerImage(docker.DockerImage):
 
     def command(self, object_id: str) -> str:
         return f"docker image inspect {shlex.quote(object_id)} 2>/dev/null || true"
+
+
+class PackageVersions(FactBase):
+    """The installed versions of the packages `names`, as `DebPackages` has them, without the
+    packages that are not installed:
+
+        {"docker.io": ["26.1.5+dfsg1-9+b11"]}
+
+    `dpkg-query` of these packages only, instead of `dpkg -l` of every package.
+    """
+
+    default = dict
+
+    def requires_command(self, names: list[str]) -> str:
+        return "dpkg-query"
+
+    def command(self, names: list[str]) -> str:
+        quoted = " ".join(map(shlex.quote, names))
+        return (
+            f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {quoted}"
+            " 2>/dev/null || true"
+        )
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        installed: dict[str, list[str]] = {}
+        for status, name, *version in (line.split() for line in output):
+            if status in ("ii", "hi") and version:  # installed (held or not), as `dpkg -l` has it
+                installed.setdefault(name, []).append(version[0])
+        return installed

@@ -22,6 +22,7 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
 from agenthost.tasks.facts import ManagedFileState, account_in_op
+from agenthost.tasks.snapshot import read
 
 BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
@@ -142,7 +143,7 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
     The content arrives in a root-only file beside `path` that is then renamed over it, so a
     reader sees the old file or the new one, never half of it; a secret is never diffed.
     """
-    current = host.get_fact(ManagedFileState, path=path)  # one round trip: stat and checksum
+    current = read(ManagedFileState, path=path)  # stat and checksum
     same = current and current["sha256"] == _sha256(content)
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
@@ -177,7 +178,7 @@ def json_keys(path: str, keys: dict, mode: str = "600", user: str = "root", grou
         keys: top-level keys agenthost owns, with their values.
         mode, user, group: the file's mode and owner; its content is treated as a secret.
     """
-    lines = host.get_fact(FileContents, path=path)
+    lines = read(FileContents, path=path)
     try:
         current = json.loads("\n".join(lines)) if lines else {}
     except ValueError:
@@ -196,7 +197,7 @@ def json_keys(path: str, keys: dict, mode: str = "600", user: str = "root", grou
 @operation()
 def managed_file_absent(path: str):
     """`path` does not exist; what was there is backed up first."""
-    if not host.get_fact(File, path=path):
+    if not read(File, path=path):
         host.noop(f"{path} does not exist")
         return
     yield from backup(path)
@@ -215,15 +216,15 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
         yield StringCommand("true", f"# {path} is written once {user} exists")
         return
     own_id = account["uid"] if path.endswith("subuid") else account["gid"]
-    text = "\n".join(host.get_fact(FileContents, path=path) or [])
+    text = "\n".join(read(FileContents, path=path) or [])
     text += "\n" if text else ""
     try:
         wanted = subids.agent_lines(text, user, own_id, count, mode)
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
-    read = host.get_fact(ManagedFileState, path=path)
+    found = read(ManagedFileState, path=path)
     yield from managed_file._inner(
-        path=path, content=wanted, unchanged_from=read and read["sha256"]
+        path=path, content=wanted, unchanged_from=found and found["sha256"]
     )
 
 
@@ -233,7 +234,7 @@ def _show_diff(path: str, content: str, exists: bool, secret: bool) -> None:
     if secret:
         logger.info("  (secret: content not shown)")
         return
-    current = host.get_fact(FileContents, path=path) if exists else None
+    current = read(FileContents, path=path) if exists else None
     before = [f"{line}\n" for line in current or []]
     for line in generate_color_diff(before, content.splitlines(keepends=True)):
         logger.info("  %s", line)

@@ -4,12 +4,14 @@ packages. Package lists are updated only when something must be installed."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 
 from pyinfra import host
 from pyinfra.api import StringCommand, operation
-from pyinfra.facts.deb import DebPackages
 
 from agenthost.engine import satisfied
+from agenthost.tasks.facts import PackageVersions
+from agenthost.tasks.snapshot import read
 
 APT = (
     "DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades -o DPkg::Lock::Timeout=300"
@@ -34,7 +36,7 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     + absent: packages that must not be installed (removed in the same transaction)
     + hold_docker: keep dpkg from restarting docker (the deploy restarts it once, checked)
     """
-    installed = host.get_fact(DebPackages)
+    installed = read(PackageVersions, names=package_names(packages, absent))
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
     remove = [name for name in absent or [] if name in installed]
     if not missing and not remove:
@@ -52,6 +54,11 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     for name in missing:
         if packages[name]:  # a pin that matches nothing leaves apt's choice: say so
             yield StringCommand(_check_version(name, packages[name]))
+
+
+def package_names(packages: Iterable[str], absent: Iterable[str] | None = None) -> list[str]:
+    """The packages whose versions `packages_installed` reads (and only those)."""
+    return sorted({*packages, *(absent or [])})
 
 
 def _check_version(name: str, version: str) -> str:

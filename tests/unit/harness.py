@@ -17,7 +17,7 @@ from pyinfra.api import Config, FileUploadCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
 
 
-@dataclass
+@dataclass(eq=False)  # hashable, as pyinfra's State
 class FakeState:
     is_executing: bool = False
     config: Config = field(default_factory=Config)
@@ -36,7 +36,7 @@ class FakeHost:
         name = fact.__name__
         assert name in self.facts, f"the operation read {name}{args or ''}{kwargs or ''}"
         given = self.facts[name]
-        keys = [*args, *kwargs.values()]
+        keys = [tuple(k) if isinstance(k, list) else k for k in [*args, *kwargs.values()]]
         if not keys:
             return given
         key = keys[0] if len(keys) == 1 else tuple(keys)

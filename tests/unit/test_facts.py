@@ -4,10 +4,7 @@ import hashlib
 import os
 import subprocess
 
-from pyinfra.api.state import StateStage
-from pyinfra.context import ctx_host
-
-from agenthost.tasks.facts import ManagedFileState, UserAccount, planned_fact
+from agenthost.tasks.facts import ManagedFileState, PackageVersions, UserAccount
 
 
 def run(command: str) -> list[str]:
@@ -60,33 +57,12 @@ def test_user_account_without_a_group_entry_has_the_group_id_as_id_prints_it():
     }  # fmt: skip
 
 
-class PreparingState:
-    current_stage = StateStage.Prepare
-
-
-class CountingHost:
-    """Answers every fact with the number of reads so far."""
-
-    name = "agent-01"
-    in_op = False
-
-    def __init__(self):
-        self.state = PreparingState()
-        self.reads = 0
-
-    def get_fact(self, _fact, **_arguments):
-        self.reads += 1
-        return self.reads
-
-
-def test_a_planned_read_is_made_once_per_host_and_arguments_while_the_run_is_prepared():
-    fake = CountingHost()
-    with ctx_host.use(fake):
-        assert planned_fact(UserAccount, user="jenkins") == 1
-        assert planned_fact(UserAccount, user="jenkins") == 1
-        assert planned_fact(UserAccount, user="alice") == 2
-        fake.in_op = True  # an operation reads at execution: afresh
-        assert planned_fact(UserAccount, user="jenkins") == 3
-        fake.in_op = False
-        fake.state.current_stage = StateStage.Execute
-        assert planned_fact(UserAccount, user="jenkins") == 4
+def test_package_versions_are_those_dpkg_has_installed_held_or_not():
+    output = ["ii docker.io 26.1.5+dfsg1-9+b11", "hi tini 0.19.0-1", "rc containerd 1.6.20~ds1-1",
+              "un runc", "ii libc6 2.36-9", "ii libc6 2.36-9+i386"]  # fmt: skip
+    assert PackageVersions().process(output) == {
+        "docker.io": ["26.1.5+dfsg1-9+b11"], "tini": ["0.19.0-1"],
+        "libc6": ["2.36-9", "2.36-9+i386"],
+    }  # fmt: skip
+    assert "dpkg-query -W" in PackageVersions().command(["docker.io", "it's"])
+    assert "'it'\"'\"'s'" in PackageVersions().command(["docker.io", "it's"])

@@ -9,16 +9,23 @@ from tests.unit.harness import run_op
 V13 = "26.1.5+dfsg1-9+deb13u1"
 
 
+def dpkg(installed: dict, packages: dict, absent: tuple = ()) -> dict:
+    """The facts `packages_installed` reads: the installed versions of these packages only."""
+    return {"PackageVersions": {tuple(sorted({*packages, *absent})): installed}}
+
+
 def test_packages_as_asked_are_a_noop_without_an_apt_update():
     installed = {"docker.io": [V13], "git": ["1:2.47"]}
-    result = run_op(packages_installed, {"DebPackages": installed},
-                    packages={"docker.io": V13, "git": None}, absent=["docker-ce"])  # fmt: skip
+    packages, absent = {"docker.io": V13, "git": None}, ["docker-ce"]
+    result = run_op(packages_installed, dpkg(installed, packages, absent),
+                    packages=packages, absent=absent)  # fmt: skip
     assert result.commands == [] and result.noops == ["docker.io, git installed as asked"]
 
 
 def test_another_exact_version_is_installed_and_checked():
-    result = run_op(packages_installed, {"DebPackages": {"docker.io": [f"{V13}+b1"]}},
-                    packages={"docker.io": V13}, hold_docker=True)  # fmt: skip
+    packages = {"docker.io": V13}
+    result = run_op(packages_installed, dpkg({"docker.io": [f"{V13}+b1"]}, packages),
+                    packages=packages, hold_docker=True)  # fmt: skip
     assert result.commands[:2] == [
         f"{APT} update",
         f"{HOLD_DOCKER}; {APT} install docker.io={V13}",
@@ -27,21 +34,23 @@ def test_another_exact_version_is_installed_and_checked():
 
 
 def test_a_source_switch_is_one_transaction():
-    result = run_op(packages_installed, {"DebPackages": {"docker.io": ["20.10"], "tini": ["1"]}},
-                    packages={"docker-ce": None}, absent=["docker.io", "docker-cli"])  # fmt: skip
+    packages, absent = {"docker-ce": None}, ["docker.io", "docker-cli"]
+    result = run_op(packages_installed, dpkg({"docker.io": ["20.10"]}, packages, absent),
+                    packages=packages, absent=absent)  # fmt: skip
     assert result.commands == [f"{APT} update", f"{APT} install docker-ce docker.io-"]
 
 
 def test_only_removals_need_no_lists():
     installed = {"docker.io": ["1"], "docker-buildx": ["1"]}
-    result = run_op(packages_installed, {"DebPackages": installed},
-                    packages={"docker.io": None}, absent=["docker-buildx"])  # fmt: skip
+    packages, absent = {"docker.io": None}, ["docker-buildx"]
+    result = run_op(packages_installed, dpkg(installed, packages, absent),
+                    packages=packages, absent=absent)  # fmt: skip
     assert result.commands == [f"{APT} remove docker-buildx"]
 
 
 def test_a_glob_version_is_reached_through_its_pin():
-    result = run_op(packages_installed, {"DebPackages": {}},
-                    packages={"docker-ce": "5:27.3.1-*", "containerd.io": None})  # fmt: skip
+    packages = {"docker-ce": "5:27.3.1-*", "containerd.io": None}
+    result = run_op(packages_installed, dpkg({}, packages), packages=packages)
     assert result.commands[1] == f"{APT} install docker-ce containerd.io"
     assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[2]
 

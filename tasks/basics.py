@@ -1,0 +1,98 @@
+"""Directories, groups, accounts and units, as pyinfra's files.directory, server.group,
+server.user and systemd.service ensure them, but reading the host's snapshot (tasks.snapshot):
+the built-ins read `Users`, `Groups` and `Os` with a command each, every time."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
+from pyinfra.facts.files import Directory
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
+
+from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.snapshot import read
+
+
+@operation()
+def directory(path: str, user: str, group: str, mode: str):
+    """`path` is a directory with this owner and mode (created with its parents if missing).
+
+    Example:
+        directory(name="Workspace", path="/var/lib/agent", user="jenkins", group="jenkins",
+                  mode="750")
+    """
+    found = read(Directory, path=path)
+    if found is False:
+        raise OperationError(f"{path} exists and is not a directory")
+    owner_ok = found and (found["user"], found["group"]) == (user, group)
+    mode_ok = found and found["mode"] == int(mode)
+    if owner_ok and mode_ok:
+        host.noop(f"{path} is a directory, {mode} {user}:{group}")
+        return
+    if found is None:
+        yield StringCommand("mkdir", "-p", QuoteString(path))
+    if not mode_ok:
+        yield StringCommand("chmod", mode, QuoteString(path))
+    if not owner_ok:
+        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+
+
+@operation()
+def group_present(group: str):
+    """The group `group` exists (a new one is an ordinary group, as `groupadd` makes it)."""
+    if read(GroupMembers, group=group) is not None:
+        host.noop(f"group {group} exists")
+        return
+    yield StringCommand("groupadd", QuoteString(group))
+
+
+@operation()
+def account_present(user: str, home: str, uid: int | None = None, shell: str = "/bin/bash"):
+    """`user` exists with `home` as home directory, which exists and is the user's.
+
+    A new account gets `uid` (or the next free one) and `shell`, and the group of its name
+    (an existing group of that name is taken as it is, as server.user takes it). An existing
+    account keeps its uid, shell and groups; its home is changed when `home` differs.
+    """
+    account = read(UserAccount, user=user)
+    found = read(Directory, path=home)
+    if account is None:
+        has_group = read(GroupMembers, group=user) is not None
+        yield StringCommand(
+            "useradd", "-d", QuoteString(home), "-s", QuoteString(shell),
+            *(["-g", QuoteString(user)] if has_group else []),
+            *(["--uid", QuoteString(str(uid))] if uid is not None else []),
+            "-m", QuoteString(user),
+        )  # fmt: skip
+        if found:  # `useradd -m` leaves an existing directory's owner as it was
+            yield StringCommand("chown", QuoteString(f"{user}:"), QuoteString(home))
+        return
+    moved = account["home"] != home
+    if moved:
+        yield StringCommand("usermod", "-d", QuoteString(home), QuoteString(user))
+    if not found or (found["user"], found["group"]) != (user, account["group"]):
+        yield StringCommand("mkdir", "-p", QuoteString(home))
+        yield StringCommand("chown", QuoteString(f"{user}:{account['group']}"), QuoteString(home))
+    elif not moved:
+        host.noop(f"{user} exists, home {home}")
+
+
+@operation()
+def unit_running(unit: str):
+    """The systemd unit `unit` is enabled and active (started and enabled if not)."""
+    active = read(SystemdStatus, services=[unit]).get(unit)
+    enabled = read(SystemdEnabled, services=[unit]).get(unit)
+    if active and enabled:
+        host.noop(f"{unit} is enabled and active")
+        return
+    if not active:
+        yield StringCommand("systemctl", "start", QuoteString(unit))
+    if not enabled:
+        yield StringCommand("systemctl", "enable", QuoteString(unit))
+
+
+@operation()
+def unit_restarted(unit: str):
+    """The systemd unit `unit` is restarted: for `_if=`, after its configuration changed."""
+    yield StringCommand("systemctl", "restart", QuoteString(unit))

@@ -1,0 +1,101 @@
+"""Everything the stages read from a host, declared before they run, so that one snapshot
+(tasks.snapshot) answers a deploy that changes nothing. Each entry is a read an operation makes,
+with the same arguments; the e2e suite checks that a no-op makes no other. The system and the
+agent's account come first: the package names and the files under the home depend on them.
+"""
+
+from __future__ import annotations
+
+from pyinfra.facts.files import Directory, File, FileContents
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
+
+from agenthost import desired, docker_ce, engine
+from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.settings import Settings
+from agenthost.tasks.agent_access import JavaMajor
+from agenthost.tasks.agent_containers import AgentContainerNames, ContainerSpec, GroupId
+from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.drop_ins import DIRECTORIES, DropIns
+from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
+from agenthost.tasks.packages import package_names
+from agenthost.tasks.snapshot import Read
+
+SUBID_FILES = ("/etc/subuid", "/etc/subgid")
+
+
+def system_reads(settings: Settings) -> list[Read]:
+    """The system and the accounts: what the other reads are computed from."""
+    users = [settings.agent_user, *settings.docker_users]
+    return [Read(LinuxDistribution), *(Read(UserAccount, user=user) for user in users)]
+
+
+def host_reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    wanted = engine.engine(settings, system)
+    packages = [package_names(wanted.packages, wanted.absent)]
+    packages += [package_names(desired.socket_packages(settings))]
+    packages += [package_names(desired.agent_packages(settings))]
+    client = desired.client_config_path(account)
+    return [
+        *(file_read(file) for file in desired.files(settings, account)),
+        Read(FileContents, path=client),
+        Read(ManagedFileState if wanted.pin else File, path=engine.PIN),
+        Read(File, path=engine.OLD_PIN),
+        *_repository_reads(settings),
+        *(
+            Read(fact, path=path)
+            for path in _subid_files(settings)
+            for fact in (FileContents, ManagedFileState)
+        ),  # fmt: skip
+        Read(File, path=f"{account.home}/.ssh/authorized_keys2"),
+        *(Read(Directory, path=path) for path in _directories(settings, account)),
+        Read(GroupMembers, group="docker"),
+        Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
+        Read(GroupId, group="docker"),
+        *(Read(PackageVersions, names=names) for names in packages if names),
+        *(
+            Read(fact, services=[unit])
+            for unit in desired.units(settings)
+            for fact in (SystemdStatus, SystemdEnabled)
+        ),  # fmt: skip
+        *(Read(DropIns, directory=directory) for directory in DIRECTORIES),
+        *([Read(JavaMajor)] if settings.agent_java else []),
+        *_docker_reads(settings),
+    ]
+
+
+def file_read(file: desired.File) -> Read:
+    """What `ops.desired_file` reads for `file`."""
+    return Read(File if file.content is None else ManagedFileState, path=file.path)
+
+
+def _subid_files(settings: Settings) -> tuple[str, ...]:
+    return SUBID_FILES if settings.docker_userns_remap else ()
+
+
+def _repository_reads(settings: Settings) -> list[Read]:
+    if settings.docker_source == "docker-ce":
+        return [Read(ManagedFileState, path=docker_ce.SOURCES)]
+    return [Read(File, path=docker_ce.SOURCES), Read(File, path=docker_ce.KEYRING)]
+
+
+def _directories(settings: Settings, account: desired.Account) -> list[str]:
+    env_dir = [AGENT_ENV_DIR] if any(c.env_file for c in settings.agent_containers) else []
+    return [account.home, settings.agent_workspace, f"{account.home}/.ssh",
+            f"{account.home}/.docker", *env_dir]  # fmt: skip
+
+
+def _docker_reads(settings: Settings) -> list[Read]:
+    """Images and agent containers (read after the restart, from the same snapshot if nothing
+    changed before)."""
+    containers = settings.agent_containers
+    images = [*settings.docker_image_pull, *(c.image for c in containers)]
+    if settings.agent_image_build:
+        images.append(settings.agent_image_build.tag)
+    return [
+        *(Read(DockerImage, object_id=image) for image in dict.fromkeys(images)),
+        *(Read(ContainerSpec, container=c.name) for c in containers),
+        *(Read(ManagedFileState, path=agent_env_file(c.name)) for c in containers if c.env_file),
+        Read(AgentContainerNames),
+        Read(AgentContainerNames, running=True),
+    ]

@@ -1,0 +1,158 @@
+"""What a host has, read in one round trip.
+
+pyinfra 3 runs one command per fact read, and does not cache: a deploy that changes nothing
+still pays one SSH round trip per file, account, unit and package it checks. Here a deploy first
+declares what it will read (`expect`); the first `read` of any of it then runs every declared
+fact's own command in one shell (the `Snapshot` fact) and answers from that. The snapshot holds
+until the stage changes or an operation runs commands on the host: the next read takes it again,
+so facts are as fresh as pyinfra's. A read that was not declared, or whose command failed, is a
+plain `host.get_fact`, with pyinfra's own errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from pyinfra import host
+from pyinfra.api import FactBase, StringCommand
+
+_FAILED = object()  # a section whose command failed: read it the ordinary way
+
+
+class Read:
+    """One fact with its arguments, as a key: `Read(File, path="/etc/hosts")`."""
+
+    __slots__ = ("arguments", "fact", "_key")
+
+    def __init__(self, fact: type[FactBase], **arguments: Any) -> None:
+        self.fact, self.arguments = fact, arguments
+        self._key = (fact, repr(sorted(arguments.items())))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Read) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
+        return f"{self.fact.__name__}({arguments})"
+
+
+class Reads(tuple):
+    """The reads of one snapshot; shown by count in pyinfra's log."""
+
+    def __str__(self) -> str:
+        return f"{len(self)} facts"
+
+
+class Snapshot(FactBase):
+    """Every fact of `reads`, each by its own command and `process`, in one shell command:
+
+        {Read(File, path="/etc/hosts"): {...}, Read(UserAccount, user="jenkins"): None, ...}
+
+    A fact whose command fails (or needs a program the host lacks) is left out.
+    """
+
+    default = dict
+
+    def command(self, reads: Reads) -> StringCommand:
+        self.reads, self.mark = reads, f"--agenthost-snapshot-{uuid.uuid4().hex}--"
+        # A fact may keep what its command needs to read its output: one instance each.
+        self.facts = [entry.fact() for entry in reads]
+        sections = []
+        for index, (entry, fact) in enumerate(zip(reads, self.facts, strict=True)):
+            command = _call(fact.command, entry.arguments)
+            needs = _call(fact.requires_command, entry.arguments)
+            if needs:
+                command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
+            # A newline before the mark ends a last line the command left open.
+            sections.append(
+                StringCommand(
+                    "(",
+                    command,
+                    ")",
+                    "</dev/null",
+                    "2>/dev/null;",
+                    f"printf '\\n%s {index} %s\\n' {self.mark} $?;",
+                )  # fmt: skip
+            )
+        return StringCommand(*sections)
+
+    def process(self, output: list[str]) -> dict[Read, Any]:
+        found: dict[Read, Any] = {}
+        lines: list[str] = []
+        for line in output:
+            if not line.startswith(self.mark):
+                lines.append(line)
+                continue
+            _mark, index, status = line.split()
+            if lines and lines[-1] == "":
+                lines.pop()  # the newline before the mark
+            found[self.reads[int(index)]] = _processed(self.facts[int(index)], lines, status)
+            lines = []
+        return found
+
+
+def _call(attribute: Any, arguments: dict[str, Any]) -> Any:
+    return attribute(**arguments) if callable(attribute) else attribute
+
+
+def _processed(fact: FactBase, lines: list[str], status: str) -> Any:
+    if status != "0":
+        return _FAILED
+    try:
+        return fact.process(lines) if lines else fact.default()
+    except Exception:  # noqa: BLE001 - the ordinary read reports it the way pyinfra does
+        return _FAILED
+
+
+class _HostReads:
+    def __init__(self) -> None:
+        self.expected: dict[Read, None] = {}  # in order, once each
+        self.taken: dict[Read, Any] = {}
+        self.epoch: tuple | None = None
+
+
+_by_state: WeakKeyDictionary[Any, dict[str, _HostReads]] = WeakKeyDictionary()
+
+
+def _host_reads() -> _HostReads:
+    return _by_state.setdefault(host.state, {}).setdefault(host.name, _HostReads())
+
+
+def expect(reads: Iterable[Read]) -> None:
+    """The current host will be asked for `reads`: the next snapshot takes them along."""
+    expected = _host_reads().expected
+    for entry in reads:
+        expected.setdefault(entry)
+
+
+def read(fact: type[FactBase], **arguments: Any) -> Any:
+    """`host.get_fact(fact, **arguments)`, from the host's snapshot when the read was expected.
+
+    An operation reads before it yields its first command: once a command ran, the snapshot is
+    taken again (by the next operation)."""
+    entry, reads = Read(fact, **arguments), _host_reads()
+    if entry not in reads.expected:
+        return host.get_fact(fact, **arguments)
+    epoch = _epoch()
+    if reads.epoch != epoch:
+        reads.taken, reads.epoch = {}, epoch
+    if entry not in reads.taken:
+        pending = Reads(r for r in reads.expected if r not in reads.taken)
+        reads.taken.update(dict.fromkeys(pending, _FAILED))
+        reads.taken.update(host.get_fact(Snapshot, reads=pending))
+    value = reads.taken[entry]
+    return host.get_fact(fact, **arguments) if value is _FAILED else value
+
+
+def _epoch() -> tuple:
+    """What the host's state is known by: how many operations ran commands on it, and, when
+    pyinfra asks before it executes (no `-y`), the stage: after the question, facts are new."""
+    state = host.state
+    ran = sum(1 for op in state.ops[host].values() if op.operation_meta.executed)
+    return state.current_stage if state.check_for_changes else None, ran

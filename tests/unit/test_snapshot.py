@@ -1,0 +1,159 @@
+"""The host's snapshot: every expected fact in one command, each read as its own command reads it,
+and read again once an operation ran commands (facts refreshed after a change)."""
+
+from __future__ import annotations
+
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+from pyinfra.api import FactBase, StringCommand
+from pyinfra.api.state import StateStage
+from pyinfra.context import ctx_host
+from pyinfra.facts.files import File, FileContents
+
+from agenthost.tasks.facts import ManagedFileState, UserAccount
+from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
+
+
+def shell(command) -> list[str]:
+    """What pyinfra's connector gives a fact: stdout lines, newline stripped."""
+    text = command.get_raw_value() if isinstance(command, StringCommand) else command
+    out = subprocess.run(["sh", "-c", text], capture_output=True, text=True).stdout
+    return [line.rstrip("\n") for line in out.splitlines()]
+
+
+def alone(entry: Read):
+    """The fact read by itself, as pyinfra reads it: its command, then `process` or default."""
+    fact = entry.fact()
+    lines = shell(fact.command(**entry.arguments))
+    return fact.process(lines) if lines else fact.default()
+
+
+class Fails(FactBase):
+    def command(self) -> str:
+        return "echo half; exit 3"
+
+
+class NeedsAMissingProgram(FactBase):
+    def requires_command(self) -> str:
+        return "no-such-program-agenthost"
+
+    def command(self) -> str:
+        return "no-such-program-agenthost --version"
+
+
+class Unterminated(FactBase):
+    def command(self) -> str:
+        return "printf 'a\\n\\nlast'"
+
+    def process(self, output: list[str]) -> list[str]:
+        return output
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "it's.conf").write_text("one\n\ntwo\n")
+    (tmp_path / "empty").write_text("")
+    return tmp_path
+
+
+def test_one_command_reads_each_fact_as_its_own_command_does(files):
+    reads = Reads([
+        Read(ManagedFileState, path=str(files / "it's.conf")),
+        Read(FileContents, path=str(files / "it's.conf")),
+        Read(FileContents, path=str(files / "empty")),
+        Read(File, path=str(files / "missing")),
+        Read(UserAccount, user="root"),
+        Read(UserAccount, user="no-such-user-agenthost"),
+        Read(Unterminated),
+    ])  # fmt: skip
+    snapshot = Snapshot()
+    found = snapshot.process(shell(snapshot.command(reads=reads)))
+    assert found == {entry: alone(entry) for entry in reads}
+    assert found[reads[1]] == ["one", "", "two"]
+    assert found[reads[-1]] == ["a", "", "last"]
+
+
+def test_a_failed_command_or_a_missing_program_is_left_to_the_ordinary_read(files):
+    reads = Reads([Read(Fails), Read(NeedsAMissingProgram), Read(File, path=str(files))])
+    snapshot = Snapshot()
+    found = snapshot.process(shell(snapshot.command(reads=reads)))
+    assert found[Read(Fails)] is not None and found[Read(Fails)] != "half"
+    assert found[Read(NeedsAMissingProgram)] is found[Read(Fails)]  # the "failed" marker
+    assert found[Read(File, path=str(files))] is False  # a directory, not a file
+    assert str(reads) == "3 facts"
+
+
+class State(SimpleNamespace):
+    """pyinfra's State, as much as the snapshot uses (a weak reference keys its reads)."""
+
+    __hash__ = object.__hash__
+
+
+class Host:
+    """A pyinfra host whose facts are read by this machine's shell, counting round trips."""
+
+    name = "agent-01"
+
+    def __init__(self, check_for_changes: bool = False):
+        self.ops = {}
+        self.state = State(
+            ops={self: self.ops}, current_stage=StateStage.Prepare,
+            check_for_changes=check_for_changes,
+        )  # fmt: skip
+        self.round_trips: list[str] = []
+
+    def get_fact(self, fact, **arguments):
+        self.round_trips.append(fact.__name__)
+        instance = fact()
+        lines = shell(instance.command(**arguments))
+        return instance.process(lines) if lines else instance.default()
+
+    def ran_an_operation(self, commands: bool) -> None:
+        meta = SimpleNamespace(executed=commands)
+        self.ops[len(self.ops)] = SimpleNamespace(operation_meta=meta)
+
+
+def test_expected_reads_come_in_one_round_trip_until_an_operation_runs_commands(files):
+    host = Host()
+    conf = str(files / "it's.conf")
+    with ctx_host.use(host):
+        expect([Read(UserAccount, user="root"), Read(ManagedFileState, path=conf)])
+        assert read(UserAccount, user="root")["uid"] == 0
+        assert read(ManagedFileState, path=conf)["mode"] == 644
+        assert host.round_trips == ["Snapshot"]
+        assert read(File, path=conf)  # not expected: read by itself
+        expect([Read(FileContents, path=conf)])  # a later batch: only it is read
+        assert read(FileContents, path=conf) == ["one", "", "two"]
+        assert host.round_trips == ["Snapshot", "File", "Snapshot"]
+
+        host.state.current_stage = StateStage.Execute  # `-y`: no question, same facts
+        host.ran_an_operation(commands=False)  # a no-op changes nothing
+        read(ManagedFileState, path=conf)
+        assert host.round_trips == ["Snapshot", "File", "Snapshot"]
+
+        (files / "it's.conf").write_text("changed\n")
+        host.ran_an_operation(commands=True)
+        assert read(FileContents, path=conf) == ["changed"]
+        assert read(ManagedFileState, path=conf)["mode"] == 644
+        assert host.round_trips == ["Snapshot", "File", "Snapshot", "Snapshot"]
+
+
+def test_without_yes_facts_are_read_again_once_the_run_is_executed(files):
+    host = Host(check_for_changes=True)
+    with ctx_host.use(host):
+        expect([Read(UserAccount, user="root")])
+        read(UserAccount, user="root")
+        host.state.current_stage = StateStage.Execute
+        read(UserAccount, user="root")
+    assert host.round_trips == ["Snapshot", "Snapshot"]
+
+
+def test_a_read_whose_command_failed_in_the_snapshot_is_made_by_itself():
+    host = Host()
+    with ctx_host.use(host):
+        expect([Read(Fails), Read(UserAccount, user="root")])
+        assert read(Fails) == "half"  # pyinfra would report the failure here
+        assert read(UserAccount, user="root")["uid"] == 0
+    assert host.round_trips == ["Snapshot", "Fails"]
