@@ -73,9 +73,25 @@ def median_of(kind: str, set_name: str, runs: int) -> dict:
     return {"median_s": round(statistics.median(times), 2), "runs_s": [round(t, 2) for t in times]}
 
 
-def first_converge(set_name: str) -> float:
-    seconds, _ = timed(COMMANDS["noop"], set_name)
-    return round(seconds, 2)
+def first_converge(set_name: str) -> dict:
+    """Seconds of the deploy on fresh hosts, and of its slowest steps: pyinfra runs an operation
+    on every host before it starts the next, so a step lasts from its start line to the next."""
+    env = {**os.environ, "AGENTHOST_REHEARSAL_SET": set_name, "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
+    steps: list[tuple[str, float]] = [("connect, read and plan", started)]
+    with subprocess.Popen(COMMANDS["noop"], cwd=REPO, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as deploy:  # fmt: skip
+        for line in deploy.stdout:
+            if line.startswith("--> Starting operation: "):
+                steps.append((line.split(": ", 1)[1].strip(), time.monotonic()))
+    ended = time.monotonic()
+    if deploy.returncode:
+        raise RuntimeError(f"the first converge exited {deploy.returncode}")
+    durations = Counter()
+    for (name, at), (_, until) in zip(steps, [*steps[1:], ("end", ended)], strict=True):
+        durations[name] += until - at
+    slowest = {name: round(seconds, 1) for name, seconds in durations.most_common(5)}
+    return {"seconds": round(ended - started, 2), "slowest_steps_s": slowest}
 
 
 def noop_commands(set_name: str) -> dict:
@@ -121,7 +137,9 @@ def measure(set_name: str, count: int, args: argparse.Namespace) -> dict:
     rehearsal.up(set_name, {args.release: count})
     row["up_s"] = round(time.monotonic() - started, 2)
     row["memory_booted_mib"] = host_memory_mib(set_name)
-    row["first_converge_s"] = first_converge(set_name)
+    converge = first_converge(set_name)
+    row["first_converge_s"] = converge["seconds"]
+    row["first_converge_slowest_s"] = converge["slowest_steps_s"]
     row["memory_converged_mib"] = host_memory_mib(set_name)
     with Relay(set_name, args.delay_ms) as delayed:
         for kind in ("floor", "noop", "drift"):
@@ -133,7 +151,7 @@ def measure(set_name: str, count: int, args: argparse.Namespace) -> dict:
     if args.delayed_converge:
         rehearsal.up(set_name, {args.release: count})
         with Relay(set_name, args.delay_ms) as delayed:
-            row["first_converge_delayed_s"] = first_converge(delayed)
+            row["first_converge_delayed_s"] = first_converge(delayed)["seconds"]
     return row
 
 

@@ -76,10 +76,11 @@ def backup(path: str, exists: bool = True):
 
 
 def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
-    """Shell that keeps the newest KEEP_BACKUPS backups of `path` and drops empty run dirs."""
+    """Shell that keeps the first backup of `path` (the host's own version, which retiring
+    restores) and the newest KEEP_BACKUPS, and drops empty run dirs."""
     pattern = f"{root}/*{shlex.quote(path)}"
     return (
-        f"ls -1d {pattern} {pattern}.absent 2>/dev/null | sort | head -n -{KEEP_BACKUPS}"
+        f"ls -1d {pattern} {pattern}.absent 2>/dev/null | sort | sed 1d | head -n -{KEEP_BACKUPS}"
         f" | xargs -r rm -f; find {root} -mindepth 1 -type d -empty -delete"
     )
 

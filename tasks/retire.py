@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 from pyinfra import host
-from pyinfra.api import FactBase, StringCommand, deploy, operation
+from pyinfra.api import FactBase, QuoteString, StringCommand, deploy, operation
 from pyinfra.facts.files import File, FileContents, Sha256File
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
@@ -56,7 +56,7 @@ def original_restored(path: str):
         return
     if host.get_fact(File, path=path):
         yield from backup(path)
-    yield StringCommand("cp", "-p", first, path)
+    yield StringCommand("cp", "-p", QuoteString(first), QuoteString(path))
 
 
 @operation()

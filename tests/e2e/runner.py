@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,13 @@ class Run:
     def changed(self) -> dict[str, list[str]]:
         """Operation name -> hosts it changed."""
         return {op["name"]: op["success"] for op in self.results["operations"] if op["success"]}
+
+    def facts_read(self) -> dict[str, list[str]]:
+        """Host -> the facts it was asked for, one command each (logged with `-v`)."""
+        reads: dict[str, list[str]] = {}
+        for host, fact in re.findall(r"\[([^\]]+)\]\s+Loaded fact (\S+)", self.stderr):
+            reads.setdefault(host, []).append(fact.rsplit(".", 1)[-1])
+        return reads
 
     def reached(self) -> set[str]:
         ops = self.results["operations"]

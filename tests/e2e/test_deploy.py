@@ -42,7 +42,7 @@ def first_run(hosts, existing):
 def second_run(first_run, remote):
     before = {name: h.check_output("systemctl show docker -p ExecMainPID -p ActiveEnterTimestamp")
               for name, h in remote.items()}
-    run = deploy()
+    run = deploy("-v")  # logs each fact it reads
     after = {name: h.check_output("systemctl show docker -p ExecMainPID -p ActiveEnterTimestamp")
              for name, h in remote.items()}
     return run, before, after
@@ -131,6 +131,15 @@ def test_second_run_changes_nothing_and_restarts_nothing(hosts, second_run):
     assert run.reached() == {h.name for h in hosts}
     assert run.changed() == {}
     assert before == after
+
+
+def test_a_run_that_changes_nothing_reads_each_host_in_one_snapshot(hosts, second_run):
+    """The lock, then the system and accounts, the rest, and the applied configuration's
+    checksum (which the restart step declares): every other read comes from those snapshots."""
+    reads = second_run[0].facts_read()
+    assert set(reads) == {h.name for h in hosts}
+    for name, facts in reads.items():
+        assert facts == ["RunLock", "Snapshot", "Snapshot", "Snapshot"], (name, facts)
 
 
 def test_bad_settings_on_one_host_touch_no_host(hosts, remote, second_run, tmp_path):

@@ -183,7 +183,7 @@ def test_the_agents_docker_config_keeps_its_logins_and_gets_only_our_keys():
     assert run_op(ops.json_keys, same, path=path, keys={"proxies": proxies}, user="jenkins").noops
 
 
-def test_backups_are_pruned_to_the_newest_few_per_file(tmp_path):
+def test_backups_are_pruned_to_the_first_and_the_newest_few_per_file(tmp_path):
     import subprocess
 
     for day in range(1, 15):
@@ -193,5 +193,6 @@ def test_backups_are_pruned_to_the_newest_few_per_file(tmp_path):
         (stamp / "etc/subuid").write_text("x")
     subprocess.run(["sh", "-c", ops.prune_backups(PATH, str(tmp_path))], check=True)
     kept = sorted(p.parents[2].name for p in tmp_path.glob("*/etc/docker/daemon.json"))
-    assert kept == [f"202611{day:02d}T000000Z" for day in range(5, 15)]
+    # The first is the host's own version: retiring the host restores it.
+    assert kept == [f"202611{day:02d}T000000Z" for day in (1, *range(5, 15))]
     assert len(list(tmp_path.glob("*/etc/subuid"))) == 14  # another file's backups stay
