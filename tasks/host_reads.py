@@ -38,7 +38,7 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
     client = desired.client_config_path(account)
     return [
         *(file_read(file) for file in desired.files(settings, account)),
-        Read(FileContents, path=client),
+        Read.secret(FileContents, path=client),  # the proxies' credentials, docker logins
         Read(ManagedFileState if wanted.pin else File, path=engine.PIN),
         Read(File, path=engine.OLD_PIN),
         *_repository_reads(settings),

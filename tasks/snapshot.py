@@ -12,7 +12,8 @@ plain `host.get_fact`, with pyinfra's own errors.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -25,11 +26,18 @@ _FAILED = object()  # a section whose command failed: read it the ordinary way
 class Read:
     """One fact with its arguments, as a key: `Read(File, path="/etc/hosts")`."""
 
-    __slots__ = ("arguments", "fact", "_key")
+    __slots__ = ("arguments", "fact", "is_secret", "_key")
 
     def __init__(self, fact: type[FactBase], **arguments: Any) -> None:
-        self.fact, self.arguments = fact, arguments
+        self.fact, self.arguments, self.is_secret = fact, arguments, False
         self._key = (fact, repr(sorted(arguments.items())))
+
+    @classmethod
+    def secret(cls, fact: type[FactBase], **arguments: Any) -> Read:
+        """A read whose output holds a secret: pyinfra's `-vvv` does not print it."""
+        entry = cls(fact, **arguments)
+        entry.is_secret = True
+        return entry
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Read) and self._key == other._key
@@ -54,7 +62,8 @@ class Snapshot(FactBase):
 
         {Read(File, path="/etc/hosts"): {...}, Read(UserAccount, user="jenkins"): None, ...}
 
-    A fact whose command fails (or needs a program the host lacks) is left out.
+    A fact whose command fails (or needs a program the host lacks) is marked failed: `read`
+    then reads it by itself, and pyinfra reports it as it reports any fact.
     """
 
     default = dict
@@ -70,16 +79,8 @@ class Snapshot(FactBase):
             if needs:
                 command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
             # A newline before the mark ends a last line the command left open.
-            sections.append(
-                StringCommand(
-                    "(",
-                    command,
-                    ")",
-                    "</dev/null",
-                    "2>/dev/null;",
-                    f"printf '\\n%s {index} %s\\n' {self.mark} $?;",
-                )  # fmt: skip
-            )
+            mark = f"printf '\\n%s {index} %s\\n' {self.mark} $?;"
+            sections.append(StringCommand("(", command, ") </dev/null 2>/dev/null;", mark))
         return StringCommand(*sections)
 
     def process(self, output: list[str]) -> dict[Read, Any]:
@@ -113,6 +114,7 @@ def _processed(fact: FactBase, lines: list[str], status: str) -> Any:
 class _HostReads:
     def __init__(self) -> None:
         self.expected: dict[Read, None] = {}  # in order, once each
+        self.secret: set[Read] = set()
         self.taken: dict[Read, Any] = {}
         self.epoch: tuple | None = None
 
@@ -126,9 +128,11 @@ def _host_reads() -> _HostReads:
 
 def expect(reads: Iterable[Read]) -> None:
     """The current host will be asked for `reads`: the next snapshot takes them along."""
-    expected = _host_reads().expected
+    known = _host_reads()
     for entry in reads:
-        expected.setdefault(entry)
+        known.expected.setdefault(entry)
+        if entry.is_secret:
+            known.secret.add(entry)
 
 
 def read(fact: type[FactBase], **arguments: Any) -> Any:
@@ -145,9 +149,36 @@ def read(fact: type[FactBase], **arguments: Any) -> Any:
     if entry not in reads.taken:
         pending = Reads(r for r in reads.expected if r not in reads.taken)
         reads.taken.update(dict.fromkeys(pending, _FAILED))
-        reads.taken.update(host.get_fact(Snapshot, reads=pending))
-    value = reads.taken[entry]
-    return host.get_fact(fact, **arguments) if value is _FAILED else value
+        with _unprinted(any(r in reads.secret for r in pending)):
+            reads.taken.update(host.get_fact(Snapshot, reads=pending))
+    if reads.taken[entry] is not _FAILED:
+        return reads.taken[entry]
+    with _unprinted(entry in reads.secret):
+        return host.get_fact(fact, **arguments)
+
+
+_hiding: WeakKeyDictionary[Any, list] = WeakKeyDictionary()  # by State: [depth, print setting]
+
+
+@contextmanager
+def _unprinted(secret: bool) -> Iterator[None]:
+    """While a secret is read, pyinfra's `-vvv` does not print facts' output (for every host:
+    the setting is global; nested and concurrent reads restore it once the last one ends)."""
+    if not secret:
+        yield
+        return
+    state = host.state
+    hiding = _hiding.setdefault(state, [0, state.print_fact_output])
+    if hiding[0] == 0:
+        hiding[1] = state.print_fact_output
+    hiding[0] += 1
+    state.print_fact_output = False
+    try:
+        yield
+    finally:
+        hiding[0] -= 1
+        if hiding[0] == 0:
+            state.print_fact_output = hiding[1]
 
 
 def _epoch() -> tuple:

@@ -100,12 +100,13 @@ class Host:
         self.ops = {}
         self.state = State(
             ops={self: self.ops}, current_stage=StateStage.Prepare,
-            check_for_changes=check_for_changes,
+            check_for_changes=check_for_changes, print_fact_output=True,
         )  # fmt: skip
         self.round_trips: list[str] = []
 
     def get_fact(self, fact, **arguments):
-        self.round_trips.append(fact.__name__)
+        shown = "" if self.state.print_fact_output else " (output not shown)"
+        self.round_trips.append(fact.__name__ + shown)
         instance = fact()
         lines = shell(instance.command(**arguments))
         return instance.process(lines) if lines else instance.default()
@@ -157,3 +158,20 @@ def test_a_read_whose_command_failed_in_the_snapshot_is_made_by_itself():
         assert read(Fails) == "half"  # pyinfra would report the failure here
         assert read(UserAccount, user="root")["uid"] == 0
     assert host.round_trips == ["Snapshot", "Fails"]
+
+
+def test_pyinfra_does_not_print_a_snapshot_or_a_read_that_holds_a_secret(files):
+    host = Host()
+    conf = str(files / "it's.conf")
+    with ctx_host.use(host):
+        expect([Read(UserAccount, user="root")])
+        read(UserAccount, user="root")
+        expect([Read.secret(FileContents, path=conf), Read(Fails)])
+        read(FileContents, path=conf)
+        read(Fails)
+        expect([Read.secret(Fails)])  # now known to hold a secret: read by itself, unprinted
+        read(Fails)
+    assert host.round_trips == [
+        "Snapshot", "Snapshot (output not shown)", "Fails", "Fails (output not shown)",
+    ]  # fmt: skip
+    assert host.state.print_fact_output is True
