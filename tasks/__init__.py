@@ -39,8 +39,8 @@ def agent_host() -> None:
         return
     # What the stages read comes in one round trip (two: the rest depends on these).
     expect(system_reads(settings))
-    expect(host_reads(settings, host_system(), agent_account(settings)))
     system_supported(settings)
+    expect(host_reads(settings, host_system(), agent_account(settings)))
     agent_user(settings)
     engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.

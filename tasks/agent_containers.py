@@ -84,24 +84,26 @@ class ContainerSpec(FactBase):
         }
 
 
-class AgentContainerNames(FactBase):
-    """Names of every container (or only the running ones) that carries our agent label."""
+class AgentContainers(FactBase):
+    """Every container that carries our agent label, with its state:
 
-    default = list
+        {"ci-agent": "running", "old-agent": "exited"}
+    """
 
-    def requires_command(self, running: bool = False) -> str:
+    default = dict
+
+    def requires_command(self) -> str:
         return "docker"
 
-    def command(self, running: bool = False) -> str:
-        which = "" if running else "--all "
+    def command(self) -> str:
         # A stopped dockerd lists none: the dry run then reports dockerd, not a failed fact.
         return (
-            f"docker container ls {which}--filter label={AGENT_LABEL} --format '{{{{.Names}}}}'"
-            " 2>/dev/null || true"
+            f"docker container ls --all --filter label={AGENT_LABEL}"
+            " --format '{{.Names}} {{.State}}' 2>/dev/null || true"
         )
 
-    def process(self, output: list[str]) -> list[str]:
-        return output
+    def process(self, output: list[str]) -> dict[str, str]:
+        return dict(line.split(" ", 1) for line in output if " " in line)
 
 
 @operation()
@@ -166,7 +168,7 @@ def limits(current: dict) -> tuple[int, int]:
 @operation()
 def agent_containers_only(names: list[str]):
     """No agent container, nor its secrets, is left that the settings no longer list."""
-    extra = [name for name in read(AgentContainerNames) if name not in names]
+    extra = [name for name in read(AgentContainers) if name not in names]
     if not extra:
         host.noop("no other agent container exists")
         return
@@ -181,7 +183,7 @@ def no_agent_container_running():
     """No agent container runs: before a restart of dockerd and docker.socket, which would leave
     a running agent with a dead socket (the bind mount keeps the old one), and, when the data
     root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
-    running = read(AgentContainerNames, running=True)
+    running = [name for name, state in read(AgentContainers).items() if state == "running"]
     if not running:
         host.noop("no agent container is running")
         return

@@ -4,8 +4,10 @@ the built-ins read `Users`, `Groups` and `Os` with a command each, every time.""
 
 from __future__ import annotations
 
+import shlex
+
 from pyinfra import host
-from pyinfra.api import OperationError, QuoteString, StringCommand, operation
+from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.files import Directory
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
@@ -78,11 +80,32 @@ def account_present(user: str, home: str, uid: int | None = None, shell: str = "
         host.noop(f"{user} exists, home {home}")
 
 
+class UnitState(FactBase):
+    """Whether the systemd unit `unit` is active and enabled, as `SystemdStatus` and
+    `SystemdEnabled` judge them, from one `systemctl show`:
+
+        {"active": True, "enabled": True}
+    """
+
+    def requires_command(self, unit: str) -> str:
+        return "systemctl"
+
+    def command(self, unit: str) -> str:
+        keys = f"--property {SystemdStatus.state_key} --property {SystemdEnabled.state_key}"
+        return f"systemctl show {keys} {shlex.quote(unit)}"
+
+    def process(self, output: list[str]) -> dict[str, bool]:
+        values = dict(line.split("=", 1) for line in output if "=" in line)
+        return {
+            "active": values.get(SystemdStatus.state_key) in SystemdStatus.state_values,
+            "enabled": values.get(SystemdEnabled.state_key) in SystemdEnabled.state_values,
+        }
+
+
 @operation()
 def unit_running(unit: str):
     """The systemd unit `unit` is enabled and active (started and enabled if not)."""
-    active = read(SystemdStatus, services=[unit]).get(unit)
-    enabled = read(SystemdEnabled, services=[unit]).get(unit)
+    active, enabled = read(UnitState, unit=unit).values()
     if active and enabled:
         host.noop(f"{unit} is enabled and active")
         return

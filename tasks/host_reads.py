@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from agenthost import desired, docker_ce, engine
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
-from agenthost.tasks.agent_containers import AgentContainerNames, ContainerSpec, GroupId
+from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec, GroupId
+from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.drop_ins import DIRECTORIES, DropIns
 from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
@@ -53,11 +53,7 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
         Read(GroupId, group="docker"),
         *(Read(PackageVersions, names=names) for names in packages if names),
-        *(
-            Read(fact, services=[unit])
-            for unit in desired.units(settings)
-            for fact in (SystemdStatus, SystemdEnabled)
-        ),  # fmt: skip
+        *(Read(UnitState, unit=unit) for unit in desired.units(settings)),
         *(Read(DropIns, directory=directory) for directory in DIRECTORIES),
         *([Read(JavaMajor)] if settings.agent_java else []),
         *_docker_reads(settings),
@@ -96,6 +92,5 @@ def _docker_reads(settings: Settings) -> list[Read]:
         *(Read(DockerImage, object_id=image) for image in dict.fromkeys(images)),
         *(Read(ContainerSpec, container=c.name) for c in containers),
         *(Read(ManagedFileState, path=agent_env_file(c.name)) for c in containers if c.env_file),
-        Read(AgentContainerNames),
-        Read(AgentContainerNames, running=True),
+        Read(AgentContainers),
     ]

@@ -11,7 +11,7 @@ from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.lab import pipeline
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
-from agenthost.tasks.agent_containers import AgentContainerNames, no_agent_container_running
+from agenthost.tasks.agent_containers import AgentContainers, no_agent_container_running
 from agenthost.tasks.ops import subid_file
 from tests.unit.harness import run_op
 
@@ -90,11 +90,14 @@ def test_socket_drop_in_gives_the_agent_an_acl_entry_only_under_remap():
 
 
 def test_running_agents_stop_before_a_restart():
-    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: ["ci-agent"]}})
+    given = {"AgentContainers": {"ci-agent": "running", "old": "exited"}}
+    result = run_op(no_agent_container_running, given)
     assert result.commands == ["docker container stop ci-agent"]
-    result = run_op(no_agent_container_running, {"AgentContainerNames": {True: []}})
+    result = run_op(no_agent_container_running, {"AgentContainers": {"old": "exited"}})
     assert result.commands == [] and result.noops == ["no agent container is running"]
-    assert "--all" not in AgentContainerNames().command(running=True)
+    assert AgentContainers().process(["ci-agent running", "old exited"]) == {
+        "ci-agent": "running", "old": "exited",
+    }  # fmt: skip
 
 
 # --- Jenkins inbound agents ---------------------------------------------------------------------

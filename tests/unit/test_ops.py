@@ -151,7 +151,7 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
 def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
     from agenthost.tasks.agent_containers import agent_containers_only
 
-    given = {"AgentContainerNames": ["ci-1", "old"]}
+    given = {"AgentContainers": {"ci-1": "running", "old": "exited"}}
     result = run_op(agent_containers_only, given, names=["ci-1"])
     assert result.commands == [
         "docker container stop old",
