@@ -110,6 +110,11 @@ def authorized_keys(settings: Settings, account: Account) -> File:
                 settings.agent_user, account.group)  # fmt: skip
 
 
+def authorized_keys2(account: Account) -> File:
+    """None: sshd reads it too (Debian's AuthorizedKeysFile), and keys there bypass the list."""
+    return File(f"{account.home}/.ssh/authorized_keys2", None)
+
+
 def files(settings: Settings, account: Account) -> list[File]:
     """Every file agenthost owns on the host, present or absent (not the subid files, which
     hold other users' lines too, nor agent containers' secrets, which only the deploy machine
@@ -121,6 +126,7 @@ def files(settings: Settings, account: Account) -> list[File]:
         socket_drop_in(settings),
         *prune_units(settings),
         authorized_keys(settings, account),
+        authorized_keys2(account),
         agent_pin(settings),
     ]
 

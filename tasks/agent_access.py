@@ -5,7 +5,7 @@ from agenthost import desired
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import directory
-from agenthost.tasks.ops import desired_file, managed_file_absent
+from agenthost.tasks.ops import desired_file
 from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
@@ -35,11 +35,8 @@ def agent_access(settings: Settings) -> None:
         desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
-    # sshd reads authorized_keys2 too (Debian's AuthorizedKeysFile): keys there bypass the list.
-    managed_file_absent(
-        name=f"{home}/.ssh/authorized_keys2 does not exist: keys are only the listed ones",
-        path=f"{home}/.ssh/authorized_keys2",
-    )
+    keys2 = desired.authorized_keys2(desired.Account(home, group))
+    desired_file(keys2, f"{keys2.path} does not exist: keys are only the listed ones")
     packages = desired.agent_packages(settings)
     desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")
     if packages:

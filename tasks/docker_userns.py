@@ -1,5 +1,6 @@
 from pyinfra.api import deploy
 
+from agenthost.paths import SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.ops import Managed, subid_file
 
@@ -23,5 +24,5 @@ def docker_userns(settings: Settings) -> list[Managed]:
             path,
             lines=f"{user}:",
         )
-        for path in ("/etc/subuid", "/etc/subgid")
+        for path in SUBID_FILES
     ]

@@ -10,7 +10,7 @@ from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.facts.server import LinuxDistribution
 
 from agenthost import desired, docker_ce, engine
-from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.paths import AGENT_ENV_DIR, SUBID_FILES, agent_env_file
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec, GroupId
@@ -20,8 +20,6 @@ from agenthost.tasks.drop_ins import DIRECTORIES, DropIns
 from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
 from agenthost.tasks.packages import package_names
 from agenthost.tasks.snapshot import Read
-
-SUBID_FILES = ("/etc/subuid", "/etc/subgid")
 
 
 def system_reads(settings: Settings) -> list[Read]:
@@ -47,7 +45,6 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
             for path in _subid_files(settings)
             for fact in (FileContents, ManagedFileState)
         ),  # fmt: skip
-        Read(File, path=f"{account.home}/.ssh/authorized_keys2"),
         *(Read(Directory, path=path) for path in _directories(settings, account)),
         Read(GroupMembers, group="docker"),
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name

@@ -12,7 +12,7 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from agenthost import desired, subids
-from agenthost.paths import DAEMON_JSON, PRUNE_UNIT
+from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
@@ -104,7 +104,7 @@ def retire(settings: Settings) -> None:
         subid_lines_restored(
             name=f"{path} has {user}'s lines from before agenthost", path=path, user=user
         )  # fmt: skip
-        for path in ("/etc/subuid", "/etc/subgid")
+        for path in SUBID_FILES
     ]
     docker_restarted(
         name="Docker runs the host's own configuration",
