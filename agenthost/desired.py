@@ -143,6 +143,11 @@ def agent_pin(settings: Settings) -> File:
     return File(AGENT_PIN, engine.apt_pin(settings.agent_package_versions()))
 
 
+def engine_pin(settings: Settings, system: engine.System) -> File:
+    """apt preferences holding the engine at docker_version; none without a version."""
+    return File(engine.PIN, engine.engine(settings, system).pin)
+
+
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
     engine_packages = engine.engine(settings, system).packages

@@ -39,9 +39,14 @@ BIN = Path(sys.executable).parent
 INVENTORY = "inventory/rehearsal.py"
 
 
+def set_env(set_name: str) -> dict[str, str]:
+    """The environment that points inventory/rehearsal.py at the set."""
+    return {**os.environ, "AGENTHOST_REHEARSAL_SET": set_name}
+
+
 def timed(command: list[str], set_name: str, ok: tuple[int, ...] = (0,)) -> tuple[float, str]:
     """Seconds `command` took against the set's inventory, and its output."""
-    env = {**os.environ, "AGENTHOST_REHEARSAL_SET": set_name}
+    env = set_env(set_name)
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - started
@@ -77,7 +82,7 @@ def median_of(kind: str, set_name: str, runs: int) -> dict:
 def first_converge(set_name: str) -> dict:
     """Seconds of the deploy on fresh hosts, and of its slowest steps: pyinfra runs an operation
     on every host before it starts the next, so a step lasts from its start line to the next."""
-    env = {**os.environ, "AGENTHOST_REHEARSAL_SET": set_name, "PYTHONUNBUFFERED": "1"}
+    env = {**set_env(set_name), "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
     steps: list[tuple[str, float]] = [("connect, read and plan", started)]
     with subprocess.Popen(COMMANDS["noop"], cwd=REPO, env=env, text=True,

@@ -14,7 +14,8 @@ from agenthost.tasks.snapshot import read
 def agent_access(settings: Settings) -> None:
     """What SSH build agents need: a workspace, exactly the listed keys, their packages."""
     user, workspace = settings.agent_user, settings.agent_workspace
-    home, group = agent_account(settings)
+    account = agent_account(settings)
+    home, group = account
     directory(
         name=f"Workspace {workspace} belongs to {user}",
         path=workspace,
@@ -29,13 +30,13 @@ def agent_access(settings: Settings) -> None:
         group=group,
         mode="700",
     )
-    keys = desired.authorized_keys(settings, desired.Account(home, group))
+    keys = desired.authorized_keys(settings, account)
     if keys.content:
         count = len(settings.agent_ssh_authorized_keys)
         desired_file(keys, f"{keys.path} holds exactly the {count} configured key(s)")
     else:
         desired_file(keys, f"{keys.path} does not exist: no key is configured")
-    keys2 = desired.authorized_keys2(desired.Account(home, group))
+    keys2 = desired.authorized_keys2(account)
     desired_file(keys2, f"{keys2.path} does not exist: keys are only the listed ones")
     packages = desired.agent_packages(settings)
     desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")

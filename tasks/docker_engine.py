@@ -42,11 +42,11 @@ def docker_engine(settings: Settings) -> list[Managed]:
         apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
     )
     _docker_ce_repository(settings, system)
-    if wanted.pin:
-        managed_file(name=f"Docker is held at {settings.docker_version}", path=engine.PIN,
-                     content=wanted.pin)  # fmt: skip
-    else:
-        managed_file_absent(name="Docker is not held at a version", path=engine.PIN)
+    pin = desired.engine_pin(settings, system)
+    desired_file(
+        pin, f"Docker is held at {settings.docker_version}" if pin.content
+        else "Docker is not held at a version",
+    )  # fmt: skip
     managed_file_absent(name="No pin of an earlier agenthost", path=engine.OLD_PIN)
     # The package step updates apt's lists itself, and only when it has something to install.
     installed = packages_installed(

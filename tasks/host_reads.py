@@ -18,6 +18,7 @@ from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.drop_ins import DIRECTORIES, DropIns
 from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
+from agenthost.tasks.ops import desired_file_read
 from agenthost.tasks.packages import package_names
 from agenthost.tasks.snapshot import Read
 
@@ -35,16 +36,13 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
     packages += [package_names(desired.agent_packages(settings))]
     client = desired.client_config_path(account)
     return [
-        *(file_read(file) for file in desired.files(settings, account)),
+        *(desired_file_read(file) for file in desired.files(settings, account)),
         Read.secret(FileContents, path=client),  # the proxies' credentials, docker logins
-        Read(ManagedFileState if wanted.pin else File, path=engine.PIN),
+        desired_file_read(desired.engine_pin(settings, system)),
         Read(File, path=engine.OLD_PIN),
         *_repository_reads(settings),
-        *(
-            Read(fact, path=path)
-            for path in _subid_files(settings)
-            for fact in (FileContents, ManagedFileState)
-        ),  # fmt: skip
+        *(Read(fact, path=path) for path in _subid_files(settings)
+          for fact in (FileContents, ManagedFileState)),  # fmt: skip
         *(Read(Directory, path=path) for path in _directories(settings, account)),
         Read(GroupMembers, group="docker"),
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
@@ -55,11 +53,6 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
         *([Read(JavaMajor)] if settings.agent_java else []),
         *_docker_reads(settings),
     ]
-
-
-def file_read(file: desired.File) -> Read:
-    """What `ops.desired_file` reads for `file`."""
-    return Read(File if file.content is None else ManagedFileState, path=file.path)
 
 
 def _subid_files(settings: Settings) -> tuple[str, ...]:

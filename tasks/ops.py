@@ -22,7 +22,7 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
 from agenthost.tasks.facts import ManagedFileState, account_in_op
-from agenthost.tasks.snapshot import read
+from agenthost.tasks.snapshot import Read, read
 
 BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
@@ -167,6 +167,11 @@ def desired_file(file: desired.File, name: str) -> OperationMeta:
         return managed_file_absent(name=name, path=file.path)
     return managed_file(name=name, path=file.path, content=file.content, mode=file.mode,
                         user=file.user, group=file.group, secret=file.secret)  # fmt: skip
+
+
+def desired_file_read(file: desired.File) -> Read:
+    """What `desired_file` reads for `file`, for the host's snapshot (tasks.host_reads)."""
+    return Read(File if file.content is None else ManagedFileState, path=file.path)
 
 
 @operation()
