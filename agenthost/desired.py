@@ -13,10 +13,12 @@ from agenthost.paths import (
     AGENT_PIN,
     APT_PROXY,
     DAEMON_JSON,
+    DROP_IN_DIRS,
     PROXY_DROP_IN,
     PROXY_ENV_FILE,
     PRUNE_UNIT,
     SOCKET_DROP_IN,
+    SUBID_FILES,
 )
 from agenthost.prune import unit_files
 from agenthost.settings import Settings, has_credentials
@@ -43,6 +45,28 @@ class File(NamedTuple):
     user: str = "root"
     group: str = "root"
     secret: bool = False  # root-only before its content arrives; never shown or diffed
+
+
+class DockerdFile(NamedTuple):
+    """A file (or drop-in directory) dockerd reads; of a file other users share (the subid
+    files), only the lines starting with `lines` are dockerd's concern."""
+
+    path: str
+    lines: str | None = None
+
+
+def dockerd_files(settings: Settings) -> list[DockerdFile]:
+    """Everything the deploy manages that dockerd reads: what one restart applies, and what a
+    failed restart puts back. (The order is the applied checksum's: hosts record it.)"""
+    subids = [DockerdFile(path, f"{settings.agent_user}:") for path in SUBID_FILES]
+    return [
+        *(subids if settings.docker_userns_remap else []),
+        DockerdFile(DAEMON_JSON),
+        DockerdFile(PROXY_DROP_IN),
+        DockerdFile(PROXY_ENV_FILE),
+        DockerdFile(SOCKET_DROP_IN),
+        *(DockerdFile(directory) for directory in DROP_IN_DIRS),
+    ]
 
 
 def daemon_json(settings: Settings) -> File:

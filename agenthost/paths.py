@@ -4,6 +4,8 @@ DAEMON_JSON = "/etc/docker/daemon.json"
 PROXY_DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
 PROXY_ENV_FILE = "/etc/docker/proxy.env"
 SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
+# Where systemd reads drop-ins for dockerd and its socket: only ours may be there.
+DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
 AGENT_ENV_DIR = "/etc/agenthost"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version

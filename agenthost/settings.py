@@ -8,7 +8,9 @@ Pure: no IO here.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+from collections.abc import Set
 from typing import Any, Literal
 
 from pydantic import (
@@ -370,16 +372,17 @@ class SettingsError(ValueError):
     """Bad settings on one or more hosts; the message names each host, setting and value."""
 
 
-def _pyinfra_keys() -> set[str]:
+@functools.cache  # reading the connectors' entry points costs ~10 ms, once per host otherwise
+def _pyinfra_keys() -> frozenset[str]:
     from pyinfra.api.connectors import get_all_connectors
 
     keys: set[str] = set()
     for connector in get_all_connectors().values():
         keys.update(getattr(connector.data_cls, "__annotations__", {}))
-    return keys
+    return frozenset(keys)
 
 
-def split_data(data: dict[str, Any], pyinfra_keys: set[str]) -> tuple[dict[str, Any], list[str]]:
+def split_data(data: dict[str, Any], pyinfra_keys: Set[str]) -> tuple[dict[str, Any], list[str]]:
     """Our settings out of a host's data, plus a message for each key that looks like a typo."""
     ours, unknown = {}, []
     for key, value in data.items():
@@ -417,7 +420,7 @@ def _describe(error: dict[str, Any]) -> str:
     return redact(f"{where} = {value!r}: {message}")
 
 
-def validate(name: str, data: dict[str, Any], pyinfra_keys: set[str] | None = None) -> Settings:
+def validate(name: str, data: dict[str, Any], pyinfra_keys: Set[str] | None = None) -> Settings:
     """The settings of host `name`, or a SettingsError naming every bad setting and value."""
     ours, problems = split_data(data, _pyinfra_keys() if pyinfra_keys is None else pyinfra_keys)
     # Units, drop-ins, env files and the Dockerfile are line based: a newline adds a directive.

@@ -24,7 +24,7 @@ from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
 from agenthost.tasks.host_reads import host_reads, system_reads
 from agenthost.tasks.retire import retire
-from agenthost.tasks.run_lock import hold_run_lock
+from agenthost.tasks.run_lock import hold_run_lock, run_lock_read
 from agenthost.tasks.snapshot import expect
 
 
@@ -33,12 +33,13 @@ def agent_host() -> None:
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
     settings = all_settings(state)[host.name]
+    # What the stages read comes in two round trips: the lock, the system and the accounts,
+    # then everything else (which depends on those).
+    expect([run_lock_read(), *system_reads(settings)])
     hold_run_lock()  # before any fact the stages read
     if settings.agent_retired:
         retire(settings)
         return
-    # What the stages read comes in one round trip (two: the rest depends on these).
-    expect(system_reads(settings))
     system_supported(settings)
     expect(host_reads(settings, host_system(), agent_account(settings)))
     agent_user(settings)

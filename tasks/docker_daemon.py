@@ -15,7 +15,7 @@ from agenthost.tasks.ops import (
     managed_file,
     temp_path,
 )
-from agenthost.tasks.snapshot import Read, expect, read
+from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
 APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"
@@ -51,7 +51,7 @@ def docker_daemon_json(settings: Settings) -> list[Managed]:
         mode=file.mode,
         secret=file.secret,
     )
-    return [Managed(op, DAEMON_JSON)]
+    return [Managed(op)]
 
 
 class AppliedConfig(FactBase):
@@ -65,13 +65,13 @@ class AppliedConfig(FactBase):
         return {"current": output[0], "applied": output[1] if len(output) > 1 else None}
 
 
-def checksum_command(managed: list[Managed]) -> str:
+def checksum_command(files: list[desired.DockerdFile]) -> str:
     """Shell that prints one checksum of every file dockerd reads (an absent one included);
     of a subid file, only the agent's lines, so another user's new range restarts nothing."""
     parts = []
-    for m in (m for m in managed if m.path):  # the engine's packages: their op's change restarts
-        path = shlex.quote(m.path)
-        read = f"grep -s {shlex.quote('^' + m.lines)} {path}" if m.lines else f"cat {path}"
+    for file in files:
+        path = shlex.quote(file.path)
+        read = f"grep -s {shlex.quote('^' + file.lines)} {path}" if file.lines else f"cat {path}"
         parts.append(
             f"echo {path}; if [ -d {path} ]; then ls -1 {path};"
             f" elif [ -e {path} ]; then {read}; else echo absent; fi"
@@ -80,13 +80,17 @@ def checksum_command(managed: list[Managed]) -> str:
 
 
 @operation()
-def docker_applied(managed: list[Managed]):
+def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     """dockerd runs the files on disk, healthy, or runs the previous ones and the host fails.
 
     Restarts when this run changed a file or when the files differ from those last applied (a
     run stopped before its restart), in a transient unit that outlives the SSH connection.
+
+    Args:
+        managed: the operations that may have changed what dockerd reads.
+        files: what dockerd reads (desired.dockerd_files).
     """
-    checksum = checksum_command(managed)
+    checksum = checksum_command(files)
     state = read(AppliedConfig, checksum=checksum)
     changed_ops = [
         m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
@@ -99,7 +103,7 @@ def docker_applied(managed: list[Managed]):
     script = render(
         "docker-apply.sh.j2",
         checksum=checksum,
-        paths=[m.path for m in managed if m.path],
+        paths=[file.path for file in files],
         undo=undo,
         record=APPLIED_RECORD,
         log=APPLY_LOG,
@@ -119,8 +123,8 @@ def docker_applied(managed: list[Managed]):
 
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
-    expect([Read(AppliedConfig, checksum=checksum_command(managed))])
     docker_applied(
         name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
         managed=managed,
+        files=desired.dockerd_files(settings),
     )

@@ -60,7 +60,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
     names = package_names(wanted.packages, wanted.absent)
     reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
-    return [Managed(installed, None, undo=undo)]
+    return [Managed(installed, undo=undo)]
 
 
 def _docker_ce_repository(settings: Settings, system: engine.System) -> None:

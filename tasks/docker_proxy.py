@@ -41,4 +41,4 @@ def docker_proxy(settings: Settings) -> list[Managed]:
         user=client.user,
         group=client.group,
     )
-    return [Managed(drop_in_op, drop_in.path), Managed(env_file_op, env_file.path)]
+    return [Managed(drop_in_op), Managed(env_file_op)]

@@ -33,4 +33,4 @@ def docker_socket(settings: Settings) -> list[Managed]:
         group="docker",
         users=members,
     )
-    return [Managed(socket, drop_in.path)]
+    return [Managed(socket)]

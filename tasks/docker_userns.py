@@ -20,9 +20,7 @@ def docker_userns(settings: Settings) -> list[Managed]:
                 user=user,
                 count=count,
                 mode=mode,
-            ),
-            path,
-            lines=f"{user}:",
+            )
         )
         for path in SUBID_FILES
     ]

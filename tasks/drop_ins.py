@@ -8,12 +8,11 @@ import shlex
 from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
-from agenthost.paths import PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN
 from agenthost.tasks.ops import Managed, managed_file_absent
 from agenthost.tasks.snapshot import read
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
-DIRECTORIES = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
 
 
 class DropIns(FactBase):
@@ -56,8 +55,7 @@ def docker_drop_ins() -> list[Managed]:
                 name=f"{directory} holds only agenthost's drop-ins",
                 directory=directory,
                 ours=sorted(p for p in OURS if p.startswith(directory + "/")),
-            ),
-            directory,
+            )
         )
-        for directory in DIRECTORIES
+        for directory in DROP_IN_DIRS
     ]

@@ -10,13 +10,14 @@ from pyinfra.facts.files import Directory, File, FileContents
 from pyinfra.facts.server import LinuxDistribution
 
 from agenthost import desired, docker_ce, engine
-from agenthost.paths import AGENT_ENV_DIR, SUBID_FILES, agent_env_file
+from agenthost.paths import AGENT_ENV_DIR, DROP_IN_DIRS, SUBID_FILES, agent_env_file
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec, GroupId
 from agenthost.tasks.basics import UnitState
+from agenthost.tasks.docker_daemon import AppliedConfig, checksum_command
 from agenthost.tasks.docker_group import GroupMembers
-from agenthost.tasks.drop_ins import DIRECTORIES, DropIns
+from agenthost.tasks.drop_ins import DropIns
 from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
 from agenthost.tasks.ops import desired_file_read
 from agenthost.tasks.packages import package_names
@@ -49,7 +50,8 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
         Read(GroupId, group="docker"),
         *(Read(PackageVersions, names=names) for names in packages if names),
         *(Read(UnitState, unit=unit) for unit in desired.units(settings)),
-        *(Read(DropIns, directory=directory) for directory in DIRECTORIES),
+        *(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),
+        Read(AppliedConfig, checksum=checksum_command(desired.dockerd_files(settings))),
         *([Read(JavaMajor)] if settings.agent_java else []),
         *_docker_reads(settings),
     ]

@@ -43,12 +43,11 @@ def not_checked_on(name: str) -> list[str]:
 
 
 class Managed(NamedTuple):
-    """A file (or, path None, packages) an operation may have changed, for the restart that
-    applies it; if the restart fails, a file is restored from its backup and `undo` is run."""
+    """An operation that may change what dockerd reads (desired.dockerd_files, or its packages),
+    for the restart that applies it; if the restart fails, the files are restored from their
+    backups and `undo` is run."""
 
     op: OperationMeta
-    path: str | None
-    lines: str | None = None  # only lines starting with this matter to dockerd (subid files)
     undo: str | None = None
 
 

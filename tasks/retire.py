@@ -26,6 +26,7 @@ from agenthost.tasks.ops import (
     managed_file,
     managed_file_absent,
 )
+from agenthost.tasks.snapshot import read
 
 
 class FirstBackup(FactBase):
@@ -62,7 +63,7 @@ def original_restored(path: str):
 @operation()
 def subid_lines_restored(path: str, user: str):
     """`user`'s lines in `path` are those the host had before agenthost (none if it had none)."""
-    account = host.get_fact(UserAccount, user=user)
+    account = read(UserAccount, user=user)
     if account is None:
         host.noop(f"{path}: no user {user}")
         return

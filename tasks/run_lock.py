@@ -15,6 +15,7 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 
 from agenthost.tasks.ops import RUN_ID
+from agenthost.tasks.snapshot import Read, read
 
 LOCK = "/run/agenthost.lock"
 WAIT_SECONDS = 600
@@ -61,10 +62,16 @@ class RunLock(FactBase):
         return output[-1] if output else "busy"
 
 
+def run_lock_read() -> Read:
+    """The lock, as the first read of the host's first snapshot: held before anything else is
+    read, in the same round trip."""
+    return Read(RunLock, run_id=RUN_ID)
+
+
 def hold_run_lock() -> None:
     """This run holds the host's lock, or the run stops naming the run that holds it. A dry run
     takes it too: it then never reads a host that a deploy is half-way through."""
-    answer = host.get_fact(RunLock, run_id=RUN_ID)
+    answer = read(RunLock, run_id=RUN_ID)
     if answer != "held":
         holder = answer.removeprefix("busy").strip().split(" ")[0] or "another run"
         raise PyinfraError(
