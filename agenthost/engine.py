@@ -36,7 +36,8 @@ class System(NamedTuple):
 
     @classmethod
     def from_os_release(cls, meta: dict[str, str]) -> System:
-        return cls(meta.get("ID", ""), meta.get("VERSION_ID", ""), meta.get("VERSION_CODENAME", ""))
+        """From /etc/os-release's fields, keys in lower case (as pyinfra's OsRelease fact)."""
+        return cls(meta.get("id", ""), meta.get("version_id", ""), meta.get("version_codename", ""))
 
 
 class Engine(NamedTuple):

@@ -80,6 +80,33 @@ def account_present(user: str, home: str, uid: int | None = None, shell: str = "
         host.noop(f"{user} exists, home {home}")
 
 
+_UNIT_KEYS = f"--property {SystemdStatus.state_key} --property {SystemdEnabled.state_key}"
+
+
+class UnitStates(FactBase):
+    """`UnitState` of each of the units `values`, from one `systemctl show` (tasks.snapshot
+    batches reads with it): {"docker.service": {"active": True, "enabled": True}, ...}"""
+
+    default = dict
+
+    def requires_command(self, values: tuple[str, ...]) -> str:
+        return "systemctl"
+
+    def command(self, values: tuple[str, ...]) -> str:
+        self.units = values  # systemctl shows them in this order
+        return f"systemctl show {_UNIT_KEYS} {' '.join(map(shlex.quote, values))}"
+
+    def process(self, output: list[str]) -> dict[str, dict[str, bool]]:
+        blocks: list[dict[str, str]] = []
+        for line in filter(None, output):  # a blank line between units
+            key = line.split("=", 1)[0]
+            if not blocks or key in blocks[-1]:
+                blocks.append({})
+            blocks[-1][key] = line
+        return {unit: UnitState().process(list(block.values()))
+                for unit, block in zip(self.units, blocks, strict=True)}  # fmt: skip
+
+
 class UnitState(FactBase):
     """Whether the systemd unit `unit` is active and enabled, as `SystemdStatus` and
     `SystemdEnabled` judge them, from one `systemctl show`:
@@ -87,12 +114,13 @@ class UnitState(FactBase):
         {"active": True, "enabled": True}
     """
 
+    batch = UnitStates
+
     def requires_command(self, unit: str) -> str:
         return "systemctl"
 
     def command(self, unit: str) -> str:
-        keys = f"--property {SystemdStatus.state_key} --property {SystemdEnabled.state_key}"
-        return f"systemctl show {keys} {shlex.quote(unit)}"
+        return f"systemctl show {_UNIT_KEYS} {shlex.quote(unit)}"
 
     def process(self, output: list[str]) -> dict[str, bool]:
         values = dict(line.split("=", 1) for line in output if "=" in line)

@@ -1,7 +1,7 @@
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
 from pyinfra.facts.deb import DebArch
-from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.server import OsRelease
 from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
@@ -20,7 +20,7 @@ from agenthost.tasks.snapshot import read
 
 
 def host_system() -> engine.System:
-    return engine.System.from_os_release(read(LinuxDistribution)["release_meta"])
+    return engine.System.from_os_release(read(OsRelease))
 
 
 def system_supported(settings: Settings) -> None:

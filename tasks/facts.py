@@ -16,6 +16,33 @@ from pyinfra.facts import docker
 from agenthost.tasks.snapshot import read
 
 
+class ManagedFileStates(FactBase):
+    """`ManagedFileState` of each of the paths `values`, by one `stat` and one `sha256sum`:
+
+        {"/etc/docker/daemon.json": {"mode": 644, ...}}
+
+    without the paths that are not regular files (tasks.snapshot batches reads with it).
+    """
+
+    default = dict
+
+    def command(self, values: tuple[str, ...]) -> str:
+        quoted = " ".join(map(shlex.quote, values))
+        return (
+            f'set --; for path in {quoted}; do [ -f "$path" ] && [ ! -L "$path" ]'
+            ' && set -- "$@" "$path"; done;'
+            """ [ $# = 0 ] || { stat -c '%a %U %G %n' -- "$@" && sha256sum -- "$@"; }"""
+        )
+
+    def process(self, output: list[str]) -> dict[str, dict]:
+        half = len(output) // 2
+        states = {}
+        for stat, checksum in zip(output[:half], output[half:], strict=True):
+            mode, user, group, path = stat.split(" ", 3)
+            states[path] = ManagedFileState().process([f"{mode} {user} {group}", checksum])
+        return states
+
+
 class ManagedFileState(FactBase):
     """Mode (an int such as 644), owner, group and sha256 of the regular file at `path`, as
 
@@ -24,6 +51,8 @@ class ManagedFileState(FactBase):
     or None when nothing, or something other than a regular file, is there (`File` then is
     falsy too: a link or a directory is replaced like a missing file).
     """
+
+    batch = ManagedFileStates
 
     def command(self, path: str) -> str:
         quoted = shlex.quote(path)

@@ -7,7 +7,7 @@ agent's account come first: the package names and the files under the home depen
 from __future__ import annotations
 
 from pyinfra.facts.files import Directory, File, FileContents
-from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.server import OsRelease
 
 from agenthost import desired, docker_ce, engine
 from agenthost.paths import AGENT_ENV_DIR, DROP_IN_DIRS, SUBID_FILES, agent_env_file
@@ -27,7 +27,7 @@ from agenthost.tasks.snapshot import Read
 def system_reads(settings: Settings) -> list[Read]:
     """The system and the accounts: what the other reads are computed from."""
     users = [settings.agent_user, *settings.docker_users]
-    return [Read(LinuxDistribution), *(Read(UserAccount, user=user) for user in users)]
+    return [Read(OsRelease), *(Read(UserAccount, user=user) for user in users)]
 
 
 def host_reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

@@ -63,25 +63,27 @@ class Snapshot(FactBase):
         {Read(File, path="/etc/hosts"): {...}, Read(UserAccount, user="jenkins"): None, ...}
 
     A fact whose command fails (or needs a program the host lacks) is marked failed: `read`
-    then reads it by itself, and pyinfra reports it as it reports any fact.
+    then reads it by itself, and pyinfra reports it as it reports any fact. Reads of a fact that
+    names a `batch` fact (one argument each, such as a path) are read together by that fact's
+    one command: a `stat` of every file instead of one per file.
     """
 
     default = dict
 
     def command(self, reads: Reads) -> StringCommand:
-        self.reads, self.mark = reads, f"--agenthost-snapshot-{uuid.uuid4().hex}--"
+        self.mark = f"--agenthost-snapshot-{uuid.uuid4().hex}--"
         # A fact may keep what its command needs to read its output: one instance each.
-        self.facts = [entry.fact() for entry in reads]
-        sections = []
-        for index, (entry, fact) in enumerate(zip(reads, self.facts, strict=True)):
-            command = _call(fact.command, entry.arguments)
-            needs = _call(fact.requires_command, entry.arguments)
+        self.sections = _sections(reads)
+        commands = []
+        for index, section in enumerate(self.sections):
+            command = _call(section.fact.command, section.arguments)
+            needs = _call(section.fact.requires_command, section.arguments)
             if needs:
                 command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
             # A newline before the mark ends a last line the command left open.
             mark = f"printf '\\n%s {index} %s\\n' {self.mark} $?;"
-            sections.append(StringCommand("(", command, ") </dev/null 2>/dev/null;", mark))
-        return StringCommand(*sections)
+            commands.append(StringCommand("(", command, ") </dev/null 2>/dev/null;", mark))
+        return StringCommand(*commands)
 
     def process(self, output: list[str]) -> dict[Read, Any]:
         found: dict[Read, Any] = {}
@@ -93,9 +95,56 @@ class Snapshot(FactBase):
             _mark, index, status = line.split()
             if lines and lines[-1] == "":
                 lines.pop()  # the newline before the mark
-            found[self.reads[int(index)]] = _processed(self.facts[int(index)], lines, status)
+            found.update(self.sections[int(index)].results(lines, status))
             lines = []
         return found
+
+
+class _Section:
+    """One command of the snapshot: one read, or (`batched`) several reads of one fact."""
+
+    def __init__(self, entry: Read) -> None:
+        self.reads, self.batched = [entry], False
+        self.fact, self.arguments = entry.fact(), entry.arguments
+
+    def add(self, entry: Read) -> None:
+        """Reads `entry` too: the fact's batch fact reads every read's argument at once."""
+        self.reads.append(entry)
+        self.batched, self.fact = True, self.reads[0].fact.batch()
+        self.arguments = {"values": tuple(_sole_argument(r) for r in self.reads)}
+
+    def results(self, lines: list[str], status: str) -> dict[Read, Any]:
+        answer = _processed(self.fact, lines, status)
+        if not self.batched:
+            return {self.reads[0]: answer}
+        if answer is _FAILED:
+            return dict.fromkeys(self.reads, _FAILED)
+        found = {}
+        for entry in self.reads:
+            value = _sole_argument(entry)
+            # No answer for a value: it had no output, so the fact's default, as alone.
+            found[entry] = answer[value] if value in answer else entry.fact().default()
+        return found
+
+
+def _sole_argument(entry: Read) -> Any:
+    (value,) = entry.arguments.values()
+    return value
+
+
+def _sections(reads: Reads) -> list[_Section]:
+    """A section per read, in order, but one per fact for the reads a batch fact reads."""
+    sections: list[_Section] = []
+    batches: dict[type[FactBase], _Section] = {}
+    for entry in reads:
+        batch = getattr(entry.fact, "batch", None) and len(entry.arguments) == 1
+        if batch and entry.fact in batches:
+            batches[entry.fact].add(entry)
+            continue
+        sections.append(_Section(entry))
+        if batch:
+            batches[entry.fact] = sections[-1]
+    return sections
 
 
 def _call(attribute: Any, arguments: dict[str, Any]) -> Any:

@@ -56,7 +56,7 @@ class Probe:
     def system(self) -> engine.System:
         lines = self.host.file("/etc/os-release").content_string.splitlines()
         meta = dict(line.split("=", 1) for line in lines if "=" in line)
-        return engine.System.from_os_release({k: v.strip('"') for k, v in meta.items()})
+        return engine.System.from_os_release({k.lower(): v.strip('"') for k, v in meta.items()})
 
 
 HOSTS = pytest.StashKey[list[AgentHost]]()

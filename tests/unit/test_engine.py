@@ -67,7 +67,7 @@ def test_refusal(system, source, refused):
 
 
 def test_os_release():
-    meta = {"ID": "ubuntu", "VERSION_ID": "24.04", "VERSION_CODENAME": "noble", "NAME": "Ubuntu"}
+    meta = {"id": "ubuntu", "version_id": "24.04", "version_codename": "noble", "name": "Ubuntu"}
     assert engine.System.from_os_release(meta) == NOBLE
 
 

@@ -12,6 +12,7 @@ from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host
 from pyinfra.facts.files import File, FileContents
 
+from agenthost.tasks.basics import UnitState, UnitStates
 from agenthost.tasks.facts import ManagedFileState, UserAccount
 from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
 
@@ -73,6 +74,48 @@ def test_one_command_reads_each_fact_as_its_own_command_does(files):
     assert found == {entry: alone(entry) for entry in reads}
     assert found[reads[1]] == ["one", "", "two"]
     assert found[reads[-1]] == ["a", "", "last"]
+
+
+def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_reads_it(files):
+    (files / "a dir").mkdir()
+    (files / "link").symlink_to(files / "empty")
+    paths = ["it's.conf", "empty", "missing", "a dir", "link"]
+    reads = Reads([Read(UserAccount, user="root"),
+                   *(Read(ManagedFileState, path=str(files / p)) for p in paths)])  # fmt: skip
+    snapshot = Snapshot()
+    command = snapshot.command(reads=reads).get_raw_value()
+    found = snapshot.process(shell(command))
+    assert found == {entry: alone(entry) for entry in reads}
+    assert command.count("stat -c") == 1 and command.count("sha256sum") == 1
+    assert [found[r] is None for r in reads[1:]] == [False, False, True, True, True]
+
+
+def test_a_failed_batch_leaves_each_of_its_reads_to_the_ordinary_read(files):
+    (files / "unreadable").write_text("x")
+    reads = Reads(Read(ManagedFileState, path=str(files / p)) for p in ["empty", "unreadable"])
+    snapshot = Snapshot()
+    command = snapshot.command(reads=reads).get_raw_value()
+    command = command.replace("sha256sum --", "false --")  # as if a file vanished midway
+    found = snapshot.process(shell(command))
+    assert found[reads[0]] is found[reads[1]] is not None  # both marked failed
+    assert found[reads[0]] != alone(reads[0])
+
+
+def test_units_are_read_by_one_systemctl_as_each_alone():
+    shown = ["UnitFileState=enabled", "SubState=running", "",
+             "SubState=dead", "UnitFileState=disabled", "",
+             "SubState=waiting", "UnitFileState=enabled"]  # fmt: skip
+    units = ("docker.service", "gone.service", "agenthost-docker-prune.timer")
+    batch = UnitStates()
+    assert batch.command(values=units).count("systemctl show") == 1
+    assert batch.process(shown) == {
+        "docker.service": UnitState().process(shown[0:2]),
+        "gone.service": UnitState().process(shown[3:5]),
+        "agenthost-docker-prune.timer": UnitState().process(shown[6:8]),
+    }
+    assert batch.process(shown)["agenthost-docker-prune.timer"] == {
+        "active": True, "enabled": True}
+    assert batch.process([line for line in shown if line]) == batch.process(shown)
 
 
 def test_a_failed_command_or_a_missing_program_is_left_to_the_ordinary_read(files):
