@@ -7,6 +7,7 @@ from agenthost.daemon_config import merged, render
 from tests.e2e.runner import deploy, write_inventory
 
 DROP_IN = paths.PROXY_DROP_IN
+HAND_DROP_IN = "/etc/systemd/system/docker.service.d/by-hand.conf"
 PROXY = "http://proxy.invalid:3128"
 SECRET_PROXY = "http://builder:s3cr%t@proxy.invalid:3128"
 
@@ -67,7 +68,10 @@ def test_unset_proxy_removes_the_drop_in(remote, converged):
 
 
 def test_refused_option_rolls_back_to_the_last_good_configuration(hosts, remote, converged):
+    """Everything the failed run changed comes back, a drop-in it removed included."""
     before = {name: h.file("/etc/docker/daemon.json").content_string for name, h in remote.items()}
+    for host in remote.values():
+        host.check_output(f"printf '[Service]\\nEnvironment=BY_HAND=1\\n' > {HAND_DROP_IN}")
     run = deploy('--data', 'docker_daemon_options={"storage-driver": "agenthost-nonexistent"}')
     assert run.returncode != 0
     for host in hosts:
@@ -78,6 +82,17 @@ def test_refused_option_rolls_back_to_the_last_good_configuration(hosts, remote,
         assert host.file("/etc/docker/daemon.json").content_string == before[name]
         assert host.service("docker").is_running
         assert "name=userns" in host.check_output("docker info --format '{{.SecurityOptions}}'")
+        assert host.file(HAND_DROP_IN).content_string == "[Service]\nEnvironment=BY_HAND=1\n"
+        assert "BY_HAND=1" in host.check_output("systemctl show docker -p Environment")
+    again = deploy()  # removes the drop-in again, this time for good
+    assert again.returncode == 0, again.output
+    assert set(again.changed()) == {
+        "Docker drop-ins | /etc/systemd/system/docker.service.d holds only agenthost's drop-ins",
+        "Docker restart | Docker runs the configuration on disk (restarted if needed, else"
+        " rolled back)",
+    }
+    for host in remote.values():
+        assert not host.file(HAND_DROP_IN).exists
     assert deploy().changed() == {}
 
 
