@@ -22,13 +22,15 @@ WAIT_SECONDS = 600
 STALE_MINUTES = 120  # only where no SSH connection marks the holder as alive
 
 # The nearest sshd ancestor of this shell is the connection's own process (sshd-session on
-# OpenSSH 9.8+); it lives exactly as long as the run's connection.
+# OpenSSH 9.8+); it lives exactly as long as the run's connection. (Read with `read`: a shell
+# builtin, where `cat` and `cut` would cost two processes per ancestor.)
 _TAKE = r"""
 lock={lock}; me={run_id}
 conn=0; p=$$
-while [ "$p" -gt 1 ]; do
-    case "$(cat /proc/$p/comm 2>/dev/null)" in sshd|sshd-session) conn=$p; break ;; esac
-    p=$(cut -d' ' -f4 /proc/$p/stat 2>/dev/null) || break
+while [ "$p" -gt 1 ] && read -r comm 2>/dev/null </proc/$p/comm \
+        && read -r _ _ _ ppid _ 2>/dev/null </proc/$p/stat; do
+    case "$comm" in sshd|sshd-session) conn=$p; break ;; esac
+    p=$ppid
 done
 alive() {{
     set -- $(cat "$lock/owner" 2>/dev/null)
