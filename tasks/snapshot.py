@@ -72,17 +72,13 @@ class Snapshot(FactBase):
 
     def command(self, reads: Reads) -> StringCommand:
         self.mark = f"--agenthost-snapshot-{uuid.uuid4().hex}--"
-        # A fact may keep what its command needs to read its output: one instance each.
         self.sections = _sections(reads)
         commands = []
         for index, section in enumerate(self.sections):
-            command = _call(section.fact.command, section.arguments)
-            needs = _call(section.fact.requires_command, section.arguments)
-            if needs:
-                command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
             # A newline before the mark ends a last line the command left open.
             mark = f"printf '\\n%s {index} %s\\n' {self.mark} $?;"
-            commands.append(StringCommand("(", command, ") </dev/null 2>/dev/null;", mark))
+            commands.append(StringCommand("(", section.command(), ") </dev/null 2>/dev/null;",
+                                          mark))  # fmt: skip
         return StringCommand(*commands)
 
     def process(self, output: list[str]) -> dict[Read, Any]:
@@ -101,21 +97,29 @@ class Snapshot(FactBase):
 
 
 class _Section:
-    """One command of the snapshot: one read, or (`batched`) several reads of one fact."""
+    """One command of the snapshot: one read, or several reads of a fact that names a `batch`
+    fact, which reads all their arguments at once."""
 
     def __init__(self, entry: Read) -> None:
-        self.reads, self.batched = [entry], False
-        self.fact, self.arguments = entry.fact(), entry.arguments
+        self.reads = [entry]
 
-    def add(self, entry: Read) -> None:
-        """Reads `entry` too: the fact's batch fact reads every read's argument at once."""
-        self.reads.append(entry)
-        self.batched, self.fact = True, self.reads[0].fact.batch()
-        self.arguments = {"values": tuple(_sole_argument(r) for r in self.reads)}
+    def command(self) -> StringCommand | str:
+        # The instance that makes the command reads its output: a fact may keep what it needs.
+        first = self.reads[0]
+        if len(self.reads) > 1:
+            self.fact = first.fact.batch()
+            arguments = {"values": tuple(_sole_argument(entry) for entry in self.reads)}
+        else:
+            self.fact, arguments = first.fact(), first.arguments
+        command = _call(self.fact.command, arguments)
+        needs = _call(self.fact.requires_command, arguments)
+        if needs:
+            command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
+        return command
 
     def results(self, lines: list[str], status: str) -> dict[Read, Any]:
         answer = _processed(self.fact, lines, status)
-        if not self.batched:
+        if len(self.reads) == 1:
             return {self.reads[0]: answer}
         if answer is _FAILED:
             return dict.fromkeys(self.reads, _FAILED)
@@ -137,12 +141,12 @@ def _sections(reads: Reads) -> list[_Section]:
     sections: list[_Section] = []
     batches: dict[type[FactBase], _Section] = {}
     for entry in reads:
-        batch = getattr(entry.fact, "batch", None) and len(entry.arguments) == 1
-        if batch and entry.fact in batches:
-            batches[entry.fact].add(entry)
+        batchable = hasattr(entry.fact, "batch") and len(entry.arguments) == 1
+        if batchable and entry.fact in batches:
+            batches[entry.fact].reads.append(entry)
             continue
         sections.append(_Section(entry))
-        if batch:
+        if batchable:
             batches[entry.fact] = sections[-1]
     return sections
 
