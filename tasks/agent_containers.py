@@ -39,19 +39,10 @@ from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
+from agenthost.tasks.docker_group import GroupId
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import Managed, managed_file, not_checked
 from agenthost.tasks.snapshot import read
-
-
-class GroupId(FactBase):
-    """The id of a group, or None."""
-
-    def command(self, group: str) -> str:
-        return f"getent group {shlex.quote(group)} || true"
-
-    def process(self, output: list[str]) -> int | None:
-        return int(output[0].split(":")[2]) if output else None
 
 
 class ContainerSpec(FactBase):

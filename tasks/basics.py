@@ -8,11 +8,10 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
-from pyinfra.facts.files import Directory
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from agenthost.tasks.docker_group import GroupMembers
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import Directory, UserAccount
 from agenthost.tasks.snapshot import read
 
 
@@ -84,8 +83,8 @@ _UNIT_KEYS = f"--property {SystemdStatus.state_key} --property {SystemdEnabled.s
 
 
 class UnitStates(FactBase):
-    """`UnitState` of each of the units `values`, from one `systemctl show` (tasks.snapshot
-    batches reads with it): {"docker.service": {"active": True, "enabled": True}, ...}"""
+    """What `UnitState` prints for each of the units `values`, from one `systemctl show`
+    (tasks.snapshot batches reads with it): {"docker.service": ["SubState=running", ...]}"""
 
     default = dict
 
@@ -96,14 +95,14 @@ class UnitStates(FactBase):
         self.units = values  # systemctl shows them in this order
         return f"systemctl show {_UNIT_KEYS} {' '.join(map(shlex.quote, values))}"
 
-    def process(self, output: list[str]) -> dict[str, dict[str, bool]]:
+    def process(self, output: list[str]) -> dict[str, list[str]]:
         blocks: list[dict[str, str]] = []
         for line in filter(None, output):  # a blank line between units
             key = line.split("=", 1)[0]
             if not blocks or key in blocks[-1]:
                 blocks.append({})
             blocks[-1][key] = line
-        return {unit: UnitState().process(list(block.values()))
+        return {unit: list(block.values())
                 for unit, block in zip(self.units, blocks, strict=True)}  # fmt: skip
 
 

@@ -15,10 +15,28 @@ from agenthost.tasks.snapshot import read
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
 
 
+class DropInDirs(FactBase):
+    """What `DropIns` prints for each of the directories `values`, by one `find`
+    (tasks.snapshot batches reads with it): {"/etc/systemd/system/docker.service.d": [...]}"""
+
+    default = dict
+
+    def command(self, values: tuple[str, ...]) -> str:
+        quoted = " ".join(map(shlex.quote, values))
+        return f"find {quoted} -mindepth 1 -maxdepth 1 -name '*.conf' 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        printed: dict[str, list[str]] = {}
+        for path in output:
+            printed.setdefault(path.rsplit("/", 1)[0], []).append(path)
+        return printed
+
+
 class DropIns(FactBase):
     """The drop-ins systemd reads for a unit (`*.conf` in its .d directory), files or links."""
 
     default = list
+    batch = DropInDirs
 
     def command(self, directory: str) -> str:
         return (

@@ -11,17 +11,18 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError
-from pyinfra.facts import docker
+from pyinfra.facts import docker, files
 
 from agenthost.tasks.snapshot import read
 
 
 class ManagedFileStates(FactBase):
-    """`ManagedFileState` of each of the paths `values`, by one `stat` and one `sha256sum`:
+    """What `ManagedFileState` prints for each of the paths `values`, by one `stat` and one
+    `sha256sum` (tasks.snapshot batches reads with it):
 
-        {"/etc/docker/daemon.json": {"mode": 644, ...}}
+        {"/etc/docker/daemon.json": ["644 root root", "9f86...  /etc/docker/daemon.json"]}
 
-    without the paths that are not regular files (tasks.snapshot batches reads with it).
+    without the paths that are not regular files.
     """
 
     default = dict
@@ -34,13 +35,13 @@ class ManagedFileStates(FactBase):
             """ [ $# = 0 ] || { stat -c '%a %U %G %n' -- "$@" && sha256sum -- "$@"; }"""
         )
 
-    def process(self, output: list[str]) -> dict[str, dict]:
+    def process(self, output: list[str]) -> dict[str, list[str]]:
         half = len(output) // 2
-        states = {}
+        printed = {}
         for stat, checksum in zip(output[:half], output[half:], strict=True):
             mode, user, group, path = stat.split(" ", 3)
-            states[path] = ManagedFileState().process([f"{mode} {user} {group}", checksum])
-        return states
+            printed[path] = [f"{mode} {user} {group}", checksum]
+        return printed
 
 
 class ManagedFileState(FactBase):
@@ -65,6 +66,40 @@ class ManagedFileState(FactBase):
         mode, user, group = output[0].split()
         return {"mode": int(mode), "user": user, "group": group,
                 "sha256": output[1].split()[0]}  # fmt: skip
+
+
+class PathStats(FactBase):
+    """What pyinfra's `File` and `Directory` print for each of the paths `values`, by one
+    `stat` (tasks.snapshot batches reads with it): {"/home/jenkins": ["user=jenkins ..."]},
+    without the paths where nothing is."""
+
+    default = dict
+
+    def command(self, values: tuple[str, ...]) -> str:
+        self.paths = values
+        quoted = " ".join(map(shlex.quote, values))
+        # First the indices of the paths where something is, then their `stat`s in that order.
+        return (
+            f'set --; i=0; for path in {quoted}; do if [ -e "$path" ] || [ -L "$path" ]; then'
+            ' set -- "$@" "$path"; printf "%s " $i; fi; i=$((i + 1)); done; echo;'
+            f' [ $# = 0 ] || {files.LINUX_STAT_COMMAND} -- "$@"'
+        )
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        found = [self.paths[int(index)] for index in output[0].split()]
+        return {path: [line] for path, line in zip(found, output[1:], strict=True)}
+
+
+class File(files.File):
+    """pyinfra's `File`; in a snapshot, read with every other path's by one `stat`."""
+
+    batch = PathStats
+
+
+class Directory(files.Directory):
+    """pyinfra's `Directory`; in a snapshot, read with every other path's by one `stat`."""
+
+    batch = PathStats
 
 
 def account_in_op(user: str, needed_for: str) -> dict | None:

@@ -6,19 +6,26 @@ agent's account come first: the package names and the files under the home depen
 
 from __future__ import annotations
 
-from pyinfra.facts.files import Directory, File, FileContents
+from pyinfra.facts.files import FileContents
 from pyinfra.facts.server import OsRelease
 
 from agenthost import desired, docker_ce, engine
 from agenthost.paths import AGENT_ENV_DIR, DROP_IN_DIRS, SUBID_FILES, agent_env_file
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
-from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec, GroupId
+from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
 from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_daemon import AppliedConfig, checksum_command
-from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.docker_group import GroupId, GroupMembers
 from agenthost.tasks.drop_ins import DropIns
-from agenthost.tasks.facts import DockerImage, ManagedFileState, PackageVersions, UserAccount
+from agenthost.tasks.facts import (
+    Directory,
+    DockerImage,
+    File,
+    ManagedFileState,
+    PackageVersions,
+    UserAccount,
+)
 from agenthost.tasks.ops import desired_file_read
 from agenthost.tasks.packages import package_names
 from agenthost.tasks.snapshot import Read

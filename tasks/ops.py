@@ -17,11 +17,11 @@ from typing import NamedTuple
 from pyinfra import host, logger
 from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import File, FileContents
+from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
-from agenthost.tasks.facts import ManagedFileState, account_in_op
+from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
 
 BACKUP_DIR = "/var/backups/agenthost"

@@ -7,7 +7,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, deploy, operation
-from pyinfra.facts.files import File, FileContents, Sha256File
+from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -17,7 +17,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.docker_group import group_members_exactly
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
     BACKUP_DIR,
     CREATED,

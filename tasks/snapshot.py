@@ -63,9 +63,11 @@ class Snapshot(FactBase):
         {Read(File, path="/etc/hosts"): {...}, Read(UserAccount, user="jenkins"): None, ...}
 
     A fact whose command fails (or needs a program the host lacks) is marked failed: `read`
-    then reads it by itself, and pyinfra reports it as it reports any fact. Reads of a fact that
-    names a `batch` fact (one argument each, such as a path) are read together by that fact's
-    one command: a `stat` of every file instead of one per file.
+    then reads it by itself, and pyinfra reports it as it reports any fact. Reads of facts that
+    name a `batch` fact (one argument each, such as a path) are read together by its one
+    command: a `stat` of every file instead of one per file. A batch fact's `process` gives,
+    for each argument, the lines the fact's own command prints for it, and that fact's
+    `process` reads them.
     """
 
     default = dict
@@ -97,8 +99,8 @@ class Snapshot(FactBase):
 
 
 class _Section:
-    """One command of the snapshot: one read, or several reads of a fact that names a `batch`
-    fact, which reads all their arguments at once."""
+    """One command of the snapshot: one read, or several reads of facts that name the same
+    `batch` fact, which reads all their arguments at once."""
 
     def __init__(self, entry: Read) -> None:
         self.reads = [entry]
@@ -108,7 +110,8 @@ class _Section:
         first = self.reads[0]
         if len(self.reads) > 1:
             self.fact = first.fact.batch()
-            arguments = {"values": tuple(_sole_argument(entry) for entry in self.reads)}
+            values = dict.fromkeys(_sole_argument(entry) for entry in self.reads)
+            arguments = {"values": tuple(values)}
         else:
             self.fact, arguments = first.fact(), first.arguments
         command = _call(self.fact.command, arguments)
@@ -123,12 +126,8 @@ class _Section:
             return {self.reads[0]: answer}
         if answer is _FAILED:
             return dict.fromkeys(self.reads, _FAILED)
-        found = {}
-        for entry in self.reads:
-            value = _sole_argument(entry)
-            # No answer for a value: it had no output, so the fact's default, as alone.
-            found[entry] = answer[value] if value in answer else entry.fact().default()
-        return found
+        return {entry: _processed(entry.fact(), answer.get(_sole_argument(entry), []), status)
+                for entry in self.reads}  # fmt: skip
 
 
 def _sole_argument(entry: Read) -> Any:
@@ -137,17 +136,17 @@ def _sole_argument(entry: Read) -> Any:
 
 
 def _sections(reads: Reads) -> list[_Section]:
-    """A section per read, in order, but one per fact for the reads a batch fact reads."""
+    """A section per read, in order, but one per batch fact for the reads it reads."""
     sections: list[_Section] = []
     batches: dict[type[FactBase], _Section] = {}
     for entry in reads:
-        batchable = hasattr(entry.fact, "batch") and len(entry.arguments) == 1
-        if batchable and entry.fact in batches:
-            batches[entry.fact].reads.append(entry)
+        batch = getattr(entry.fact, "batch", None) if len(entry.arguments) == 1 else None
+        if batch in batches:
+            batches[batch].reads.append(entry)
             continue
         sections.append(_Section(entry))
-        if batchable:
-            batches[entry.fact] = sections[-1]
+        if batch:
+            batches[batch] = sections[-1]
     return sections
 
 

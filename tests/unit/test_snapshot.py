@@ -10,10 +10,12 @@ import pytest
 from pyinfra.api import FactBase, StringCommand
 from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host
-from pyinfra.facts.files import File, FileContents
+from pyinfra.facts.files import FileContents
 
 from agenthost.tasks.basics import UnitState, UnitStates
-from agenthost.tasks.facts import ManagedFileState, UserAccount
+from agenthost.tasks.docker_group import GroupId, GroupMembers
+from agenthost.tasks.drop_ins import DropIns
+from agenthost.tasks.facts import Directory, File, ManagedFileState, UserAccount
 from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
 
 
@@ -78,16 +80,30 @@ def test_one_command_reads_each_fact_as_its_own_command_does(files):
 
 def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_reads_it(files):
     (files / "a dir").mkdir()
+    (files / "a dir" / "by-hand.conf").write_text("")
     (files / "link").symlink_to(files / "empty")
-    paths = ["it's.conf", "empty", "missing", "a dir", "link"]
-    reads = Reads([Read(UserAccount, user="root"),
-                   *(Read(ManagedFileState, path=str(files / p)) for p in paths)])  # fmt: skip
+    paths = [str(files / p) for p in ["it's.conf", "empty", "missing", "a dir", "link"]]
+    reads = Reads([
+        Read(UserAccount, user="root"),
+        *(Read(ManagedFileState, path=path) for path in paths),
+        *(Read(fact, path=path) for path in paths for fact in (File, Directory)),
+        *(Read(fact, group=group) for group in ("root", "no-such-group-agenthost")
+          for fact in (GroupMembers, GroupId)),
+        *(Read(DropIns, directory=path) for path in (str(files / "a dir"), str(files))),
+        Read(DropIns, directory=str(files / "missing")),
+    ])  # fmt: skip
     snapshot = Snapshot()
     command = snapshot.command(reads=reads).get_raw_value()
     found = snapshot.process(shell(command))
     assert found == {entry: alone(entry) for entry in reads}
-    assert command.count("stat -c") == 1 and command.count("sha256sum") == 1
-    assert [found[r] is None for r in reads[1:]] == [False, False, True, True, True]
+    assert command.count("stat -c '%a") == 1 and command.count("sha256sum") == 1
+    assert command.count("stat -c 'user=") == 1  # File and Directory alike
+    assert command.count("getent group") == 1 and command.count("find") == 1
+    assert [found[r] is None for r in reads[1:6]] == [False, False, True, True, True]
+    assert [bool(found[r]) for r in reads[6:16]] == [True, False, True, False, False, False,
+                                                     False, True, False, False]  # fmt: skip
+    assert found[reads[16]] == [] and found[reads[18]] is None  # root has no members
+    assert found[reads[20]] == [str(files / "a dir" / "by-hand.conf")]
 
 
 def test_a_failed_batch_leaves_each_of_its_reads_to_the_ordinary_read(files):
@@ -109,11 +125,11 @@ def test_units_are_read_by_one_systemctl_as_each_alone():
     batch = UnitStates()
     assert batch.command(values=units).count("systemctl show") == 1
     assert batch.process(shown) == {
-        "docker.service": UnitState().process(shown[0:2]),
-        "gone.service": UnitState().process(shown[3:5]),
-        "agenthost-docker-prune.timer": UnitState().process(shown[6:8]),
+        "docker.service": shown[0:2],
+        "gone.service": shown[3:5],
+        "agenthost-docker-prune.timer": shown[6:8],
     }
-    assert batch.process(shown)["agenthost-docker-prune.timer"] == {
+    assert UnitState().process(batch.process(shown)["agenthost-docker-prune.timer"]) == {
         "active": True, "enabled": True}
     assert batch.process([line for line in shown if line]) == batch.process(shown)
 
