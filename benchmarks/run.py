@@ -7,7 +7,8 @@ without a slow network. Measured, never asserted: run it by hand.
 For each number of hosts, on fresh hosts of one set: the first converge, then the median of
 --runs runs of the SSH floor (`pyinfra INV exec -- true`), the no-op deploy and the drift check
 (`agenthost drift INV`), directly and through the latency relay (`agenthost rehearsal relay`,
---delay-ms each way); then the first converge through the relay on fresh hosts again. Also, once,
+--delay-ms each way), in turn, after one untimed round; then the first converge through the
+relay on fresh hosts again. Also, once,
 the commands a no-op runs per host and the facts they read (`pyinfra -vvv`), and the five
 slowest steps of each first converge. Prints a table and
 writes results/bench-<time>.json and .png (benchmarks/report.py).
@@ -69,14 +70,27 @@ COMMANDS = {
 }
 
 
-def median_of(kind: str, set_name: str, runs: int) -> dict:
-    times = []
+def run_once(kind: str, set_name: str) -> float:
+    seconds, output = timed(COMMANDS[kind], set_name)
+    if kind == "noop" and changed_operations(output):
+        raise RuntimeError(f"the no-op changed {changed_operations(output)} operation(s)")
+    return seconds
+
+
+def medians(sets: dict[str, str], runs: int) -> dict:
+    """Median seconds of each of COMMANDS on each of `sets` (column suffix -> set): after one
+    untimed round, so that every command meets settled hosts, `runs` rounds of all of them in
+    turn, so that a change in the machine's load touches each alike."""
+    order = [(kind, suffix, set_name) for kind in COMMANDS for suffix, set_name in sets.items()]
+    for kind, _suffix, set_name in order:
+        run_once(kind, set_name)
+    times: dict[str, list[float]] = {f"{kind}{suffix}": [] for kind, suffix, _ in order}
     for _ in range(runs):
-        seconds, output = timed(COMMANDS[kind], set_name)
-        if kind == "noop" and changed_operations(output):
-            raise RuntimeError(f"the no-op changed {changed_operations(output)} operation(s)")
-        times.append(seconds)
-    return {"median_s": round(statistics.median(times), 2), "runs_s": [round(t, 2) for t in times]}
+        for kind, suffix, set_name in order:
+            times[f"{kind}{suffix}"].append(run_once(kind, set_name))
+    return {column: {"median_s": round(statistics.median(seconds), 2),
+                     "runs_s": [round(t, 2) for t in seconds]}
+            for column, seconds in times.items()}  # fmt: skip
 
 
 def first_converge(set_name: str) -> dict:
@@ -148,10 +162,8 @@ def measure(set_name: str, count: int, args: argparse.Namespace) -> dict:
     row["first_converge_slowest_s"] = converge["slowest_steps_s"]
     row["memory_converged_mib"] = host_memory_mib(set_name)
     with Relay(set_name, args.delay_ms) as delayed:
-        for kind in ("floor", "noop", "drift"):
-            print(f"  {count} host(s): {kind}", flush=True)
-            row[kind] = median_of(kind, set_name, args.runs)
-            row[f"{kind}_delayed"] = median_of(kind, delayed, args.runs)
+        print(f"  {count} host(s): {', '.join(COMMANDS)}", flush=True)
+        row.update(medians({"": set_name, "_delayed": delayed}, args.runs))
     if count == min(args.hosts):
         row["noop_commands"] = noop_commands(set_name)
     if args.delayed_converge:
