@@ -18,31 +18,31 @@ class GroupEntries(FactBase):
     default = dict
 
     def command(self, values: tuple[str, ...]) -> str:
-        return f"getent group {' '.join(map(shlex.quote, values))}; true"  # 2: one is missing
+        # getent exits 2 when one of them is missing, and still prints the others.
+        return f"getent group {' '.join(map(shlex.quote, values))}; true"
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
         return {line.split(":", 1)[0]: [line] for line in output}
 
 
-class GroupId(FactBase):
-    """The id of a group, or None."""
+class _GroupEntry(FactBase):
+    """A group's entry, as `getent group` prints it (nothing without the group)."""
 
     batch = GroupEntries
 
     def command(self, group: str) -> str:
         return f"getent group {shlex.quote(group)} || true"
+
+
+class GroupId(_GroupEntry):
+    """The id of a group, or None."""
 
     def process(self, output: list[str]) -> int | None:
         return int(output[0].split(":")[2]) if output else None
 
 
-class GroupMembers(FactBase):
+class GroupMembers(_GroupEntry):
     """The supplementary members of a group as /etc/group lists them, or None without the group."""
-
-    batch = GroupEntries
-
-    def command(self, group: str) -> str:
-        return f"getent group {shlex.quote(group)} || true"
 
     def process(self, output: list[str]) -> list[str] | None:
         if not output:

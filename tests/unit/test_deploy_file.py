@@ -13,12 +13,14 @@ def test_the_deploy_files_frame_has_a_module_once_named(tmp_path, monkeypatch):
     ran: dict = {}
     exec(code, ran)
     assert inspect.getmodule(ran["frame"]) is None  # after scanning every module
+    name = "agenthost.deploy_file:deploy.py"
+    monkeypatch.setitem(sys.modules, name, None)  # so that the test's module goes after it
+    del sys.modules[name]
     deploy_file_as_module("deploy.py")
     deploy_file_as_module("deploy.py")  # per host: the first one stays
     module = inspect.getmodule(ran["frame"])
-    assert module is sys.modules["agenthost.deploy_file:deploy.py"]
+    assert module is sys.modules[name]
     assert module.__file__ == str(tmp_path / "deploy.py")
-    del sys.modules[module.__name__]
 
 
 def test_without_a_deploy_file_nothing_is_named():
