@@ -8,9 +8,8 @@ For each number of hosts, on fresh hosts of one set: the first converge, then th
 --runs runs of the SSH floor (`pyinfra INV exec -- true`), the no-op deploy and the drift check
 (`agenthost drift INV`), directly and through the latency relay (`agenthost rehearsal relay`,
 --delay-ms each way), in turn, after one untimed round; then the first converge through the
-relay on fresh hosts again. Also, once,
-the commands a no-op runs per host and the facts they read (`pyinfra -vvv`), and the five
-slowest steps of each first converge. Prints a table and
+relay on fresh hosts again. Also, once, the commands a no-op runs per host and the facts they
+read (`pyinfra -vvv`), and the five slowest steps of each first converge. Prints a table and
 writes results/bench-<time>.json and .png (benchmarks/report.py).
 """
 

@@ -93,7 +93,7 @@ class UnitStates(FactBase):
 
     def command(self, values: tuple[str, ...]) -> str:
         self.units = values  # systemctl shows them in this order
-        return f"systemctl show {_UNIT_KEYS} {' '.join(map(shlex.quote, values))}"
+        return f"systemctl show {_UNIT_KEYS} {shlex.join(values)}"
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
         blocks: list[dict[str, str]] = []

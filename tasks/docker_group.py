@@ -19,7 +19,7 @@ class GroupEntries(FactBase):
 
     def command(self, values: tuple[str, ...]) -> str:
         # getent exits 2 when one of them is missing, and still prints the others.
-        return f"getent group {' '.join(map(shlex.quote, values))}; true"
+        return f"getent group {shlex.join(values)}; true"
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
         return {line.split(":", 1)[0]: [line] for line in output}

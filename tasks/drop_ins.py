@@ -22,7 +22,7 @@ class DropInDirs(FactBase):
     default = dict
 
     def command(self, values: tuple[str, ...]) -> str:
-        quoted = " ".join(map(shlex.quote, values))
+        quoted = shlex.join(values)
         return f"find {quoted} -mindepth 1 -maxdepth 1 -name '*.conf' 2>/dev/null; true"
 
     def process(self, output: list[str]) -> dict[str, list[str]]:

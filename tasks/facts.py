@@ -28,7 +28,7 @@ class ManagedFileStates(FactBase):
     default = dict
 
     def command(self, values: tuple[str, ...]) -> str:
-        quoted = " ".join(map(shlex.quote, values))
+        quoted = shlex.join(values)
         return (
             f'set --; for path in {quoted}; do [ -f "$path" ] && [ ! -L "$path" ]'
             ' && set -- "$@" "$path"; done;'
@@ -77,7 +77,7 @@ class PathStats(FactBase):
 
     def command(self, values: tuple[str, ...]) -> str:
         self.paths = values
-        quoted = " ".join(map(shlex.quote, values))
+        quoted = shlex.join(values)
         # First the indices of the paths where something is, then their `stat`s in that order.
         return (
             f'set --; i=0; for path in {quoted}; do if [ -e "$path" ] || [ -L "$path" ]; then'
@@ -160,7 +160,7 @@ class PackageVersions(FactBase):
         return "dpkg-query"
 
     def command(self, names: list[str]) -> str:
-        quoted = " ".join(map(shlex.quote, names))
+        quoted = shlex.join(names)
         return (
             f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {quoted}"
             " 2>/dev/null || true"

@@ -44,7 +44,7 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
         return
     prefix = f"{HOLD_DOCKER}; " if hold_docker else ""
     if not missing:
-        yield f"{prefix}{APT} remove {' '.join(map(shlex.quote, remove))}"
+        yield f"{prefix}{APT} remove {shlex.join(remove)}"
         return
     # An exact version is named (apt moves to it either way); a glob is reached through its pin.
     exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
