@@ -145,9 +145,41 @@ class DockerImage(docker.DockerImage):
         return f"docker image inspect {shlex.quote(object_id)} 2>/dev/null || true"
 
 
+def _dpkg_query(names: tuple[str, ...]) -> str:
+    return (
+        f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {shlex.join(names)}"
+        " 2>/dev/null || true"
+    )
+
+
+class PackageStatuses(FactBase):
+    """What `PackageVersions` prints for each of the name lists `values`, by one `dpkg-query`
+    of them all (tasks.snapshot batches reads with it), which reads dpkg's database once:
+
+        {("acl",): ["ii  acl 2.3.1-3"], ("docker.io", "runc"): [...]}
+    """
+
+    default = dict
+
+    def requires_command(self, values: tuple[tuple[str, ...], ...]) -> str:
+        return "dpkg-query"
+
+    def command(self, values: tuple[tuple[str, ...], ...]) -> str:
+        self.lists = values
+        return _dpkg_query(tuple(sorted({name for names in values for name in names})))
+
+    def process(self, output: list[str]) -> dict[tuple[str, ...], list[str]]:
+        by_package: dict[str, list[str]] = {}
+        for line in output:
+            if len(fields := line.split()) > 1:
+                by_package.setdefault(fields[1], []).append(line)
+        return {names: [line for name in names for line in by_package.get(name, [])]
+                for names in self.lists}  # fmt: skip
+
+
 class PackageVersions(FactBase):
-    """The installed versions of the packages `names`, as `DebPackages` has them, without the
-    packages that are not installed:
+    """The installed versions of the packages `names` (a tuple), as `DebPackages` has them,
+    without the packages that are not installed:
 
         {"docker.io": ["26.1.5+dfsg1-9+b11"]}
 
@@ -155,16 +187,13 @@ class PackageVersions(FactBase):
     """
 
     default = dict
+    batch = PackageStatuses
 
-    def requires_command(self, names: list[str]) -> str:
+    def requires_command(self, names: tuple[str, ...]) -> str:
         return "dpkg-query"
 
-    def command(self, names: list[str]) -> str:
-        quoted = shlex.join(names)
-        return (
-            f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {quoted}"
-            " 2>/dev/null || true"
-        )
+    def command(self, names: tuple[str, ...]) -> str:
+        return _dpkg_query(names)
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
         installed: dict[str, list[str]] = {}

@@ -56,9 +56,9 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
             yield StringCommand(_check_version(name, packages[name]))
 
 
-def package_names(packages: Iterable[str], absent: Iterable[str] | None = None) -> list[str]:
-    """The packages whose versions `packages_installed` reads (and only those)."""
-    return sorted({*packages, *(absent or [])})
+def package_names(packages: Iterable[str], absent: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The packages whose versions `packages_installed` reads (and only those), sorted."""
+    return tuple(sorted({*packages, *(absent or [])}))
 
 
 def _check_version(name: str, version: str) -> str:

@@ -64,5 +64,5 @@ def test_package_versions_are_those_dpkg_has_installed_held_or_not():
         "docker.io": ["26.1.5+dfsg1-9+b11"], "tini": ["0.19.0-1"],
         "libc6": ["2.36-9", "2.36-9+i386"],
     }  # fmt: skip
-    assert "dpkg-query -W" in PackageVersions().command(["docker.io", "it's"])
-    assert "'it'\"'\"'s'" in PackageVersions().command(["docker.io", "it's"])
+    assert "dpkg-query -W" in PackageVersions().command(("docker.io", "it's"))
+    assert "'it'\"'\"'s'" in PackageVersions().command(("docker.io", "it's"))

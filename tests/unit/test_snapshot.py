@@ -15,7 +15,7 @@ from pyinfra.facts.files import FileContents
 from agenthost.tasks.basics import UnitState, UnitStates
 from agenthost.tasks.docker_group import GroupId, GroupMembers
 from agenthost.tasks.drop_ins import DropIns
-from agenthost.tasks.facts import Directory, File, ManagedFileState, UserAccount
+from agenthost.tasks.facts import Directory, File, ManagedFileState, PackageVersions, UserAccount
 from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
 
 
@@ -91,6 +91,8 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
           for fact in (GroupMembers, GroupId)),
         *(Read(DropIns, directory=path) for path in (str(files / "a dir"), str(files))),
         Read(DropIns, directory=str(files / "missing")),
+        *(Read(PackageVersions, names=names) for names in  # lists that share a package
+          (("coreutils", "dpkg"), ("dpkg",), ("no-such-package-agenthost",))),
     ])  # fmt: skip
     snapshot = Snapshot()
     command = snapshot.command(reads=reads).get_raw_value()
@@ -99,6 +101,8 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
     assert command.count("stat -c '%a") == 1 and command.count("sha256sum") == 1
     assert command.count("stat -c 'user=") == 1  # File and Directory alike
     assert command.count("getent group") == 1 and command.count("find") == 1
+    assert command.count("dpkg-query -W") == 1
+    assert list(found[reads[23]]) == ["coreutils", "dpkg"] and found[reads[25]] == {}
     assert [found[r] is None for r in reads[1:6]] == [False, False, True, True, True]
     assert [bool(found[r]) for r in reads[6:16]] == [True, False, True, False, False, False,
                                                      False, True, False, False]  # fmt: skip
