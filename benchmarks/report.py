@@ -1,6 +1,6 @@
-"""The benchmark's table (Markdown, as in the README's Speed section) and chart.
+"""The benchmark's tables (Markdown, as in the README's Speed section) and chart.
 
-    .venv/bin/python benchmarks/report.py benchmarks/results/bench-XXXX.json   # table again
+    .venv/bin/python benchmarks/report.py benchmarks/results/bench-XXXX.json   # tables again
 """
 
 from __future__ import annotations
@@ -47,6 +47,24 @@ def render_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def render_cpu_table(result: dict) -> str:
+    """CPU seconds (medians, direct runs) on the controller and on all the hosts: on one machine
+    both share its cores, so a run takes at least their sum over the cores."""
+    rows = [row for row in result["rows"] if "controller_cpu_s" in row["floor"]]
+    if not rows:  # measured before the benchmark read CPU time
+        return ""
+    head = ["hosts"]
+    for _key, label in SERIES:
+        head += [f"{label}: controller", "hosts"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [str(row["hosts"])]
+        for key, _label in SERIES:
+            cells += [f"{row[key]['controller_cpu_s']:.2f} s", f"{row[key]['hosts_cpu_s']:.2f} s"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def write_chart(result: dict, path: Path) -> None:
     """Seconds against hosts, one line per measurement, solid direct and dashed delayed."""
     import matplotlib
@@ -75,4 +93,6 @@ def write_chart(result: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(render_table(json.loads(Path(sys.argv[1]).read_text())))
+    loaded = json.loads(Path(sys.argv[1]).read_text())
+    print(render_table(loaded))
+    print(render_cpu_table(loaded))

@@ -9,7 +9,9 @@ For each number of hosts, on fresh hosts of one set: the first converge, then th
 (`agenthost drift INV`), directly and through the latency relay (`agenthost rehearsal relay`,
 --delay-ms each way), in turn, after one untimed round; then the first converge through the
 relay on fresh hosts again. Also, once, the commands a no-op runs per host and the facts they
-read (`pyinfra -vvv`), and the five slowest steps of each first converge. Prints a table and
+read (`pyinfra -vvv`), and the five slowest steps of each first converge. Each timed run also
+reads the CPU time it cost: on the controller (the command's process, with its children)
+and on the hosts (their cgroups: sshd, the shells, systemd and dockerd). Prints two tables and
 writes results/bench-<time>.json and .png (benchmarks/report.py).
 """
 
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,8 +31,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memory import host_memory_mib
-from report import render_table, write_chart
+from cgroup import host_memory_mib, hosts_cpu_s, set_containers
+from report import render_cpu_table, render_table, write_chart
 
 from agenthost.lab import rehearsal
 
@@ -69,27 +72,45 @@ COMMANDS = {
 }
 
 
-def run_once(kind: str, set_name: str) -> float:
+def controller_cpu_s() -> float:
+    """CPU seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(kind: str, set_name: str, hosts: list[str]) -> tuple[float, float, float]:
+    """Seconds of one run of COMMANDS[kind], and the CPU seconds it cost on the controller and
+    on `hosts` (container ids; the hosts' idle work, about 2 ms a second each, counts too)."""
+    controller, on_hosts = controller_cpu_s(), hosts_cpu_s(hosts)
     seconds, output = timed(COMMANDS[kind], set_name)
     if kind == "noop" and changed_operations(output):
         raise RuntimeError(f"the no-op changed {changed_operations(output)} operation(s)")
-    return seconds
+    return seconds, controller_cpu_s() - controller, hosts_cpu_s(hosts) - on_hosts
 
 
-def medians(sets: dict[str, str], runs: int) -> dict:
-    """Median seconds of each of COMMANDS on each of `sets` (column suffix -> set): after one
-    untimed round, so that every command meets settled hosts, `runs` rounds of all of them in
-    turn, so that a change in the machine's load touches each alike."""
+def medians(sets: dict[str, str], hosts: list[str], runs: int) -> dict:
+    """Median seconds, and CPU seconds, of each of COMMANDS on each of `sets`
+    (column suffix -> set; all on the hosts `hosts`): after one untimed round, so that every
+    command meets settled hosts, `runs` rounds of all of them in turn, so that a change in the
+    machine's load touches each alike."""
     order = [(kind, suffix, set_name) for kind in COMMANDS for suffix, set_name in sets.items()]
     for kind, _suffix, set_name in order:
-        run_once(kind, set_name)
-    times: dict[str, list[float]] = {f"{kind}{suffix}": [] for kind, suffix, _ in order}
+        run_once(kind, set_name, hosts)
+    taken: dict[str, list[tuple[float, float, float]]] = {f"{k}{s}": [] for k, s, _ in order}
     for _ in range(runs):
         for kind, suffix, set_name in order:
-            times[f"{kind}{suffix}"].append(run_once(kind, set_name))
-    return {column: {"median_s": round(statistics.median(seconds), 2),
-                     "runs_s": [round(t, 2) for t in seconds]}
-            for column, seconds in times.items()}  # fmt: skip
+            taken[f"{kind}{suffix}"].append(run_once(kind, set_name, hosts))
+    return {column: _summary(values) for column, values in taken.items()}
+
+
+def _summary(values: list[tuple[float, float, float]]) -> dict:
+    seconds, controller, on_hosts = zip(*values, strict=True)
+    return {
+        "median_s": round(statistics.median(seconds), 2),
+        "runs_s": [round(t, 2) for t in seconds],
+        "controller_cpu_s": round(statistics.median(controller), 2),
+        "hosts_cpu_s": round(statistics.median(on_hosts), 2),
+    }
 
 
 def first_converge(set_name: str) -> dict:
@@ -162,7 +183,8 @@ def measure(set_name: str, count: int, args: argparse.Namespace) -> dict:
     row["memory_converged_mib"] = host_memory_mib(set_name)
     with Relay(set_name, args.delay_ms) as delayed:
         print(f"  {count} host(s): {', '.join(COMMANDS)}", flush=True)
-        row.update(medians({"": set_name, "_delayed": delayed}, args.runs))
+        row.update(medians({"": set_name, "_delayed": delayed}, set_containers(set_name),
+                           args.runs))
     if count == min(args.hosts):
         row["noop_commands"] = noop_commands(set_name)
     if args.delayed_converge:
@@ -211,6 +233,7 @@ def main() -> None:
         rehearsal.down(args.set)
     write_chart(result, stem.with_suffix(".png"))
     print(render_table(result))
+    print(render_cpu_table(result))
     print(f"\nwritten: {stem}.json, {stem}.png")
 
 
