@@ -80,7 +80,7 @@ def controller_cpu_s() -> float:
 
 def run_once(kind: str, set_name: str, hosts: list[str]) -> tuple[float, float, float]:
     """Seconds of one run of COMMANDS[kind], and the CPU seconds it cost on the controller and
-    on `hosts` (container ids; the hosts' idle work, about 2 ms a second each, counts too)."""
+    on `hosts` (container ids; the hosts' idle work, a few ms a second each, counts too)."""
     controller, on_hosts = controller_cpu_s(), hosts_cpu_s(hosts)
     seconds, output = timed(COMMANDS[kind], set_name)
     if kind == "noop" and changed_operations(output):
@@ -89,10 +89,10 @@ def run_once(kind: str, set_name: str, hosts: list[str]) -> tuple[float, float, 
 
 
 def medians(sets: dict[str, str], hosts: list[str], runs: int) -> dict:
-    """Median seconds, and CPU seconds, of each of COMMANDS on each of `sets`
-    (column suffix -> set; all on the hosts `hosts`): after one untimed round, so that every
-    command meets settled hosts, `runs` rounds of all of them in turn, so that a change in the
-    machine's load touches each alike."""
+    """Median seconds, and CPU seconds, of each of COMMANDS on each of `sets` (column suffix ->
+    set; all on the hosts `hosts`): after one untimed round, so that every command meets settled
+    hosts, `runs` rounds of all of them in turn, so that a change in the machine's load touches
+    each alike."""
     order = [(kind, suffix, set_name) for kind in COMMANDS for suffix, set_name in sets.items()]
     for kind, _suffix, set_name in order:
         run_once(kind, set_name, hosts)
