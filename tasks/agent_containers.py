@@ -44,23 +44,49 @@ from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import Managed, managed_file, not_checked
 from agenthost.tasks.snapshot import read
 
+# One line per container (labels as JSON, so on one line too).
+_SPEC_FIELDS = (
+    "{{.State.Status}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{json .Config.Labels}}"
+)
+
+
+def _inspect(fields: str, containers: tuple[str, ...]) -> str:
+    # Exits 1 when one of them is missing, and still prints the others.
+    return (
+        f"docker container inspect --format {shlex.quote(fields)} {shlex.join(containers)}"
+        " 2>/dev/null || true"
+    )
+
+
+class ContainerSpecs(FactBase):
+    """What `ContainerSpec` prints for each of the containers `values`, by one `docker container
+    inspect` (tasks.snapshot batches reads with it): {"ci-agent": ["running 0 0 {...}"]},
+    without the containers that do not exist."""
+
+    default = dict
+
+    def requires_command(self, values: tuple[str, ...]) -> str:
+        return "docker"
+
+    def command(self, values: tuple[str, ...]) -> str:
+        return _inspect("{{.Name}} " + _SPEC_FIELDS, values)
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        printed = (line.split(" ", 1) for line in output if line.startswith("/"))
+        return {name[1:]: [spec] for name, spec in printed}
+
 
 class ContainerSpec(FactBase):
     """A container's state, spec label and live limits (which `docker update` changes), or None
     when there is no such container."""
 
+    batch = ContainerSpecs
+
     def requires_command(self, container: str) -> str:
         return "docker"
 
     def command(self, container: str) -> str:
-        fields = (
-            "{{.State.Status}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}"
-            " {{json .Config.Labels}}"
-        )
-        return (
-            f"docker container inspect --format {shlex.quote(fields)} {shlex.quote(container)}"
-            " 2>/dev/null || true"
-        )
+        return _inspect(_SPEC_FIELDS, (container,))
 
     def process(self, output: list[str]) -> dict[str, str | None] | None:
         found = [line.split(" ", 1) for line in output if line.strip()]

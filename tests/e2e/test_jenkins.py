@@ -217,8 +217,15 @@ def test_switch_to_uid_moves_the_data_root_and_brings_images_and_agents_back(hos
         assert loops == "2", f"{host.name}: exactly the two agents run"
 
 
-def test_uid_mode_rerun_changes_nothing(files, uid_mode):
-    assert deploy(inventory=inventory(files, "uid")).changed() == {}
+def test_uid_mode_rerun_changes_nothing_in_two_round_trips(hosts, files, uid_mode):
+    """Two agent containers: one `docker container inspect` reads both, in the second snapshot."""
+    run = deploy("-vvv", inventory=inventory(files, "uid"))
+    assert run.changed() == {}
+    reads = run.facts_read()
+    assert set(reads) == {h.name for h in hosts}
+    assert all(facts == ["Snapshot", "Snapshot"] for facts in reads.values()), reads
+    # -vvv prints each command once: one inspect in each host's second snapshot.
+    assert run.stderr.count("docker container inspect") == len(hosts)
 
 
 @pytest.mark.parametrize("kind", ["ssh", "container"])

@@ -154,3 +154,18 @@ def test_container_fact_reads_state_and_spec_label():
     assert fact.process(["exited 0 0 null"]) == {
         "status": "exited", "spec": None, "memory": 0, "nano_cpus": 0
     }
+
+
+def test_container_specs_are_read_by_one_inspect_as_each_alone():
+    from agenthost.tasks.agent_containers import ContainerSpec, ContainerSpecs
+
+    batch = ContainerSpecs()
+    command = batch.command(values=("ci-1", "ci-2", "gone"))
+    assert command.count("docker container inspect") == 1 and "{{.Name}}" in command
+    alone = ContainerSpec().command(container="ci-1")
+    assert alone == batch.command(values=("ci-1",)).replace("{{.Name}} ", "")  # the same fields
+    printed = ['/ci-1 running 0 0 {"agenthost.spec":"abc"}', "/ci-2 exited 0 0 null"]
+    assert batch.process(printed) == {  # "gone" is missing: its own command prints nothing
+        "ci-1": ['running 0 0 {"agenthost.spec":"abc"}'], "ci-2": ["exited 0 0 null"],
+    }  # fmt: skip
+    assert ContainerSpec().process(batch.process(printed)["ci-1"])["spec"] == "abc"
