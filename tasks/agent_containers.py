@@ -65,9 +65,6 @@ class ContainerSpecs(FactBase):
 
     default = dict
 
-    def requires_command(self, values: tuple[str, ...]) -> str:
-        return "docker"
-
     def command(self, values: tuple[str, ...]) -> str:
         return _inspect("{{.Name}} " + _SPEC_FIELDS, values)
 

@@ -88,9 +88,6 @@ class UnitStates(FactBase):
 
     default = dict
 
-    def requires_command(self, values: tuple[str, ...]) -> str:
-        return "systemctl"
-
     def command(self, values: tuple[str, ...]) -> str:
         self.units = values  # systemctl shows them in this order
         return f"systemctl show {_UNIT_KEYS} {shlex.join(values)}"

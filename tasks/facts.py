@@ -161,9 +161,6 @@ class PackageStatuses(FactBase):
 
     default = dict
 
-    def requires_command(self, values: tuple[tuple[str, ...], ...]) -> str:
-        return "dpkg-query"
-
     def command(self, values: tuple[tuple[str, ...], ...]) -> str:
         self.lists = values
         return _dpkg_query(tuple(sorted({name for names in values for name in names})))

@@ -67,7 +67,8 @@ class Snapshot(FactBase):
     name a `batch` fact (one argument each, such as a path) are read together by its one
     command: a `stat` of every file instead of one per file. A batch fact's `process` gives,
     for each argument, the lines the fact's own command prints for it, and that fact's
-    `process` reads them.
+    `process` reads them; the program a batch needs is the one its facts' `requires_command`
+    names.
     """
 
     default = dict
@@ -115,7 +116,8 @@ class _Section:
         else:
             self.fact, arguments = first.fact(), first.arguments
         command = _call(self.fact.command, arguments)
-        needs = _call(self.fact.requires_command, arguments)
+        # A batch needs the program its facts need: they name it, for their own reads too.
+        needs = _call(first.fact().requires_command, first.arguments)
         if needs:
             command = StringCommand("command -v", needs, ">/dev/null && {", command, "; }")
         return command

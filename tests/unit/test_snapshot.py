@@ -102,6 +102,7 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
     assert command.count("stat -c 'user=") == 1  # File and Directory alike
     assert command.count("getent group") == 1 and command.count("find") == 1
     assert command.count("dpkg-query -W") == 1
+    assert command.count("command -v dpkg-query") == 1  # the batch needs what its facts need
     assert list(found[reads[23]]) == ["coreutils", "dpkg"] and found[reads[25]] == {}
     assert [found[r] is None for r in reads[1:6]] == [False, False, True, True, True]
     assert [bool(found[r]) for r in reads[6:16]] == [True, False, True, False, False, False,
