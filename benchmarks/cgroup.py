@@ -32,8 +32,9 @@ def container_memory_mib(container_id: str) -> float:
         usage = int((v1 / "memory.usage_in_bytes").read_text())
         inactive = _stat(v1 / "memory.stat")["total_inactive_file"]
     else:
-        usage = int((_v2(container_id) / "memory.current").read_text())
-        inactive = _stat(_v2(container_id) / "memory.stat")["inactive_file"]
+        v2 = _v2(container_id)
+        usage = int((v2 / "memory.current").read_text())
+        inactive = _stat(v2 / "memory.stat")["inactive_file"]
     return (usage - inactive) / 2**20
 
 
