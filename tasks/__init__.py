@@ -8,12 +8,9 @@ pyinfra users who compose it into deploys of their own:
 or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 """
 
-import os
-import sys
-from types import ModuleType
-
 from pyinfra import host, state
 
+from agenthost import planning
 from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
@@ -36,7 +33,7 @@ def agent_host() -> None:
     """Every stage, with the host's settings. Not a @deploy itself, so that operation names stay
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
-    deploy_file_as_module(state.current_deploy_filename)
+    planning.speed_up()  # pyinfra's per-operation overhead, before the first operation
     settings = all_settings(state)[host.name]
     # What the stages read comes in two round trips: the lock, the system and the accounts,
     # then everything else (which depends on those).
@@ -65,16 +62,3 @@ def agent_host() -> None:
     docker_images(settings)
     agent_containers(settings)
     docker_prune(settings)
-
-
-def deploy_file_as_module(path: str | None) -> None:
-    """Name the deploy file `path` (None without one) as a module that nothing imports.
-
-    pyinfra orders operations by reading the call stack at each one (`inspect.stack`). For the
-    frame of the deploy file it runs, which no module owns, `inspect.getmodule` scans every
-    loaded module, twice per operation: about 15 ms of CPU per host. Once a module names the
-    file, that scan is a lookup."""
-    if path:
-        module = ModuleType(f"agenthost.deploy_file:{path}")
-        module.__file__ = os.path.abspath(path)
-        sys.modules.setdefault(module.__name__, module)

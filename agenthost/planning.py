@@ -1,0 +1,53 @@
+"""pyinfra's per-operation planning made cheaper, deciding exactly what it decided before.
+
+For every operation and `@deploy` call, on every host, pyinfra 3.10 does two things whose cost
+has nothing to do with the deploy:
+- It orders the operation by the call stack: `inspect.stack()`, then `getframeinfo` of each
+  frame again. Both read every frame's source line (a stat and a linecache lookup per frame, and
+  for the deploy file, which no module owns, a scan of every loaded module) only to keep the
+  file name and line number, which do not depend on it. With a context of 0 lines, `inspect`
+  gives the same names and numbers without reading any source.
+- It resolves the global arguments (`_sudo`, `_if`, ...) by `get_type_hints(AllArguments)`,
+  evaluating some 30 annotations anew each time; they are constants of pyinfra's class.
+
+On a no-op (34 operations and 13 `@deploy` calls per host) the two cost about 30 ms of the
+controller's CPU per host, more than half of what a host adds to pyinfra's own process: the
+controller's share is the one that adds up across a fleet, host after host. The fix belongs in
+pyinfra; until it is there, `speed_up` rebinds those three names in pyinfra's modules, for the
+pyinfra release it was checked against only, and only while they are still pyinfra's own.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from importlib.metadata import version
+
+from pyinfra.api import arguments, util
+
+CHECKED_RELEASE = "3.10."  # the pyinfra whose util and arguments read as described above
+
+_all_global_arguments = arguments.all_global_arguments
+
+
+def speed_up() -> bool:
+    """Make pyinfra's ordering and argument resolution cheap; whether it applies here."""
+    if not version("pyinfra").startswith(CHECKED_RELEASE):
+        return False
+    if util.stack is inspect.stack:
+        util.stack = functools.partial(inspect.stack, 0)
+    if util.getframeinfo is inspect.getframeinfo:
+        util.getframeinfo = functools.partial(inspect.getframeinfo, context=0)
+    if arguments.all_global_arguments is _all_global_arguments:
+        arguments.all_global_arguments = _constant_global_arguments
+    return True
+
+
+@functools.cache
+def _global_arguments() -> tuple[tuple[str, type], ...]:
+    return tuple(_all_global_arguments())
+
+
+def _constant_global_arguments() -> list[tuple[str, type]]:
+    """pyinfra's `all_global_arguments`, resolved once (a new list each call, as pyinfra's)."""
+    return list(_global_arguments())
