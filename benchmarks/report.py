@@ -49,18 +49,23 @@ def render_table(result: dict) -> str:
 
 def render_cpu_table(result: dict) -> str:
     """CPU seconds (medians, direct runs) on the controller and on all the hosts: on one machine
-    both share its cores, so a run takes at least their sum over the cores."""
+    both share its cores, so a run takes at least their sum over the cores. Then the CPU seconds
+    the hypervisor took from the machine during the floor and the no-op."""
     rows = [row for row in result["rows"] if "controller_cpu_s" in row["floor"]]
     if not rows:  # measured before the benchmark read CPU time
         return ""
     head = ["hosts"]
     for _key, label in SERIES:
         head += [f"{label}: controller", "hosts"]
+    stolen = all("stolen_cpu_s" in row["floor"] for row in rows)  # read since 2026-12-04
+    head += ["stolen from the machine: floor", "no-op"] if stolen else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [str(row["hosts"])]
         for key, _label in SERIES:
             cells += [f"{row[key]['controller_cpu_s']:.2f} s", f"{row[key]['hosts_cpu_s']:.2f} s"]
+        if stolen:
+            cells += [f"{row[key]['stolen_cpu_s']:.2f} s" for key in ("floor", "noop")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

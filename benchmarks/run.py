@@ -11,7 +11,8 @@ For each number of hosts, on fresh hosts of one set: the first converge, then th
 relay on fresh hosts again. Also, once, the commands a no-op runs per host and the facts they
 read (`pyinfra -vvv`), and the five slowest steps of each first converge. Each timed run also
 reads the CPU time it cost: on the controller (the command's process, with its children)
-and on the hosts (their cgroups: sshd, the shells, systemd and dockerd). Prints two tables and
+and on the hosts (their cgroups: sshd, the shells, systemd and dockerd), and the CPU time the
+hypervisor took from the machine meanwhile. Prints two tables and
 writes results/bench-<time>.json and .png (benchmarks/report.py).
 """
 
@@ -78,14 +79,23 @@ def controller_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(kind: str, set_name: str, hosts: list[str]) -> tuple[float, float, float]:
-    """Seconds of one run of COMMANDS[kind], and the CPU seconds it cost on the controller and
-    on `hosts` (container ids; the hosts' idle work, a few ms a second each, counts too)."""
-    controller, on_hosts = controller_cpu_s(), hosts_cpu_s(hosts)
+def stolen_cpu_s() -> float:
+    """CPU seconds, all cores, that this virtual machine's hypervisor gave to others since boot
+    (steal in /proc/stat): a run that others slowed down shows it."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_once(kind: str, set_name: str, hosts: list[str]) -> tuple[float, float, float, float]:
+    """Seconds of one run of COMMANDS[kind], the CPU seconds it cost on the controller and on
+    `hosts` (container ids; the hosts' idle work, a few ms a second each, counts too), and the
+    CPU seconds stolen from the machine meanwhile."""
+    controller, on_hosts, stolen = controller_cpu_s(), hosts_cpu_s(hosts), stolen_cpu_s()
     seconds, output = timed(COMMANDS[kind], set_name)
     if kind == "noop" and changed_operations(output):
         raise RuntimeError(f"the no-op changed {changed_operations(output)} operation(s)")
-    return seconds, controller_cpu_s() - controller, hosts_cpu_s(hosts) - on_hosts
+    return (seconds, controller_cpu_s() - controller, hosts_cpu_s(hosts) - on_hosts,
+            stolen_cpu_s() - stolen)  # fmt: skip
 
 
 def medians(sets: dict[str, str], hosts: list[str], runs: int) -> dict:
@@ -96,20 +106,21 @@ def medians(sets: dict[str, str], hosts: list[str], runs: int) -> dict:
     order = [(kind, suffix, set_name) for kind in COMMANDS for suffix, set_name in sets.items()]
     for kind, _suffix, set_name in order:
         run_once(kind, set_name, hosts)
-    taken: dict[str, list[tuple[float, float, float]]] = {f"{k}{s}": [] for k, s, _ in order}
+    taken: dict[str, list[tuple[float, ...]]] = {f"{k}{s}": [] for k, s, _ in order}
     for _ in range(runs):
         for kind, suffix, set_name in order:
             taken[f"{kind}{suffix}"].append(run_once(kind, set_name, hosts))
     return {column: _summary(values) for column, values in taken.items()}
 
 
-def _summary(values: list[tuple[float, float, float]]) -> dict:
-    seconds, controller, on_hosts = zip(*values, strict=True)
+def _summary(values: list[tuple[float, ...]]) -> dict:
+    seconds, controller, on_hosts, stolen = zip(*values, strict=True)
     return {
         "median_s": round(statistics.median(seconds), 2),
         "runs_s": [round(t, 2) for t in seconds],
         "controller_cpu_s": round(statistics.median(controller), 2),
         "hosts_cpu_s": round(statistics.median(on_hosts), 2),
+        "stolen_cpu_s": round(statistics.median(stolen), 2),
     }
 
 
