@@ -1,6 +1,6 @@
 """A Docker-out-of-Docker agent image made on this machine, for rehearsals and tests.
 
-busybox (sh, id, cat, ...) and Debian's docker client with the libraries it links, imported as
+busybox (sh, id, cat, ...) and Debian's docker client with the libraries they link, imported as
 one layer: no registry, no debootstrap, a few seconds to make. It serves as the agent container
 and as the build image the replayed pipelines run in.
 """
@@ -21,9 +21,9 @@ from agenthost.lab.rehearsal_image import RehearsalError
 
 log = logging.getLogger(__name__)
 
-TAG = "agenthost-lab/agent:1"
+TAG = "agenthost-lab/agent:2"  # a new number for a new recipe: a cached image is not reused
 DOCKER_CLIENT = "/usr/bin/docker"  # Debian's docker.io client; a static one needs no libraries
-BUSYBOX = "/bin/busybox"  # busybox-static
+BUSYBOX = "/bin/busybox"  # busybox-static, or Debian's busybox (which links libresolv)
 # docker stop's SIGTERM ends it at once; a plain `sleep` as PID 1 would ignore it.
 IDLE = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
 FILE_NAME = "agent-image.tar.gz"
@@ -63,10 +63,11 @@ def save(directory: Path) -> Path:
 
 
 def root_tar() -> bytes:
-    """The image's file system: busybox with its applets, the docker client and its libraries."""
+    """The image's file system: busybox with its applets, the docker client and the libraries
+    the two link."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        libraries = _libraries(DOCKER_CLIENT)
+        libraries = sorted({*_libraries(BUSYBOX), *_libraries(DOCKER_CLIENT)})
         directories = {"bin": 0o755, "sbin": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755,
                        "etc": 0o755, "tmp": 0o1777, "root": 0o700}  # fmt: skip
         for library in libraries:
