@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from importlib.metadata import version
 
+import pyinfra
 from pyinfra.api import arguments, util
 
 CHECKED_RELEASE = "3.10."  # the pyinfra whose util and arguments read as described above
@@ -33,7 +33,7 @@ _all_global_arguments = arguments.all_global_arguments
 
 def speed_up() -> bool:
     """Make pyinfra's ordering and argument resolution cheap; whether it applies here."""
-    if not version("pyinfra").startswith(CHECKED_RELEASE):
+    if not pyinfra.__version__.startswith(CHECKED_RELEASE):  # read, not looked up per host
         return False
     if util.stack is inspect.stack:
         util.stack = functools.partial(inspect.stack, 0)
