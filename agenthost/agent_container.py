@@ -35,7 +35,6 @@ class HostIds(NamedTuple):
 
     uid: int  # the agent user's
     gid: int  # the agent user's primary group
-    docker_gid: int  # the host's docker group, which owns the socket
 
 
 def publish(port: str) -> str:
@@ -65,28 +64,26 @@ def health_args(test: list[str] | None) -> list[str]:
 
 
 def identity_args(ids: HostIds, userns_agent: str | None) -> list[str]:
-    """Who the agent runs as. Under userns-remap the container is remapped like any other, as
-    the container id that is the agent on the host; the socket's ACL entry for the agent lets it
-    in, since a remapped container's supplementary groups are not mapped. Without userns-remap,
-    the agent's ids and the host's docker group."""
+    """Who the agent runs as: the agent on the host, which owns its policy socket. Under
+    userns-remap the container is remapped like any other, as the container id that is the agent
+    on the host; without it, the agent's own ids."""
     if userns_agent == "root":
         return ["--user", "0:0"]
-    if userns_agent == "uid":
-        return ["--user", f"{ids.uid}:{ids.gid}"]
-    return ["--user", f"{ids.uid}:{ids.gid}", "--group-add", str(ids.docker_gid)]
+    return ["--user", f"{ids.uid}:{ids.gid}"]
 
 
 def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: str | None,
-             env_file: str | None) -> list[str]:  # fmt: skip
+             env_file: str | None, socket: str) -> list[str]:  # fmt: skip
     """Everything after `docker run --detach`, without the spec label.
 
-    `userns_agent` is Settings.userns_agent: `root`, `uid`, or None without userns-remap.
+    `userns_agent` is Settings.userns_agent: `root`, `uid`, or None without userns-remap;
+    `socket` the host path of the container's policy socket, its Docker socket inside.
     """
     args = [
         "--name", spec.name,
         "--restart", "unless-stopped",
         *identity_args(ids, userns_agent),
-        "--volume", f"{DOCKER_SOCKET}:{DOCKER_SOCKET}",
+        "--volume", f"{socket}:{DOCKER_SOCKET}",
         # Paths the agent hands to sibling containers are host paths: same path on both sides.
         "--volume", f"{workspace}:{workspace}",
         "--workdir", workspace,

@@ -6,9 +6,11 @@ rule is written here once.
 
 from __future__ import annotations
 
+from importlib.resources import files as package_files
 from typing import NamedTuple
 
 from agenthost import daemon_config, engine, proxy
+from agenthost import docker_policy as policy
 from agenthost.paths import (
     AGENT_PIN,
     APT_PROXY,
@@ -18,6 +20,7 @@ from agenthost.paths import (
     PROXY_ENV_FILE,
     PRUNE_UNIT,
     SOCKET_DROP_IN,
+    SSHD_POLICY,
     SUBID_FILES,
 )
 from agenthost.prune import unit_files
@@ -111,15 +114,63 @@ def client_config_path(account: Account) -> str:
 
 
 def socket_drop_in(settings: Settings) -> File:
-    """0660 root:docker; under userns-remap also an ACL entry for the agent, set by systemd each
-    time it makes the socket: remapped agent containers are the agent, without its groups."""
-    acl_user = settings.agent_user if settings.docker_userns_remap else None
-    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2", acl_user=acl_user))
+    """0660 root:docker, nobody else: agents reach Docker through their policy sockets."""
+    return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
 
 
 def socket_packages(settings: Settings) -> list[str]:
-    """What the socket's drop-in runs: setfacl."""
-    return ["acl"] if settings.docker_userns_remap else []
+    """What the policy service runs on: Python with its standard library."""
+    return ["python3"]
+
+
+def policy_sockets(settings: Settings) -> list[policy.PolicySocket]:
+    """The agent account's policy socket (SSH agents), then one per agent container: the
+    host's docker_policy, plus the container's own; the workspace and declared volumes."""
+    workspace = settings.agent_workspace
+    sockets = [policy.PolicySocket(instance=policy.ACCOUNT, setting="docker_policy",
+                                   allow=settings.docker_policy, binds=[workspace],
+                                   kind="account")]  # fmt: skip
+    for container in settings.agent_containers:
+        volumes = [v.split(":", 1)[0] for v in container.volumes if v.startswith("/")]
+        sockets.append(policy.PolicySocket(
+            instance=policy.container_instance(container.name),
+            setting=f"agent_containers[{container.name}].docker_policy",
+            allow=settings.docker_policy.union(container.docker_policy),
+            binds=[workspace, *volumes],
+            kind="container",
+        ))  # fmt: skip
+    return sockets
+
+
+def policy_socket(settings: Settings, container: str) -> str:
+    """The host path of the policy socket an agent container mounts as its Docker socket."""
+    return f"{policy.SOCKET_DIR}/{policy.container_instance(container)}.sock"
+
+
+def policy_program() -> list[File]:
+    """The enforcing service's code: the package agenthost.policy as it is here."""
+    source = package_files("agenthost.policy")
+    return [File(f"{policy.PROGRAM_DIR}/policy/{name}", (source / name).read_text())
+            for name in ("__init__.py", "rules.py", "server.py")]  # fmt: skip
+
+
+def policy_files(settings: Settings, account: Account) -> list[File]:
+    """The program, its template units and one policy file per socket."""
+    context = {"user": settings.agent_user, "group": account.group,
+               "socket_dir": policy.SOCKET_DIR, "config_dir": policy.CONFIG_DIR,
+               "program_dir": policy.PROGRAM_DIR}  # fmt: skip
+    units = [File(f"/etc/systemd/system/{policy.UNIT}@.{kind}",
+                  render(f"{policy.UNIT}@.{kind}.j2", **context))
+             for kind in ("socket", "service")]  # fmt: skip
+    configs = [File(s.config_path, s.config()) for s in policy_sockets(settings)]
+    return [*policy_program(), *units, *configs]
+
+
+def sshd_policy(settings: Settings) -> File:
+    """sshd gives the agent's SSH sessions DOCKER_HOST: its policy socket."""
+    account = policy_sockets(settings)[0]
+    content = render("sshd-agent-docker.conf.j2", user=settings.agent_user, socket=account.path)
+    return File(SSHD_POLICY, content)
 
 
 def prune_units(settings: Settings) -> list[File]:
@@ -148,6 +199,8 @@ def files(settings: Settings, account: Account) -> list[File]:
         *proxy_files(settings, account),
         apt_proxy(settings),
         socket_drop_in(settings),
+        *policy_files(settings, account),
+        sshd_policy(settings),
         *prune_units(settings),
         authorized_keys(settings, account),
         authorized_keys2(account),
@@ -184,9 +237,10 @@ def absent_packages(settings: Settings, system: engine.System) -> list[str]:
 
 def units(settings: Settings) -> list[str]:
     """Units that must be enabled and active."""
-    return ["docker.service", f"{PRUNE_UNIT}.timer"]
+    sockets = [s.unit for s in policy_sockets(settings)]
+    return ["docker.service", *sockets, f"{PRUNE_UNIT}.timer"]
 
 
 def docker_group(settings: Settings) -> list[str]:
-    """Users who must be in the docker group."""
-    return [settings.agent_user, *settings.docker_users]
+    """Users who must be in the docker group: not the agent, whose access is its policy."""
+    return [*settings.docker_users]

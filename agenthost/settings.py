@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from agenthost import agent_container, daemon_config, safety
+from agenthost.docker_policy import DockerPolicy
 
 # Settings live in these namespaces; a key there that is not a setting is a typo.
 OUR_PREFIXES = ("agent_", "docker_")
@@ -94,6 +95,10 @@ class AgentContainer(BaseModel):
         None, description="Healthcheck test, e.g. [CMD, docker, version]; none: the image's."
     )
     stop_timeout: int = Field(300, ge=0, description="Seconds `docker stop` waits before SIGKILL.")
+    docker_policy: DockerPolicy = Field(
+        default_factory=DockerPolicy,
+        description="What this agent and its builds may also ask Docker, over the host's.",
+    )
 
     @field_validator("ports")
     @classmethod
@@ -234,7 +239,11 @@ class Settings(BaseModel):
     )
     docker_users: list[str] = Field(
         default_factory=list,
-        description="Users in the docker group besides the agent: exactly these, others removed.",
+        description="Users in the docker group (root on the host; never the agent): exactly these.",
+    )
+    docker_policy: DockerPolicy = Field(
+        default_factory=DockerPolicy,
+        description="What every agent and build on the host may ask Docker beyond the default.",
     )
     docker_image_preload: list[str] = Field(
         default_factory=list, description="Local image tarballs loaded on the host when absent."
@@ -351,6 +360,26 @@ class Settings(BaseModel):
                 raise ValueError(f"{name} = {path!r} is inside Docker's data-root {root}")
         return self
 
+    @model_validator(mode="after")
+    def _agent_not_docker_user(self):
+        if self.agent_user in self.docker_users:
+            raise ValueError(
+                f"docker_users = {self.docker_users!r} names the agent {self.agent_user!r}: the"
+                " docker group is root on the host and would bypass docker_policy; agents reach"
+                " Docker through their policy socket"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_insecure_builds(self):
+        entitlements = (self.docker_daemon_options.get("builder") or {}).get("entitlements") or {}
+        if entitlements.get("security-insecure") and not self.docker_policy.privileged:
+            raise ValueError(
+                "docker_daemon_options builder.entitlements.security-insecure = true lets builds"
+                " run privileged: allow it knowingly with docker_policy.privileged"
+            )
+        return self
+
     def home(self, existing: str | None) -> str:
         """The agent's home: the setting, else an existing user's home, else /home/<user>."""
         return self.agent_home or existing or f"/home/{self.agent_user}"
@@ -448,6 +477,8 @@ def settings_table() -> str:
             _table(Settings, "setting"),
             "Each entry of `agent_containers`:\n",
             _table(AgentContainer, "key"),
+            "`docker_policy`, of the host and of each agent container:\n",
+            _table(DockerPolicy, "key"),
             "`agent_image_build`:\n",
             _table(AgentImageBuild, "key"),
         ]
@@ -457,11 +488,11 @@ def settings_table() -> str:
 def _table(model: type[BaseModel], what: str) -> str:
     rows = [f"| {what} | default | what it is |", "| --- | --- | --- |"]
     for name, field in model.model_fields.items():
-        default = (
-            "required"
-            if field.is_required()
-            else f"`{field.get_default(call_default_factory=True)!r}`"
-        )
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        if field.is_required():
+            default = "required"
+        else:  # a nested model's default is its own defaults, in its own table
+            default = "`{}`" if isinstance(value, BaseModel) else f"`{value!r}`"
         rows.append(f"| `{name}` | {default} | {field.description} |")
     return "\n".join(rows) + "\n"
 

@@ -18,6 +18,7 @@ from agenthost.tasks.agent_user import agent_account, agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
 from agenthost.tasks.docker_engine import docker_engine, host_system, system_supported
 from agenthost.tasks.docker_images import docker_images
+from agenthost.tasks.docker_policy import docker_policy
 from agenthost.tasks.docker_proxy import docker_proxy
 from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
@@ -58,6 +59,8 @@ def agent_host() -> None:
     agent_containers_stopped(managed)
     docker_restart(settings, managed)
     agent_access(settings)
+    # Before the agents: their Docker socket is their policy's.
+    docker_policy(settings)
     # Images go into the data root dockerd uses after the restart (userns-remap moves it).
     docker_images(settings)
     agent_containers(settings)

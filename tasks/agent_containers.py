@@ -25,7 +25,7 @@ from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
 from pyinfra.operations.util import any_changed
 
-from agenthost import proxy
+from agenthost import desired, proxy
 from agenthost.agent_container import (
     AGENT_LABEL,
     SPEC_LABEL,
@@ -39,7 +39,6 @@ from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
-from agenthost.tasks.docker_group import GroupId
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import Managed, managed_file, not_checked
 from agenthost.tasks.snapshot import read
@@ -122,20 +121,20 @@ class AgentContainers(FactBase):
 
 @operation()
 def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agent: str | None,
-                    env_file: str | None = None, env_file_sha256: str | None = None):  # fmt: skip
+                    socket: str, env_file: str | None = None,
+                    env_file_sha256: str | None = None):  # fmt: skip
     """Container `spec.name` runs `spec`; recreated (safely, see agenthost.replace) when the
     spec's hash or its live limits changed, restarted when stopped or crash-looping.
 
     + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
+    + socket: the host path of its policy socket (desired.policy_socket)
     """
     account = read(UserAccount, user=user)
-    docker_gid = read(GroupId, group="docker")
     image = read(DockerImage, object_id=spec.image)
     missing = [
         what
         for what, found in (
             (f"user {user}", account),
-            ("group docker", docker_gid),
             (f"image {spec.image}", image),
         )  # fmt: skip
         if not found
@@ -145,8 +144,8 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
             raise OperationError(f"container {spec.name} cannot run: no {', '.join(missing)}")
         yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
         return
-    ids = HostIds(account["uid"], account["gid"], docker_gid)
-    args = run_args(spec, ids, workspace, userns_agent, env_file)
+    ids = HostIds(account["uid"], account["gid"])
+    args = run_args(spec, ids, workspace, userns_agent, env_file, socket)
     if env_file and env_file_sha256 is None:
         env_file_sha256 = read(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
@@ -247,6 +246,7 @@ def agent_containers(settings: Settings) -> None:
             user=settings.agent_user,
             workspace=settings.agent_workspace,
             userns_agent=settings.userns_agent,
+            socket=desired.policy_socket(settings, spec.name),
             env_file=env_file,
             env_file_sha256=env_sha256,
         )

@@ -1,5 +1,7 @@
+"""The real Docker socket: 0660 root:docker and no ACL entry, the docker group exactly as set."""
+
 from pyinfra import host
-from pyinfra.api import OperationError, deploy
+from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
 from agenthost import desired
 from agenthost.settings import Settings
@@ -10,27 +12,54 @@ from agenthost.tasks.ops import Managed, desired_file
 from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
+SOCKET = "/run/docker.sock"
+
 
 @deploy("Docker socket")
 def docker_socket(settings: Settings) -> list[Managed]:
-    """Only root and the docker group reach the socket; never a world-writable chmod. Under
-    userns-remap, the agent user too, by an ACL entry: remapped agent containers are the agent."""
+    """Only root and the docker group reach the socket; never a world-writable chmod. Agents
+    reach Docker through their policy sockets (tasks.docker_policy)."""
     group_present(name="Group docker exists", group="docker")
-    if settings.docker_userns_remap:
-        packages_installed(
-            name="setfacl is installed (acl)",
-            packages=dict.fromkeys(desired.socket_packages(settings)),
-        )
+    packages_installed(
+        name="The Docker policy's Python is installed",
+        packages=dict.fromkeys(desired.socket_packages(settings)),
+    )
     drop_in = desired.socket_drop_in(settings)
-    acl = f", and {settings.agent_user} by ACL" if settings.docker_userns_remap else ""
-    socket = desired_file(drop_in, f"Docker socket is 0660 root:docker{acl}")
+    socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
+    socket_acl_cleared(name="Docker socket has no ACL entry")
     for user in settings.docker_users:
         if read(UserAccount, user=user) is None:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     members = desired.docker_group(settings)
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(members)}",
+        name=f"The docker group has exactly {', '.join(members)}"
+        if members
+        else "The docker group has no members",
         group="docker",
         users=members,
     )
     return [Managed(socket)]
+
+
+class SocketAcl(FactBase):
+    """The named users and groups in the Docker socket's ACL (none without getfacl)."""
+
+    default = list
+
+    def command(self) -> str:
+        return f"getfacl -cp {SOCKET} 2>/dev/null | grep -E '^(user|group):[^:]+:' || true"
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]
+
+
+@operation()
+def socket_acl_cleared():
+    """The Docker socket has no ACL entry: its mode and group say who reaches it. (Hosts
+    converged before the policy gave the agent one, and systemd does not make the socket anew.)
+    """
+    entries = read(SocketAcl)
+    if not entries:
+        host.noop(f"{SOCKET} has no ACL entry")
+        return
+    yield StringCommand("setfacl", "-b", SOCKET)

@@ -16,7 +16,8 @@ from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
 from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_daemon import AppliedConfig, checksum_command
-from agenthost.tasks.docker_group import GroupId, GroupMembers
+from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.docker_socket import SocketAcl
 from agenthost.tasks.drop_ins import DropIns
 from agenthost.tasks.facts import (
     Directory,
@@ -53,8 +54,8 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
           for fact in (FileContents, ManagedFileState)),  # fmt: skip
         *(Read(Directory, path=path) for path in _directories(settings, account)),
         Read(GroupMembers, group="docker"),
+        Read(SocketAcl),
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
-        Read(GroupId, group="docker"),
         *(Read(PackageVersions, names=names) for names in packages if names),
         *(Read(UnitState, unit=unit) for unit in desired.units(settings)),
         *(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),

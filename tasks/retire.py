@@ -12,10 +12,12 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from agenthost import desired, subids
-from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
+from agenthost.docker_policy import UNIT as POLICY_UNIT
+from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SSHD_POLICY, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
+from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_group import group_members_exactly
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
@@ -85,6 +87,17 @@ def docker_restarted():
     yield "for _ in $(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1"
 
 
+@operation()
+def policy_stopped(units: list[str]):
+    """The policy sockets `units` and their services are stopped and disabled."""
+    states = [read(UnitState, unit=unit) for unit in units]
+    if not any(state["active"] or state["enabled"] for state in states):
+        host.noop("no policy socket is left")
+        return
+    yield StringCommand("systemctl", "disable", "--now", *units)
+    yield StringCommand("systemctl", "stop", QuoteString(f"{POLICY_UNIT}@*.service"))
+
+
 @deploy("Retire the host")
 def retire(settings: Settings) -> None:
     user = settings.agent_user
@@ -95,11 +108,20 @@ def retire(settings: Settings) -> None:
         running=False,
         enabled=False,
     )
-    removed = [
-        desired_file(desired.File(file.path, None), f"No {file.path}")
+    policy_stopped(
+        name="No policy socket is left",
+        units=[socket.unit for socket in desired.policy_sockets(settings)],
+    )
+    removed = {
+        file.path: desired_file(desired.File(file.path, None), f"No {file.path}")
         for file in desired.files(settings, agent_account(settings))
         if file.path != DAEMON_JSON
-    ]
+    }
+    systemd.daemon_reload(name="systemd forgets agenthost's units",
+                          _if=any_changed(*removed.values()))  # fmt: skip
+    server.shell(name="sshd forgets the agent's DOCKER_HOST",
+                 commands=["systemctl try-reload-or-restart ssh.service"],
+                 _if=removed[SSHD_POLICY].did_change)  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
     subid = [
         subid_lines_restored(
@@ -107,9 +129,12 @@ def retire(settings: Settings) -> None:
         )  # fmt: skip
         for path in SUBID_FILES
     ]
+    # Only what dockerd reads restarts it; systemd and sshd reload what they own.
+    dockerd_paths = {file.path for file in desired.dockerd_files(settings)}
+    dockerds = [op for path, op in removed.items() if path in dockerd_paths]
     docker_restarted(
         name="Docker runs the host's own configuration",
-        _if=any_changed(daemon, *subid, *removed),
+        _if=any_changed(daemon, *subid, *dockerds),
     )
     group_members_exactly(
         name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",

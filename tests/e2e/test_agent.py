@@ -168,7 +168,8 @@ def test_agent_container_has_the_configured_spec(remote, converged):
         assert {"team": "ci", "agenthost.agent": AGENT}.items() <= config["Labels"].items()
         assert len(config["Labels"]["agenthost.spec"]) == 64
         binds = {(m["Source"], m["Destination"]) for m in container["Mounts"]}
-        assert {("/var/run/docker.sock", "/var/run/docker.sock"), (WORKSPACE, WORKSPACE)} <= binds
+        policy_socket = f"/run/agenthost-docker/container-{AGENT}.sock"
+        assert {(policy_socket, "/var/run/docker.sock"), (WORKSPACE, WORKSPACE)} <= binds
         ports = host_config["PortBindings"]
         assert ports["8080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "8080"}]
         assert ports["8081/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "8081"}]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from agenthost.lab import agent_image, pipeline, rehearsal
+from tests.e2e import escapes
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
 
 WORKSPACE = "/var/lib/agenthost/workspace"
@@ -144,7 +145,7 @@ def test_root_mode_rerun_changes_nothing(files, root_mode):
     assert deploy(inventory=inventory(files, "root")).changed() == {}
 
 
-def test_agents_run_remapped_as_container_root_through_the_socket_acl(hosts, root_mode):
+def test_agents_run_remapped_as_container_root_through_their_policy_socket(hosts, root_mode):
     for host in hosts:
         uid, _ = agent_ids(host)
         for name in (AGENT, INBOUND):
@@ -156,20 +157,17 @@ def test_agents_run_remapped_as_container_root_through_the_socket_acl(hosts, roo
             assert f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}" in status, "the agent, seen from the host"
         assert AGENT in ssh_root(host, f"docker exec {AGENT} docker ps --format '{{{{.Names}}}}'"
                                  ).stdout.split()  # fmt: skip
-        acl = ssh_root(host, "getfacl -p /run/docker.sock; stat -c '%a %U %G' /run/docker.sock")
-        assert "user:jenkins:rw-" in acl.stdout and "660 root docker" in acl.stdout
+        real = ssh_root(host, "getfacl -cp /run/docker.sock; stat -c '%a %U %G' /run/docker.sock")
+        assert "user:jenkins" not in real.stdout and "660 root docker" in real.stdout
 
 
-def test_socket_acl_survives_a_docker_socket_restart(hosts, root_mode):
-    fresh = (f"docker run --rm --user 0:0 -v /var/run/docker.sock:/var/run/docker.sock {IMAGE}"
-             " docker version --format '{{.Server.Version}}'")  # fmt: skip
+def test_agents_keep_docker_across_a_docker_socket_restart(hosts, root_mode):
+    """The policy socket is systemd's, not dockerd's: agents reach the new dockerd through it
+    without being restarted."""
     for host in hosts:
-        restart = ssh_root(host, "systemctl restart docker.socket docker.service && "
-                                 "getfacl -p /run/docker.sock && " + fresh)  # fmt: skip
+        version = f"docker exec {AGENT} docker version --format '{{{{.Server.Version}}}}'"
+        restart = ssh_root(host, f"systemctl restart docker.socket docker.service && {version}")
         assert restart.returncode == 0, restart.stderr
-        assert "user:jenkins:rw-" in restart.stdout
-        # Running agents keep the old socket's mount: restart them as an operator would.
-        ssh_root(host, f"docker restart {AGENT} {INBOUND}")
 
 
 def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mode):
@@ -188,6 +186,105 @@ def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mod
 @pytest.mark.parametrize("kind", ["ssh", "container"])
 def test_root_mode_pipelines(hosts, files, known_hosts, root_mode, kind):
     check_cell(hosts, files, known_hosts, kind, "root")
+
+
+# --- the Docker policy: no build becomes root on its host ---------------------------------------
+
+OPERATOR = "operator-root"  # an operator's container, root on the host, / mounted
+
+
+@pytest.fixture(scope="module")
+def operator_container(hosts, root_mode):
+    for host in hosts:
+        started = ssh_root(host, f"docker rm -f {OPERATOR} >/dev/null 2>&1; docker run -d"
+                                 f" --name {OPERATOR} --userns=host -v /:/host {IMAGE} sleep 3600")
+        assert started.returncode == 0, started.stderr
+    yield OPERATOR
+    for host in hosts:
+        ssh_root(host, f"docker rm -f {OPERATOR}")
+
+
+def as_agent_over_ssh(host, files, known_hosts, command: str, stdin: str | None = None):
+    return subprocess.run(
+        ["ssh", "-i", str(files["key"]), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+         "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
+         "-p", str(host.port), "jenkins@127.0.0.1", command],
+        capture_output=True, text=True, timeout=600, input=stdin,
+    )  # fmt: skip
+
+
+def no_trace_left(host) -> None:
+    left = ssh_root(host, f"ls {escapes.OUT} 2>&1; docker volume ls -q; docker ps -aq"
+                          " --filter name=pipelined; ls -d /tmp/shadow 2>&1")  # fmt: skip
+    assert "No such file" in left.stdout.splitlines()[0], left.stdout
+    assert "evil" not in left.stdout.split() and "pipelined" not in left.stdout
+
+
+@pytest.mark.parametrize("where", ["agent container", "build container", "ssh agent"])
+def test_no_build_becomes_root_on_its_host(hosts, files, known_hosts, root_mode,
+                                         operator_container, where):  # fmt: skip
+    workspace = f"{WORKSPACE}/workspace/escape"
+    script = escapes.cli_script(escapes.cli(IMAGE, workspace, operator_container))
+    build = (f"cid=$(docker run -t -d -u 0:0 --volumes-from {AGENT} --entrypoint cat {IMAGE})"
+             f" && docker exec $cid sh -c {shlex.quote(script)}; docker rm -f $cid >/dev/null")
+    for host in hosts:
+        if where == "ssh agent":
+            done = as_agent_over_ssh(host, files, known_hosts, script)
+        else:
+            inner = script if where == "agent container" else build
+            done = ssh_root(host, pipeline.in_container(AGENT, inner))
+        lines = [line for line in done.stdout.splitlines() if line.split(" ")[0] in
+                 ("REFUSED", "ALLOWED", "OTHER")]  # fmt: skip
+        assert len(lines) == len(escapes.cli(IMAGE, workspace, OPERATOR)), done.stdout + done.stderr
+        wrong = [line for line in lines if not line.startswith("REFUSED")]
+        assert wrong == ["ALLOWED a plain run is allowed (control)"], (host.name, where, wrong)
+        no_trace_left(host)
+        ssh_root(host, f"rm -rf {workspace}")
+
+
+def test_raw_http_cannot_fool_the_policy(hosts, files, known_hosts, root_mode):
+    for host in hosts:
+        made = as_agent_over_ssh(host, files, known_hosts, f"docker create --name start-me {IMAGE}")
+        assert made.returncode == 0, made.stderr
+        requests = {k: v.decode("latin-1") for k, v in escapes.raw_requests("start-me").items()}
+        for socket in ("account", f"container-{AGENT}"):
+            done = as_agent_over_ssh(
+                host, files, known_hosts,
+                f"python3 -c {shlex.quote(escapes.RAW_CLIENT)} /run/agenthost-docker/{socket}.sock",
+                stdin=json.dumps(requests),
+            )  # fmt: skip
+            answers = dict(json.loads(line) for line in done.stdout.splitlines())
+            assert set(answers) == set(requests), done.stderr
+            for name, answer in answers.items():
+                status = answer.split(" ", 2)[1] if answer else "none"
+                if name == "pipelined after a ping":
+                    assert status == "200" and answer.count("HTTP/1.1") == 1, answer
+                else:
+                    assert status in ("400", "403"), (name, answer)
+                    assert "agenthost docker policy refuses" in answer, (name, answer)
+        assert ssh_root(host, "docker inspect -f '{{.State.Status}}' start-me").stdout.strip() \
+            == "created"
+        ssh_root(host, "docker rm -f start-me")
+        no_trace_left(host)
+
+
+def test_a_killed_policy_comes_back_and_nothing_else_stops(hosts, files, root_mode):
+    unit = f"agenthost-docker-policy@container-{AGENT}"
+    agent_ps = f"docker exec {AGENT} docker ps --format '{{{{.Names}}}}'"
+    for host in hosts:
+        killed = ssh_root(host, f"{agent_ps} >/dev/null && systemctl kill -s KILL {unit}.service"
+                                f" && docker ps -q >/dev/null && echo operator-ok && {agent_ps}")
+        assert "operator-ok" in killed.stdout and AGENT in killed.stdout.split(), killed.stderr
+        # Down for good (socket and service stopped): agents are refused, the rest runs.
+        down = ssh_root(host, f"systemctl stop {unit}.socket {unit}.service; {agent_ps};"
+                              " docker ps --format '{{.Names}}'")  # fmt: skip
+        assert "Cannot connect" in down.stdout + down.stderr and AGENT in down.stdout.split()
+    run = deploy(inventory=inventory(files, "root"))
+    assert run.returncode == 0, run.output
+    assert set(run.changed()) == {f"Docker policy | Policy socket /run/agenthost-docker/"
+                                  f"container-{AGENT}.sock is listening"}, run.changed()
+    for host in hosts:
+        assert AGENT in ssh_root(host, agent_ps).stdout.split(), "the agent reaches Docker again"
 
 
 # --- uid mode: the agent's own uid is the agent -----------------------------------------------

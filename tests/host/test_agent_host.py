@@ -70,6 +70,16 @@ def test_docker_group(agent_host: Probe) -> None:
 def test_the_socket_is_0660_root_docker(agent_host: Probe) -> None:
     socket = agent_host.host.file("/run/docker.sock")
     assert (socket.user, socket.group, socket.mode) == ("root", "docker", 0o660)
+    acl = agent_host.host.run("getfacl -cp /run/docker.sock 2>/dev/null").stdout
+    assert not [line for line in acl.splitlines() if line.startswith(("user:", "group:"))
+                and line.split(":")[1]], f"ACL entries on the socket: {acl}"  # fmt: skip
+
+
+def test_agents_have_their_policy_sockets(agent_host: Probe) -> None:
+    user = agent_host.settings.agent_user
+    for socket in desired.policy_sockets(agent_host.settings):
+        found = agent_host.host.file(socket.path)
+        assert found.is_socket and found.user == user and found.mode == 0o660, socket.path
 
 
 def test_userns_remap_is_live(agent_host: Probe) -> None:

@@ -13,7 +13,8 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.settings import AgentContainer, Settings
 
-IDS = HostIds(uid=1001, gid=1001, docker_gid=998)
+IDS = HostIds(uid=1001, gid=1001)
+SOCKET = "/run/agenthost-docker/container-ci-agent.sock"
 WORKSPACE = "/home/jenkins/workspace"
 
 
@@ -48,12 +49,12 @@ def test_bad_port_specs_are_refused_by_the_settings(port):
 
 
 def test_run_args_carry_the_dood_essentials():
-    args = run_args(spec(), IDS, WORKSPACE, userns_agent=None, env_file=None)
+    args = run_args(spec(), IDS, WORKSPACE, userns_agent=None, env_file=None, socket=SOCKET)
     assert option_values(args, "--user") == ["1001:1001"]
-    assert option_values(args, "--group-add") == ["998"]
+    assert "--group-add" not in args  # the docker group is root; the agent has its policy
     assert option_values(args, "--restart") == ["unless-stopped"]
     assert option_values(args, "--volume") == [
-        "/var/run/docker.sock:/var/run/docker.sock",
+        f"{SOCKET}:/var/run/docker.sock",
         f"{WORKSPACE}:{WORKSPACE}",
     ]
     assert option_values(args, "--memory") == ["2g"]
@@ -80,6 +81,7 @@ def test_run_args_from_a_full_spec():
         WORKSPACE,
         userns_agent="root",
         env_file="/etc/agenthost/ci-agent.env",
+        socket=SOCKET,
     )
     assert option_values(args, "--env") == ["A=1", "B=2"]
     assert option_values(args, "--env-file") == ["/etc/agenthost/ci-agent.env"]
@@ -94,7 +96,7 @@ def test_run_args_from_a_full_spec():
 
 
 def test_unlimited_memory_and_cpus_pass_no_limit():
-    args = run_args(spec(memory=None, cpus=None), IDS, WORKSPACE, "root", None)
+    args = run_args(spec(memory=None, cpus=None), IDS, WORKSPACE, "root", None, SOCKET)
     assert "--memory" not in args and "--cpus" not in args
 
 
@@ -119,13 +121,14 @@ def test_bad_healthchecks_are_refused_by_the_settings(test):
 
 
 def test_spec_hash_is_stable_and_sees_every_change():
-    args = run_args(spec(), IDS, WORKSPACE, "root", None)
+    args = run_args(spec(), IDS, WORKSPACE, "root", None, SOCKET)
     digest = spec_hash(args, "sha256:image", None)
     assert digest == spec_hash(list(args), "sha256:image", None)
     changed = [
-        spec_hash(run_args(spec(memory="1g"), IDS, WORKSPACE, "root", None), "sha256:image", None),
-        spec_hash(run_args(spec(), IDS, WORKSPACE, "uid", None), "sha256:image", None),
-        spec_hash(run_args(spec(), IDS._replace(docker_gid=999), WORKSPACE, None, None),
+        spec_hash(run_args(spec(memory="1g"), IDS, WORKSPACE, "root", None, SOCKET),
+                  "sha256:image", None),
+        spec_hash(run_args(spec(), IDS, WORKSPACE, "uid", None, SOCKET), "sha256:image", None),
+        spec_hash(run_args(spec(), IDS, WORKSPACE, "root", None, SOCKET + "2"),
                   "sha256:image", None),  # fmt: skip
         spec_hash(args, "sha256:rebuilt", None),
         spec_hash(args, "sha256:image", "secret-v2"),
@@ -134,7 +137,7 @@ def test_spec_hash_is_stable_and_sees_every_change():
 
 
 def test_spec_label_goes_before_the_image():
-    args = labelled(run_args(spec(), IDS, WORKSPACE, "root", None), "abc")
+    args = labelled(run_args(spec(), IDS, WORKSPACE, "root", None, SOCKET), "abc")
     assert args[:2] == ["--label", f"{SPEC_LABEL}=abc"] and args[-1] == "agent:1"
 
 

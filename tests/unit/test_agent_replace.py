@@ -18,13 +18,14 @@ IMAGE = [{"Id": "sha256:image"}]
 
 
 def facts(current=None, cores=2):
-    return {"UserAccount": JENKINS, "GroupId": {"docker": 998}, "DockerImage": {"agent:1": IMAGE},
+    return {"UserAccount": JENKINS, "DockerImage": {"agent:1": IMAGE},
             "ContainerSpec": {"ci": current}, "Cpus": cores}  # fmt: skip
 
 
 def planned(spec, current=None, cores=2):
     return run_op(agent_container, facts(current, cores), spec=spec, user="jenkins",
-                  workspace="/srv/ws", userns_agent="root")  # fmt: skip
+                  workspace="/srv/ws", userns_agent="root",
+                  socket="/run/agenthost-docker/container-ci.sock")  # fmt: skip
 
 
 def digest_of(spec):

@@ -17,7 +17,8 @@ from tests.unit.harness import run_op
 
 TRIXIE = engine.System("debian", "13", "trixie")
 
-IDS = HostIds(uid=1000, gid=1000, docker_gid=998)
+IDS = HostIds(uid=1000, gid=1000)
+SOCKET = "/run/agenthost-docker/container-ci.sock"
 WORKSPACE = "/var/lib/agenthost/workspace"
 USERADD = "alice:100000:65536\njenkins:165536:65536\n"
 
@@ -62,10 +63,10 @@ def test_subid_file_writes_the_uid_mode_lines():
 
 @pytest.mark.parametrize(
     ("mode", "user", "group_add"),
-    [("root", ["0:0"], []), ("uid", ["1000:1000"], []), (None, ["1000:1000"], ["998"])],
+    [("root", ["0:0"], []), ("uid", ["1000:1000"], []), (None, ["1000:1000"], [])],
 )
 def test_agent_containers_run_remapped_as_the_agent(mode, user, group_add):
-    args = run_args(AgentContainer(name="ci", image="i"), IDS, WORKSPACE, mode, None)
+    args = run_args(AgentContainer(name="ci", image="i"), IDS, WORKSPACE, mode, None, SOCKET)
     assert "--userns" not in args
     assert values(args, "--user") == user
     assert values(args, "--group-add") == group_add
@@ -79,14 +80,12 @@ def test_userns_agent_follows_both_settings():
         Settings(docker_userns_agent="jenkins")
 
 
-def test_socket_drop_in_gives_the_agent_an_acl_entry_only_under_remap():
-    remapped = desired.socket_drop_in(Settings()).content
-    assert "ExecStartPost=/usr/bin/setfacl -m u:jenkins:rw /run/docker.sock" in remapped
-    assert "SocketMode=0660" in remapped and "SocketGroup=docker" in remapped
-    assert "acl" in desired.packages(Settings(), TRIXIE)
-    plain = Settings(docker_userns_remap=False)
-    assert "setfacl" not in desired.socket_drop_in(plain).content
-    assert "acl" not in desired.packages(plain, TRIXIE)
+@pytest.mark.parametrize("remap", [True, False])
+def test_the_socket_is_root_and_docker_only_in_every_mode(remap):
+    drop_in = desired.socket_drop_in(Settings(docker_userns_remap=remap)).content
+    assert "SocketMode=0660" in drop_in and "SocketGroup=docker" in drop_in
+    assert "setfacl" not in drop_in
+    assert "jenkins" not in desired.docker_group(Settings(docker_userns_remap=remap))
 
 
 def test_running_agents_stop_before_a_restart():
@@ -110,15 +109,15 @@ def inbound(tmp_path, **changes):
 
 
 def test_inbound_agent_runs_with_init_and_the_workspace_as_its_work_dir(tmp_path):
-    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env")
+    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env", SOCKET)
     assert "--init" in args
     assert values(args, "--env") == [f"JENKINS_AGENT_WORKDIR={WORKSPACE}"]
     assert values(args, "--env-file") == ["/etc/agenthost/inbound.env"]
     own = run_args(inbound(tmp_path, environment={"JENKINS_AGENT_WORKDIR": "/w"}), IDS,
-                   WORKSPACE, "root", None)  # fmt: skip
+                   WORKSPACE, "root", None, SOCKET)  # fmt: skip
     assert values(own, "--env") == ["JENKINS_AGENT_WORKDIR=/w"]
     dood = AgentContainer(name="ci", image="i")
-    assert "--init" not in run_args(dood, IDS, WORKSPACE, None, None)
+    assert "--init" not in run_args(dood, IDS, WORKSPACE, None, None, SOCKET)
 
 
 def test_inbound_agent_gets_the_proxies_in_its_root_only_env_file(tmp_path):
@@ -126,7 +125,7 @@ def test_inbound_agent_gets_the_proxies_in_its_root_only_env_file(tmp_path):
     content = env_file_content("JENKINS_SECRET=abc", inbound(tmp_path), proxies)
     assert content == ("JENKINS_SECRET=abc\nHTTPS_PROXY=http://u:p@proxy:3128\n"
                        "https_proxy=http://u:p@proxy:3128\n")  # fmt: skip
-    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env")
+    args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env", SOCKET)
     assert "proxy" not in " ".join(args), "credentials stay out of the arguments"
     assert env_file_content("A=1\n", AgentContainer(name="ci", image="i"), proxies) == "A=1\n"
 
