@@ -214,7 +214,14 @@ async def forward(request: Request, body: bytes | None, reader, writer, path: st
         up_writer.close()
 
 
+# asyncio holds tasks weakly: a stream whose client has half-closed (an exec without stdin) is
+# referenced by nothing else, and would be collected mid-stream.
+_serving: set[asyncio.Task] = set()
+
+
 async def serve(policy: Policy, reader, writer) -> None:
+    task = asyncio.current_task()
+    _serving.add(task)
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
         if len(head) > MAX_HEAD:
@@ -234,6 +241,7 @@ async def serve(policy: Policy, reader, writer) -> None:
     except OSError as error:
         answer(writer, 502, f"agenthost docker policy: Docker is not reachable ({error})")
     finally:
+        _serving.discard(task)
         try:
             await writer.drain()
             writer.close()

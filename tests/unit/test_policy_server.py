@@ -4,6 +4,7 @@ recording stand-in for dockerd on a unix socket."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 
@@ -132,3 +133,27 @@ def test_a_stream_is_piped_both_ways_only_once_dockerd_switched(tmp_path):
         server.upstream_json = server_json
     assert answer.endswith(b"STDIN")
     assert b"upgrade: tcp" in switched.received[0].lower()
+
+
+class LateDockerd(Dockerd):
+    """Switches protocols, then writes only after a pause: an exec's output, no stdin."""
+
+    async def handle(self, reader, writer):
+        self.received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 101 UPGRADED\r\nUpgrade: tcp\r\n\r\n")
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+            gc.collect()  # what a busy process does meanwhile
+        writer.write(b"late output")
+        await writer.drain()
+        writer.close()
+
+
+def test_a_stream_whose_client_closed_its_side_is_kept_to_the_end(tmp_path, monkeypatch):
+    async def no_exec(path):
+        return None
+
+    monkeypatch.setattr(server, "upstream_json", no_exec)
+    data = (b"POST /v1.41/exec/abc/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\n"
+            b"Upgrade: tcp\r\nContent-Length: 2\r\n\r\n{}")  # fmt: skip
+    assert exchange(tmp_path, data, LateDockerd()).endswith(b"late output")
