@@ -161,6 +161,20 @@ def answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
 
 
+async def linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After a refusal, reads what the client still sends (a body not read yet) for a while: a
+    socket closed with unread data resets the connection, and the client never sees the 403."""
+    try:
+        await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        left = MAX_JSON
+        while left > 0 and (data := await asyncio.wait_for(reader.read(65536), 2)):
+            left -= len(data)
+    except (TimeoutError, ConnectionError, OSError):
+        pass
+
+
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while data := await reader.read(65536):
@@ -236,6 +250,7 @@ async def serve(policy: Policy, reader, writer) -> None:
         await forward(request, raw, reader, writer, path)
     except Refused as refusal:
         answer(writer, refusal.status, policy.message(refusal))
+        await linger(reader, writer)
     except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         pass
     except OSError as error:

@@ -157,3 +157,26 @@ def test_a_stream_whose_client_closed_its_side_is_kept_to_the_end(tmp_path, monk
     data = (b"POST /v1.41/exec/abc/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\n"
             b"Upgrade: tcp\r\nContent-Length: 2\r\n\r\n{}")  # fmt: skip
     assert exchange(tmp_path, data, LateDockerd()).endswith(b"late output")
+
+
+def test_a_refused_request_still_sending_its_body_sees_the_403(tmp_path):
+    """The body arrives after the head was refused (a client writing as it goes)."""
+
+    async def run() -> bytes:
+        server.UPSTREAM = str(tmp_path / "absent.sock")
+        policy = Policy({"socket": "/p", "setting": "docker_policy", "binds": [], "allow": {}})
+        listening = await asyncio.start_unix_server(
+            lambda r, w: server.serve(policy, r, w), path=str(tmp_path / "p.sock"))
+        reader, writer = await asyncio.open_unix_connection(str(tmp_path / "p.sock"))
+        body = b"x" * 300_000
+        writer.write(f"POST /v1.45/swarm/init HTTP/1.1\r\nHost: d\r\nContent-Length: {len(body)}"
+                     "\r\n\r\n".encode())
+        await asyncio.sleep(0.05)
+        writer.write(body)  # would reset the connection if the refusal had closed it
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        listening.close()
+        return answer
+
+    assert asyncio.run(run()).startswith(b"HTTP/1.1 403")
