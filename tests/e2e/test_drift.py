@@ -20,6 +20,7 @@ import docker
 import pytest
 
 from agenthost import paths
+from agenthost.docker_policy import CONFIG_DIR as POLICY_DIR
 from agenthost.lab import engine, rehearsal
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX, rehearsal_hosts
 
@@ -34,19 +35,23 @@ SETTINGS = {
     "docker_apt_proxy": False,  # apt needs the real mirror
 }
 # Only what dockerd, the agent's groups and its container need: the rest stays as deployed.
+# The Docker policy loosened, stopped and bypassed (the agent in the docker group) too.
 EDITS = [
     """sed -i 's/"icc": false/"icc": true/' /etc/docker/daemon.json""",
-    "gpasswd -d jenkins docker",
+    "gpasswd -a jenkins docker",
     f"rm {paths.PROXY_DROP_IN}",
     "docker stop agent",
+    f"""sed -i 's/"privileged": false/"privileged": true/' {POLICY_DIR}/account.json""",
+    "systemctl stop agenthost-docker-policy@container-agent.socket",
 ]
 # The deploy's operations those edits undo, by a word of their names, and the host suite's
 # tests that see them.
 # Docker's own restart counts too: the daemon no longer runs what is on disk.
 EDITED_OPERATIONS = ("daemon.json", "proxy drop-in", "docker group", "Agent container agent",
-                     "Docker runs the configuration on disk")
-EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run"}
-HOST_SUITE_TESTS = 8  # per host
+                     "Docker runs the configuration on disk", "only through the policy",
+                     "container-agent.sock is listening")  # fmt: skip
+EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units"}
+HOST_SUITE_TESTS = 9  # per host
 MARKER = "/tmp/agenthost-drift-marker"
 WATCHED = "/etc /home /root /usr /opt /var/lib/agenthost /var/backups"
 
