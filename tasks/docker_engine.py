@@ -15,7 +15,12 @@ from agenthost.tasks.ops import (
     managed_file_absent,
     restore_command,
 )
-from agenthost.tasks.packages import package_names, packages_installed, reinstall_previous
+from agenthost.tasks.packages import (
+    package_names,
+    packages_installed,
+    reinstall_previous,
+    versions_available,
+)
 from agenthost.tasks.snapshot import read
 
 
@@ -42,6 +47,11 @@ def docker_engine(settings: Settings) -> list[Managed]:
         apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
     )
     _docker_ce_repository(settings, system)
+    if settings.docker_version:  # a version apt does not have stops the deploy before its pin
+        versions_available(
+            name=f"apt has Docker {settings.docker_version}", packages=wanted.packages,
+            absent=wanted.absent, setting="docker_version", value=settings.docker_version,
+        )  # fmt: skip
     pin = desired.engine_pin(settings, system)
     desired_file(
         pin, f"Docker is held at {settings.docker_version}" if pin.content

@@ -56,6 +56,37 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
             yield StringCommand(_check_version(name, packages[name]))
 
 
+@operation()
+def versions_available(packages: dict[str, str | None], absent: list[str], setting: str,
+                       value: str):  # fmt: skip
+    """Each package of `packages` that is not at its version yet can be installed at it from
+    apt's sources (lists updated first); else the deploy stops here, naming `setting` and
+    `value`, before a pin to a version apt does not have is written or anything is installed.
+
+    + packages, absent: as `packages_installed` takes them (it reads the same dpkg list)
+    + setting, value: the setting that asked for these versions, for the message
+    """
+    installed = read(PackageVersions, names=package_names(packages, absent))
+    moving = {n: v for n, v in packages.items() if v and not satisfied(installed.get(n, []), v)}
+    if not moving:
+        host.noop(f"{setting} {value} is installed")
+        return
+    yield f"{APT} update"
+    for name, version in moving.items():
+        yield StringCommand(_available(name, version, setting, value))
+
+
+def _available(name: str, version: str, setting: str, value: str) -> str:
+    """Shell that succeeds when apt's sources have `name` at `version` (a glob), else says so."""
+    return (
+        f"versions=$(apt-cache madison {name} | cut -d'|' -f2 | tr -d ' ');"
+        f' for v in $versions; do case "$v" in {version}) exit 0;; esac; done;'
+        f" echo \"agenthost: {setting} = '{value}': apt has no {name} {version}"
+        ' (its sources have: $(echo ${versions:-none} | sed "s/ /, /g")); nothing was pinned or'
+        ' installed" >&2; exit 1'
+    )
+
+
 def package_names(packages: Iterable[str], absent: Iterable[str] | None = None) -> tuple[str, ...]:
     """The packages whose versions `packages_installed` reads (and only those), sorted."""
     return tuple(sorted({*packages, *(absent or [])}))
