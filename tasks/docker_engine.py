@@ -1,3 +1,8 @@
+"""The Docker engine from one source (Debian's docker.io or Docker's docker-ce) at the version
+asked, held there by an apt pin; a version apt cannot install leaves no pin of its own behind."""
+
+import shlex
+
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
 from pyinfra.facts.deb import DebArch
@@ -10,6 +15,7 @@ from agenthost.tasks.basics import unit_running
 from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.ops import (
     Managed,
+    backup_path,
     desired_file,
     managed_file,
     managed_file_absent,
@@ -64,6 +70,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
         packages=wanted.packages,
         absent=wanted.absent,
         hold_docker=True,
+        on_failure=pin_taken_back(settings.docker_version),
     )
     unit_running(name="Docker engine is enabled and running", unit="docker.service")
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
@@ -71,6 +78,20 @@ def docker_engine(settings: Settings) -> list[Managed]:
     reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
     return [Managed(installed, undo=undo)]
+
+
+def pin_taken_back(version: str | None) -> str | None:
+    """Shell that puts the pin back as it was before this run, should apt fail to install the
+    engine it holds (the version is in apt's sources, yet its dependencies may not be). Only a
+    pin this run wrote (it left a backup or an `.absent` marker) is touched."""
+    if not version:
+        return None
+    saved, pin = shlex.quote(backup_path(engine.PIN)), shlex.quote(engine.PIN)
+    return (
+        f"if [ -e {saved} ]; then cp -p {saved} {pin}; elif [ -e {saved}.absent ]; then"
+        f" rm -f {pin}; fi; echo \"agenthost: docker_version = '{version}': apt could not"
+        ' install it; the pin is as it was before this run" >&2'
+    )
 
 
 def _docker_ce_repository(settings: Settings, system: engine.System) -> None:

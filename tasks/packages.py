@@ -28,13 +28,14 @@ HOLD_DOCKER = (
 
 @operation()
 def packages_installed(packages: dict[str, str | None], absent: list[str] | None = None,
-                       hold_docker: bool = False):  # fmt: skip
+                       hold_docker: bool = False, on_failure: str | None = None):  # fmt: skip
     """Each of `packages` is installed at its version (exact, or a glob that an apt pin written
     before reaches), none of `absent` is; lists are updated only when something must be installed.
 
     + packages: name -> version glob, or None for any version
     + absent: packages that must not be installed (removed in the same transaction)
     + hold_docker: keep dpkg from restarting docker (the deploy restarts it once, checked)
+    + on_failure: shell run when the install fails (before the host fails), e.g. taking a pin back
     """
     installed = read(PackageVersions, names=package_names(packages, absent))
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
@@ -50,7 +51,8 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
     names = [*map(shlex.quote, exact), *(f"{shlex.quote(n)}-" for n in remove)]
     yield f"{APT} update"
-    yield f"{prefix}{APT} install {' '.join(names)}"
+    undo = f" || {{ {on_failure}; exit 1; }}" if on_failure else ""
+    yield f"{prefix}{APT} install {' '.join(names)}{undo}"
     for name in missing:
         if packages[name]:  # a pin that matches nothing leaves apt's choice: say so
             yield StringCommand(_check_version(name, packages[name]))
