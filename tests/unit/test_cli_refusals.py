@@ -149,3 +149,15 @@ def test_more_cpus_than_the_host_has_is_refused_while_planning():
             refuse_more_cpus_than_the_host(Settings(agent_containers=[agent]))
         refuse_more_cpus_than_the_host(Settings(agent_containers=[agent.model_copy(
             update={"cpus": 2})]))  # fmt: skip
+
+
+def test_a_deploy_validates_only_the_hosts_within_its_limit(tmp_path):
+    from pyinfra.api import Config, Inventory, State
+
+    inventory = Inventory(([(A, {"agnet_uid": 1}), (B, {"docker_source": "snap"})], {}))
+    state = State(inventory, Config())
+    state.limit_hosts = [inventory.get_host(B)]
+    with pytest.raises(hostdata.InvalidSettings) as caught:
+        hostdata.all_settings(state, tmp_path)
+    assert f"host {B}: docker_source = 'snap'" in str(caught.value)
+    assert A not in str(caught.value)
