@@ -69,13 +69,23 @@ def yaml_group_data(
     for group in ["all", *groups]:
         for path in (directory / f"{group}.yaml", directory / f"{group}.yml"):
             if path.exists():
-                loaded = yaml.safe_load(path.read_text()) or {}
+                try:
+                    loaded = yaml.safe_load(path.read_text()) or {}
+                except yaml.YAMLError as error:
+                    raise SettingsError(f"{path}: not YAML: {_yaml_said(error)}") from None
                 if not isinstance(loaded, dict):
                     raise SettingsError(f"{path}: expected a mapping of setting: value")
                 merged.update(loaded)
                 if origins is not None:
                     origins.update(dict.fromkeys(loaded, str(path)))
     return merged
+
+
+def _yaml_said(error: yaml.YAMLError) -> str:
+    """PyYAML's problem and where it is, on one line."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return f"{getattr(error, 'problem', None) or error}{where}"
 
 
 def missing_local_files(settings: Settings) -> list[str]:
@@ -133,8 +143,8 @@ def validate_hosts(
     found, errors = {}, []
     for host in hosts:
         origins: dict[str, str] = {}
-        data = {**yaml_group_data(group_data, list(host.groups), origins), **host.data.dict()}
         try:
+            data = {**yaml_group_data(group_data, list(host.groups), origins), **host.data.dict()}
             found[host.name] = validate(host.name, data)
         except SettingsError as error:
             errors += located(str(error), host.name, origins, set(host.data.dict()))
@@ -143,7 +153,7 @@ def validate_hosts(
             problems = [*missing_local_files(found[host.name]),
                         *registry_auth_problems(found[host.name])]  # fmt: skip
             errors += [f"host {host.name}: {m}" for m in problems]
-    return found, errors
+    return found, list(dict.fromkeys(errors))  # a YAML file's own problem is said once
 
 
 def located(message: str, name: str, origins: dict[str, str], overridden: set[str]) -> list[str]:

@@ -161,3 +161,15 @@ def test_a_deploy_validates_only_the_hosts_within_its_limit(tmp_path):
         hostdata.all_settings(state, tmp_path)
     assert f"host {B}: docker_source = 'snap'" in str(caught.value)
     assert A not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("a: [\n", "all.yaml: not YAML: expected the node content, but found '<stream end>' (line 2,"
+                " column 1)"),
+     ("- a\n", "all.yaml: expected a mapping of setting: value")],
+)  # fmt: skip
+def test_a_yaml_file_that_is_not_settings_is_named_once_without_a_traceback(tmp_path, text, said):
+    (tmp_path / "all.yaml").write_text(text)
+    hosts = [{"name": A, "groups": [], "data": {}}, {"name": B, "groups": [], "data": {}}]
+    assert fleet.settings_errors(hosts, tmp_path) == [f"{tmp_path}/{said}"]
