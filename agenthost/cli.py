@@ -16,6 +16,17 @@ def _settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _readme(name: str) -> Path:
+    """A README with the table's markers: anything else is a usage mistake, not a traceback."""
+    path = Path(name)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{name}: no such file")
+    text = path.read_text()
+    if settings.TABLE_START not in text or settings.TABLE_END not in text:
+        raise argparse.ArgumentTypeError(f"{name}: no line {settings.TABLE_START} to replace from")
+    return path
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Usage errors exit 64 (sysexits' EX_USAGE): 2 is drift's "hosts drifted"."""
@@ -31,7 +42,7 @@ def main(argv=None) -> int:
     drift.add_parser(commands)
     known_hosts.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
-    table.add_argument("--readme", type=Path, help="rewrite the table in this README instead")
+    table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)
     args = parser.parse_args(argv)
     return args.func(args) or 0

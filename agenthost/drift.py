@@ -10,8 +10,9 @@ drifted item; conditional ones (restarts, reloads that follow another change) ar
 It needs no secrets or tarballs on the machine that runs it: what only they could tell is
 reported as not checked. Each host's result is printed as soon as it is known.
 
-Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2);
-64: a usage error.
+Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2), or
+invalid settings (each named, with the file it came from); 64: a usage error: an option, the
+inventory or a --limit that cannot work (agenthost/drift_checks.py), found before any host is read.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agenthost import report
+from agenthost import drift_checks, fleet, report
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
 from agenthost.settings import redact
@@ -93,6 +94,11 @@ def pyinfra_said(output: str, host: str) -> str:
     """What pyinfra's output says about `host`, else its last line: why it was not planned."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     about = [line.replace(f"[{host}]", "").strip() for line in lines if f"[{host}]" in line]
+    # Else pyinfra's error, whole: it may name a host and a setting a line.
+    error = next((i for i, line in enumerate(lines) if line.startswith("--> ")
+                  and "error" in line.lower()), None)  # fmt: skip
+    if not about and error is not None:
+        return redact("\n".join(lines[error:]))
     return redact(" ".join(about[-3:]) or (lines[-1] if lines else "no output"))
 
 
@@ -193,6 +199,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        hosts = _usage_checked(args)
+    except drift_checks.UsageError as error:
+        print(*(f"agenthost drift: {p}" for p in error.problems), sep="\n", file=sys.stderr)
+        return report.EXIT_USAGE
     if args.write_units:
         units_ = units(args.inventory, args.schedule, args.user, Path.cwd())
         for name, content in units_.items():
@@ -201,6 +212,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         print("then: systemctl daemon-reload && systemctl enable --now agenthost-drift.timer")
         return 0
+    errors = fleet.settings_errors(hosts, Path("group_data"))
+    if errors:
+        print("agenthost drift: invalid settings, no host was checked:", *errors, sep="\n",
+              file=sys.stderr)  # fmt: skip
+        return report.EXIT_UNCHECKED
     try:
         reports = check(
             args.inventory, args.limit, lambda r: print(report.table([r]), end="", flush=True)
@@ -213,3 +229,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.junit:
         Path(args.junit).write_text(report.junit(reports))
     return report.exit_code(reports)
+
+
+def _usage_checked(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The hosts within --limit, once every option is seen to work; else UsageError naming
+    every mistake (the inventory is read, no host is)."""
+    problems = drift_checks.report_paths({"--json": args.json_file, "--junit": args.junit})
+    if args.write_units:
+        problems += drift_checks.units_options(args.write_units, args.user, args.schedule)
+    hosts = []
+    try:
+        hosts = drift_checks.limited(drift_checks.inventory_hosts(args.inventory), args.limit)
+    except drift_checks.UsageError as error:
+        problems += error.problems
+    if problems:
+        raise drift_checks.UsageError(problems)
+    return hosts

@@ -16,7 +16,7 @@ from typing import Any
 
 from pyinfra.api import Config, Inventory, State
 
-from agenthost.hostdata import all_settings
+from agenthost.hostdata import all_settings, validate_hosts
 from agenthost.settings import Settings, redact
 
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -28,8 +28,10 @@ class InventoryError(RuntimeError):
 
 def inventory_hosts(inventory: str, directory: Path | None = None) -> list[dict[str, Any]]:
     """pyinfra's view of the inventory: [{name, groups, data}], data merged over groups."""
+    if inventory.endswith(".py") and not Path(inventory).exists():  # before pyinfra guesses
+        raise InventoryError(f"{inventory}: no such inventory file")  # a module or a host in it
     process = subprocess.run(
-        [PYINFRA, "--json", str(Path(inventory).resolve()), "debug-inventory"],
+        [PYINFRA, "--json", inventory_argument(inventory), "debug-inventory"],
         cwd=directory, capture_output=True, text=True,
     )  # fmt: skip
     hosts = json.loads(process.stdout) if process.returncode == 0 else []
@@ -37,18 +39,34 @@ def inventory_hosts(inventory: str, directory: Path | None = None) -> list[dict[
         # pyinfra's words, without its progress lines ("--> Loading inventory...").
         said = [line.strip() for line in process.stderr.splitlines()
                 if line.strip() and not line.endswith("...")]  # fmt: skip
+        if "Traceback (most recent call last):" in said:  # an exception: its words alone
+            words = [line for line in said if not line.startswith("-->")][-1:]
+            said = [*said[: said.index("Traceback (most recent call last):")], *words]
         raise InventoryError(redact(f"{inventory}: no hosts: " + " ".join(said)))
     return hosts
 
 
+def inventory_argument(inventory: str) -> str:
+    """A file named whole (pyinfra may run elsewhere); a host list or @connector as given."""
+    return str(Path(inventory).resolve()) if Path(inventory).exists() else inventory
+
+
 def settings_of(hosts: list[dict[str, Any]], group_data: Path) -> dict[str, Settings]:
     """Every host's validated settings; raises hostdata.InvalidSettings naming each bad one."""
+    return all_settings(State(_inventory(hosts), Config()), group_data)
+
+
+def settings_errors(hosts: list[dict[str, Any]], group_data: Path) -> list[str]:
+    """Every settings error of these hosts, but for the deploy machine's files they name."""
+    return validate_hosts(_inventory(hosts), group_data, local_files=False)[1]
+
+
+def _inventory(hosts: list[dict[str, Any]]) -> Inventory:
     groups: dict[str, list[str]] = {}
     for host in hosts:
         for group in host["groups"]:
             groups.setdefault(group, []).append(host["name"])
-    inventory = Inventory(
+    return Inventory(
         ([(host["name"], host["data"]) for host in hosts], {}),
         **{name: (members, {}) for name, members in groups.items()},
     )
-    return all_settings(State(inventory, Config()), group_data)

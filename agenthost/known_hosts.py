@@ -13,10 +13,10 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-from agenthost.fleet import PYINFRA, InventoryError, inventory_hosts
+from agenthost.fleet import PYINFRA, InventoryError, inventory_argument, inventory_hosts
+from agenthost.report import EXIT_USAGE
 from agenthost.settings import redact
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
@@ -43,7 +43,7 @@ def known_hosts_lines(address: str, public_keys: str) -> list[str]:
 def host_keys(inventory: str) -> dict[str, str]:
     """Each host's public host key files, read over the inventory's connection."""
     process = subprocess.run(
-        [PYINFRA, "--json", str(Path(inventory).resolve()),
+        [PYINFRA, "--json", inventory_argument(inventory),
          "fact", "server.Command", f"command={READ_KEYS}"],
         capture_output=True, text=True,
     )  # fmt: skip
@@ -60,6 +60,10 @@ def host_keys(inventory: str) -> dict[str, str]:
 def _run(args: argparse.Namespace) -> int:
     try:
         hosts = inventory_hosts(args.inventory)
+    except InventoryError as error:  # the command line names no inventory pyinfra can load
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         keys = host_keys(args.inventory)
     except InventoryError as error:
         print(f"error: {error}", file=sys.stderr)

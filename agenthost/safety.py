@@ -9,6 +9,8 @@ import posixpath
 import re
 from typing import Any
 
+from agenthost import calendar as calendar_events
+
 # Shared or system trees: chowning one to the agent (0750) breaks other users or the system.
 SYSTEM_DIRS = frozenset(
     "/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /opt /proc /root /run"
@@ -43,8 +45,6 @@ LABEL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 RESERVED_LABELS = ("agenthost.", "com.docker.", "io.docker.", "org.dockerproject.")
 # A host, domain, .domain, *.domain, IP or CIDR, optionally with a port.
 NO_PROXY_ENTRY = re.compile(r"^[A-Za-z0-9.*_%\[\]:/-]+$")
-# systemd.time's calendar events: words, digits, *, separators; never a newline.
-CALENDAR = re.compile(r"^[A-Za-z0-9*:,./~ -]+$")
 MEMORY = re.compile(r"^([0-9]+)([kmgKMG])$")
 MIN_MEMORY = 6 * 1024**2  # dockerd: "Minimum memory limit allowed is 6MB"
 VOLUME_MODES = frozenset("ro rw z Z shared slave private rshared rslave rprivate nocopy".split())
@@ -163,6 +163,10 @@ def no_proxy(entries: list[str]) -> list[str]:
 
 
 def calendar(value: str) -> str:
-    if not CALENDAR.match(value):
-        raise ValueError("expected a systemd OnCalendar expression such as daily or *-*-* 03:00")
-    return value
+    """A timer's OnCalendar= that systemd accepts: refused here, not by the host mid-deploy."""
+    try:
+        return calendar_events.check(value)
+    except calendar_events.CalendarError as error:
+        raise ValueError(
+            f"not a systemd calendar event (systemd.time(7)): {error}; {calendar_events.EXAMPLES}"
+        ) from None

@@ -35,6 +35,7 @@ from agenthost.agent_container import (
     run_args,
     spec_hash,
 )  # fmt: skip
+from agenthost.hostdata import invalid_settings
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
@@ -161,9 +162,6 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
             "{", verify(spec.name), ";", "}",
         )  # fmt: skip
         return
-    cores = read(Cpus)
-    if spec.cpus and cores and spec.cpus > cores:
-        raise OperationError(f"{spec.name}: cpus = {spec.cpus} but {host.name} has {cores} CPUs")
     yield replace_script(spec.name, labelled(args, digest), stop_old_first=bool(spec.ports))
 
 
@@ -205,6 +203,18 @@ def no_agent_container_running():
         yield StringCommand("docker", "container", "stop", QuoteString(name))
 
 
+def refuse_more_cpus_than_the_host(settings: Settings) -> None:
+    """While pyinfra plans, before it runs anything on any host: a container given more CPUs
+    than the host has would fail at its start, mid-run."""
+    cores = read(Cpus) if any(spec.cpus for spec in settings.agent_containers) else None
+    refused = [f"host {host.name}: agent_containers.{i}.cpus = {spec.cpus}: more than the"
+               f" {cores} CPUs {host.name} has"
+               for i, spec in enumerate(settings.agent_containers)
+               if cores and spec.cpus and spec.cpus > cores]  # fmt: skip
+    if refused:
+        raise invalid_settings(refused)
+
+
 @deploy("Agent containers")
 def agent_containers_stopped(managed: list[Managed]) -> None:
     no_agent_container_running(
@@ -215,6 +225,7 @@ def agent_containers_stopped(managed: list[Managed]) -> None:
 
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
+    refuse_more_cpus_than_the_host(settings)
     if any(spec.env_file for spec in settings.agent_containers):
         directory(
             name=f"{AGENT_ENV_DIR} is root-only",

@@ -1,3 +1,8 @@
+"""The Docker engine from one source (Debian's docker.io or Docker's docker-ce) at the version
+asked, held there by an apt pin; a version apt cannot install leaves no pin of its own behind."""
+
+import shlex
+
 from pyinfra import host
 from pyinfra.api import OperationError, deploy
 from pyinfra.facts.deb import DebArch
@@ -10,12 +15,18 @@ from agenthost.tasks.basics import unit_running
 from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.ops import (
     Managed,
+    backup_path,
     desired_file,
     managed_file,
     managed_file_absent,
     restore_command,
 )
-from agenthost.tasks.packages import package_names, packages_installed, reinstall_previous
+from agenthost.tasks.packages import (
+    package_names,
+    packages_installed,
+    reinstall_previous,
+    versions_available,
+)
 from agenthost.tasks.snapshot import read
 
 
@@ -42,6 +53,11 @@ def docker_engine(settings: Settings) -> list[Managed]:
         apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
     )
     _docker_ce_repository(settings, system)
+    if settings.docker_version:  # a version apt does not have stops the deploy before its pin
+        versions_available(
+            name=f"apt has Docker {settings.docker_version}", packages=wanted.packages,
+            absent=wanted.absent, setting="docker_version", value=settings.docker_version,
+        )  # fmt: skip
     pin = desired.engine_pin(settings, system)
     desired_file(
         pin, f"Docker is held at {settings.docker_version}" if pin.content
@@ -54,6 +70,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
         packages=wanted.packages,
         absent=wanted.absent,
         hold_docker=True,
+        on_failure=pin_taken_back(settings.docker_version),
     )
     unit_running(name="Docker engine is enabled and running", unit="docker.service")
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
@@ -61,6 +78,20 @@ def docker_engine(settings: Settings) -> list[Managed]:
     reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
     return [Managed(installed, undo=undo)]
+
+
+def pin_taken_back(version: str | None) -> str | None:
+    """Shell that puts the pin back as it was before this run, should apt fail to install the
+    engine it holds (the version is in apt's sources, yet its dependencies may not be). Only a
+    pin this run wrote (it left a backup or an `.absent` marker) is touched."""
+    if not version:
+        return None
+    saved, pin = shlex.quote(backup_path(engine.PIN)), shlex.quote(engine.PIN)
+    return (
+        f"if [ -e {saved} ]; then cp -p {saved} {pin}; elif [ -e {saved}.absent ]; then"
+        f" rm -f {pin}; fi; echo \"agenthost: docker_version = '{version}': apt could not"
+        ' install it; the pin is as it was before this run" >&2'
+    )
 
 
 def _docker_ce_repository(settings: Settings, system: engine.System) -> None:

@@ -7,6 +7,7 @@ agent's account come first: the package names and the files under the home depen
 from __future__ import annotations
 
 from pyinfra.facts.files import FileContents
+from pyinfra.facts.hardware import Cpus
 from pyinfra.facts.server import OsRelease
 
 from agenthost import desired, docker_ce, engine
@@ -93,4 +94,5 @@ def _docker_reads(settings: Settings) -> list[Read]:
         *(Read(ContainerSpec, container=c.name) for c in containers),
         *(Read(ManagedFileState, path=agent_env_file(c.name)) for c in containers if c.env_file),
         Read(AgentContainers),
+        *([Read(Cpus)] if any(c.cpus for c in containers) else []),
     ]

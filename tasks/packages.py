@@ -28,13 +28,14 @@ HOLD_DOCKER = (
 
 @operation()
 def packages_installed(packages: dict[str, str | None], absent: list[str] | None = None,
-                       hold_docker: bool = False):  # fmt: skip
+                       hold_docker: bool = False, on_failure: str | None = None):  # fmt: skip
     """Each of `packages` is installed at its version (exact, or a glob that an apt pin written
     before reaches), none of `absent` is; lists are updated only when something must be installed.
 
     + packages: name -> version glob, or None for any version
     + absent: packages that must not be installed (removed in the same transaction)
     + hold_docker: keep dpkg from restarting docker (the deploy restarts it once, checked)
+    + on_failure: shell run when the install fails (before the host fails), e.g. taking a pin back
     """
     installed = read(PackageVersions, names=package_names(packages, absent))
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
@@ -50,10 +51,42 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     exact = [f"{n}={packages[n]}" if packages[n] and "*" not in packages[n] else n for n in missing]
     names = [*map(shlex.quote, exact), *(f"{shlex.quote(n)}-" for n in remove)]
     yield f"{APT} update"
-    yield f"{prefix}{APT} install {' '.join(names)}"
+    undo = f" || {{ {on_failure}; exit 1; }}" if on_failure else ""
+    yield f"{prefix}{APT} install {' '.join(names)}{undo}"
     for name in missing:
         if packages[name]:  # a pin that matches nothing leaves apt's choice: say so
             yield StringCommand(_check_version(name, packages[name]))
+
+
+@operation()
+def versions_available(packages: dict[str, str | None], absent: list[str], setting: str,
+                       value: str):  # fmt: skip
+    """Each package of `packages` that is not at its version yet can be installed at it from
+    apt's sources (lists updated first); else the deploy stops here, naming `setting` and
+    `value`, before a pin to a version apt does not have is written or anything is installed.
+
+    + packages, absent: as `packages_installed` takes them (it reads the same dpkg list)
+    + setting, value: the setting that asked for these versions, for the message
+    """
+    installed = read(PackageVersions, names=package_names(packages, absent))
+    moving = {n: v for n, v in packages.items() if v and not satisfied(installed.get(n, []), v)}
+    if not moving:
+        host.noop(f"{setting} {value} is installed")
+        return
+    yield f"{APT} update"
+    for name, version in moving.items():
+        yield StringCommand(_available(name, version, setting, value))
+
+
+def _available(name: str, version: str, setting: str, value: str) -> str:
+    """Shell that succeeds when apt's sources have `name` at `version` (a glob), else says so."""
+    return (
+        f"versions=$(apt-cache madison {name} | cut -d'|' -f2 | tr -d ' ');"
+        f' for v in $versions; do case "$v" in {version}) exit 0;; esac; done;'
+        f" echo \"agenthost: {setting} = '{value}': apt has no {name} {version}"
+        ' (its sources have: $(echo ${versions:-none} | sed "s/ /, /g")); nothing was pinned or'
+        ' installed" >&2; exit 1'
+    )
 
 
 def package_names(packages: Iterable[str], absent: Iterable[str] | None = None) -> tuple[str, ...]:

@@ -180,29 +180,26 @@ def test_units_run_the_check_with_reports_in_the_state_directory(tmp_path):
     assert "OnCalendar=daily\n" in timer and "WantedBy=timers.target" in timer
 
 
-def test_write_units_writes_both_files_and_checks_nothing(tmp_path, capsys):
+def test_write_units_writes_both_files_and_checks_no_host(tmp_path, capsys):
+    inventory = tmp_path / "production.py"
+    inventory.write_text('hosts = ["agent-01.example.invalid"]\n')  # loaded, never reached
+    units_dir = tmp_path / "units"
+    units_dir.mkdir()
     code = cli.main(
-        [
-            "drift",
-            "inventory/production.py",
-            "--write-units",
-            str(tmp_path),
-            "--schedule",
-            "Sun 02:00",
-        ]
+        ["drift", str(inventory), "--write-units", str(units_dir), "--schedule", "Sun 02:00"]
     )
-    assert code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in units_dir.iterdir()) == [
         "agenthost-drift.service",
         "agenthost-drift.timer",
     ]
-    assert "OnCalendar=Sun 02:00" in (tmp_path / "agenthost-drift.timer").read_text()
+    assert "OnCalendar=Sun 02:00" in (units_dir / "agenthost-drift.timer").read_text()
 
 
-def test_an_inventory_that_cannot_be_loaded_exits_1(tmp_path, capsys):
+def test_an_inventory_that_cannot_be_loaded_is_a_usage_error(tmp_path, capsys):
     code = cli.main(["drift", str(tmp_path / "missing.py")])
-    assert code == 1
-    assert "no host could be checked" in capsys.readouterr().err
+    assert code == report.EXIT_USAGE
+    assert "missing.py: no such inventory file" in capsys.readouterr().err
 
 
 def test_a_usage_error_is_not_taken_for_drift(capsys):
