@@ -34,13 +34,6 @@ class _GroupEntry(FactBase):
         return f"getent group {shlex.quote(group)} || true"
 
 
-class GroupId(_GroupEntry):
-    """The id of a group, or None."""
-
-    def process(self, output: list[str]) -> int | None:
-        return int(output[0].split(":")[2]) if output else None
-
-
 class GroupMembers(_GroupEntry):
     """The supplementary members of a group as /etc/group lists them, or None without the group."""
 

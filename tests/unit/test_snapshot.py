@@ -13,7 +13,7 @@ from pyinfra.context import ctx_host
 from pyinfra.facts.files import FileContents
 
 from agenthost.tasks.basics import UnitState, UnitStates
-from agenthost.tasks.docker_group import GroupId, GroupMembers
+from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.drop_ins import DropIns
 from agenthost.tasks.facts import Directory, File, ManagedFileState, PackageVersions, UserAccount
 from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
@@ -87,8 +87,7 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
         Read(UserAccount, user="root"),
         *(Read(ManagedFileState, path=path) for path in paths),
         *(Read(fact, path=path) for path in paths for fact in (File, Directory)),
-        *(Read(fact, group=group) for group in ("root", "no-such-group-agenthost")
-          for fact in (GroupMembers, GroupId)),
+        *(Read(GroupMembers, group=group) for group in ("root", "no-such-group-agenthost")),
         *(Read(DropIns, directory=path) for path in (str(files / "a dir"), str(files))),
         Read(DropIns, directory=str(files / "missing")),
         *(Read(PackageVersions, names=names) for names in  # lists that share a package
@@ -103,12 +102,12 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
     assert command.count("getent group") == 1 and command.count("find") == 1
     assert command.count("dpkg-query -W") == 1
     assert command.count("command -v dpkg-query") == 1  # the batch needs what its facts need
-    assert list(found[reads[23]]) == ["coreutils", "dpkg"] and found[reads[25]] == {}
+    assert list(found[reads[21]]) == ["coreutils", "dpkg"] and found[reads[23]] == {}
     assert [found[r] is None for r in reads[1:6]] == [False, False, True, True, True]
     assert [bool(found[r]) for r in reads[6:16]] == [True, False, True, False, False, False,
                                                      False, True, False, False]  # fmt: skip
-    assert found[reads[16]] == [] and found[reads[18]] is None  # root has no members
-    assert found[reads[20]] == [str(files / "a dir" / "by-hand.conf")]
+    assert found[reads[16]] == [] and found[reads[17]] is None  # root has no members
+    assert found[reads[18]] == [str(files / "a dir" / "by-hand.conf")]
 
 
 def test_a_failed_batch_leaves_each_of_its_reads_to_the_ordinary_read(files):
