@@ -6,6 +6,8 @@ rule is written here once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from importlib.resources import files as package_files
 from typing import NamedTuple
 
@@ -20,7 +22,6 @@ from agenthost.paths import (
     PROXY_ENV_FILE,
     PRUNE_UNIT,
     SOCKET_DROP_IN,
-    SSHD_POLICY,
     SUBID_FILES,
 )
 from agenthost.prune import unit_files
@@ -94,7 +95,7 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
         File(PROXY_ENV_FILE, proxy.env_file(env) if secret else None, "600", secret=True),
         File(
             client_config_path(account),
-            proxy.client_config_json(settings),
+            json.dumps(client_config(settings), indent=2, sort_keys=True) + "\n",
             "600",
             settings.agent_user,
             account.group,
@@ -166,11 +167,22 @@ def policy_files(settings: Settings, account: Account) -> list[File]:
     return [*policy_program(), *units, *configs]
 
 
-def sshd_policy(settings: Settings) -> File:
-    """sshd gives the agent's SSH sessions DOCKER_HOST: its policy socket."""
-    account = policy_sockets(settings)[0]
-    content = render("sshd-agent-docker.conf.j2", user=settings.agent_user, socket=account.path)
-    return File(SSHD_POLICY, content)
+def client_config(settings: Settings) -> dict:
+    """The keys agenthost owns in the agent's ~/.docker/config.json: the proxies, and the
+    context that points its `docker` (SSH sessions, su, cron, Jenkins' remoting) at its policy
+    socket."""
+    return {**proxy.client_config(settings), "currentContext": policy.CONTEXT}
+
+
+def docker_context(settings: Settings, account: Account) -> File:
+    """The agent's Docker context: its policy socket, for every way it runs `docker`."""
+    meta = {"Name": policy.CONTEXT, "Metadata": {},
+            "Endpoints": {"docker": {"Host": f"unix://{policy_sockets(settings)[0].path}",
+                                     "SkipTLSVerify": False}}}  # fmt: skip
+    digest = hashlib.sha256(policy.CONTEXT.encode()).hexdigest()  # the CLI's directory name
+    path = f"{account.home}/.docker/contexts/meta/{digest}/meta.json"
+    return File(path, json.dumps(meta, sort_keys=True) + "\n", "644", settings.agent_user,
+                account.group)
 
 
 def prune_units(settings: Settings) -> list[File]:
@@ -200,7 +212,7 @@ def files(settings: Settings, account: Account) -> list[File]:
         apt_proxy(settings),
         socket_drop_in(settings),
         *policy_files(settings, account),
-        sshd_policy(settings),
+        docker_context(settings, account),
         *prune_units(settings),
         authorized_keys(settings, account),
         authorized_keys2(account),

@@ -17,6 +17,7 @@ SOCKET_DIR = "/run/agenthost-docker"
 CONFIG_DIR = "/etc/agenthost/docker-policy"
 PROGRAM_DIR = "/usr/local/lib/agenthost"  # holds the package `policy`, run as python3 -m
 ACCOUNT = "account"  # the instance for the agent account itself (SSH agents)
+CONTEXT = "agenthost"  # the agent's Docker context, which names the account's socket
 CAPABILITIES = r"^(CAP_)?[A-Z_]+$"
 
 

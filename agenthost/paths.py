@@ -7,7 +7,6 @@ SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 # Where systemd reads drop-ins for dockerd and its socket: only ours may be there.
 DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
 AGENT_ENV_DIR = "/etc/agenthost"
-SSHD_POLICY = "/etc/ssh/sshd_config.d/agenthost-docker.conf"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"

@@ -12,11 +12,11 @@ from pyinfra import host
 from pyinfra.api import StringCommand, deploy, operation
 
 from agenthost import desired
-from agenthost.docker_policy import UNIT
+from agenthost.docker_policy import CONTEXT, UNIT
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState, unit_running
-from agenthost.tasks.ops import managed_file, managed_file_absent
+from agenthost.tasks.ops import desired_file, managed_file, managed_file_absent
 from agenthost.tasks.snapshot import read
 
 
@@ -33,11 +33,9 @@ def docker_policy(settings: Settings) -> None:
         users = [] if socket.kind == "account" else [socket.instance.removeprefix("container-")]
         socket_listening(name=f"Policy socket {socket.path} is listening", unit=socket.unit,
                          containers=users)  # fmt: skip
-    files_applied(
-        name=f"{settings.agent_user}'s SSH sessions use its policy socket (DOCKER_HOST)",
-        files=[desired.sshd_policy(settings)],
-        then=["/usr/sbin/sshd -t", "systemctl try-reload-or-restart ssh.service"],
-    )
+    context = desired.docker_context(settings, account)
+    desired_file(context, f"{settings.agent_user}'s docker uses its policy socket (context"
+                          f" {CONTEXT})")
 
 
 @operation()

@@ -13,7 +13,7 @@ from pyinfra.operations.util import any_changed
 
 from agenthost import desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
-from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SSHD_POLICY, SUBID_FILES
+from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
@@ -119,9 +119,6 @@ def retire(settings: Settings) -> None:
     }
     systemd.daemon_reload(name="systemd forgets agenthost's units",
                           _if=any_changed(*removed.values()))  # fmt: skip
-    server.shell(name="sshd forgets the agent's DOCKER_HOST",
-                 commands=["systemctl try-reload-or-restart ssh.service"],
-                 _if=removed[SSHD_POLICY].did_change)  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
     subid = [
         subid_lines_restored(
