@@ -51,7 +51,7 @@ EDITED_OPERATIONS = ("daemon.json", "proxy drop-in", "docker group", "Agent cont
                      "Docker runs the configuration on disk", "only through the policy",
                      "container-agent.sock is listening")  # fmt: skip
 EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units"}
-HOST_SUITE_TESTS = 9  # per host
+HOST_SUITE_TESTS = 10  # per host
 MARKER = "/tmp/agenthost-drift-marker"
 WATCHED = "/etc /home /root /usr /opt /var/lib/agenthost /var/backups"
 

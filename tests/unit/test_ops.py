@@ -107,6 +107,20 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
     assert f"mv -f {temp} /etc/subuid" in replace
 
 
+@pytest.mark.parametrize("path", ["/etc/subuid", "/etc/subgid"])
+def test_subid_lines_in_place_with_a_user_added_after_them_are_a_noop(path):
+    """useradd after a converge appends carol's range: the file is not written again."""
+    own = 1500 if path.endswith("uid") else 1600  # JENKINS's uid, gid
+    text = f"alice:100000:65536\njenkins:{own}:1\njenkins:165536:65536\ncarol:231072:65536\n"
+    result = run_op(
+        ops.subid_file,
+        {"UserAccount": JENKINS, "FileContents": {path: text.splitlines()},
+         "ManagedFileState": {path: {**stat(), "sha256": sha(text)}}},
+        path=path, user="jenkins", count=65536,
+    )  # fmt: skip
+    assert result.commands == [] and result.noops == [f"{path} is up to date"]
+
+
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
     facts_ = {"UserAccount": {"jenkins": None}}
     planned = run_op(ops.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
