@@ -12,7 +12,7 @@ from pyinfra import host, state
 
 from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
-from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
+from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
 from agenthost.tasks.docker_engine import docker_engine, host_system, system_supported
@@ -54,7 +54,6 @@ def agent_host() -> None:
         *docker_socket(settings),
         *docker_drop_ins(),
     ]
-    agent_containers_stopped(managed)
     docker_restart(settings, managed)
     agent_access(settings)
     # Before the agents: their Docker socket is their policy's.

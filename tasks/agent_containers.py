@@ -23,7 +23,6 @@ from pyinfra.api import (
 )
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
-from pyinfra.operations.util import any_changed
 
 from agenthost import desired, proxy
 from agenthost.agent_container import (
@@ -41,7 +40,7 @@ from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
 from agenthost.tasks.facts import DockerImage, UserAccount
-from agenthost.tasks.ops import Managed, managed_file, not_checked
+from agenthost.tasks.ops import managed_file, not_checked
 from agenthost.tasks.snapshot import read
 
 # One line per container (labels as JSON, so on one line too).
@@ -189,18 +188,15 @@ def agent_containers_only(names: list[str]):
         yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
 
 
-@operation()
-def no_agent_container_running():
-    """No agent container runs: before a restart of dockerd and docker.socket, which would leave
-    a running agent with a dead socket (the bind mount keeps the old one), and, when the data
-    root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
-    running = [name for name, state in read(AgentContainers).items() if state == "running"]
-    if not running:
-        host.noop("no agent container is running")
-        return
-    for name in running:
-        # Each agent's own stop timeout, so a build can finish.
-        yield StringCommand("docker", "container", "stop", QuoteString(name))
+def running_agents_stopped():
+    """Commands that stop every running agent container, for `docker_applied` to run before a
+    restart of dockerd and docker.socket: that would leave a running agent with a dead socket
+    (the bind mount keeps the old one) and, when the data root moves, running unknown to
+    dockerd. The deploy starts them again afterwards."""
+    for name, state in read(AgentContainers).items():
+        if state == "running":
+            # Each agent's own stop timeout, so a build can finish.
+            yield StringCommand("docker", "container", "stop", QuoteString(name))
 
 
 def refuse_more_cpus_than_the_host(settings: Settings) -> None:
@@ -213,14 +209,6 @@ def refuse_more_cpus_than_the_host(settings: Settings) -> None:
                if cores and spec.cpus and spec.cpus > cores]  # fmt: skip
     if refused:
         raise invalid_settings(refused)
-
-
-@deploy("Agent containers")
-def agent_containers_stopped(managed: list[Managed]) -> None:
-    no_agent_container_running(
-        name="No agent container runs while Docker restarts (they start again after it)",
-        _if=any_changed(*(m.op for m in managed)),
-    )
 
 
 @deploy("Agent containers")

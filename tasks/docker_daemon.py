@@ -7,6 +7,7 @@ from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, oper
 from agenthost import desired
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
+from agenthost.tasks.agent_containers import running_agents_stopped
 from agenthost.tasks.ops import (
     BACKUP_DIR,
     RUN_STAMP,
@@ -84,7 +85,8 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     """dockerd runs the files on disk, healthy, or runs the previous ones and the host fails.
 
     Restarts when this run changed a file or when the files differ from those last applied (a
-    run stopped before its restart), in a transient unit that outlives the SSH connection.
+    run stopped before its restart), in a transient unit that outlives the SSH connection, with
+    no agent container running. One operation: a converged host plans no change at all.
 
     Args:
         managed: the operations that may have changed what dockerd reads.
@@ -113,6 +115,7 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     )
     yield StringCommand("install", "-d", "-m", "0700", APPLY_DIR)
     yield from atomic_upload(script, APPLY_SCRIPT, "700")
+    yield from running_agents_stopped()
     yield (
         f"if command -v systemd-run >/dev/null && [ -d /run/systemd/system ]; then"
         f" systemd-run --unit={APPLY_UNIT} --wait --collect --quiet --service-type=oneshot"
@@ -124,7 +127,8 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
     docker_applied(
-        name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
+        name="Docker runs the configuration on disk (restarted if needed with no agent"
+        " container running, else rolled back)",
         managed=managed,
         files=desired.dockerd_files(settings),
     )

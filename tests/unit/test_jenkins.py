@@ -11,7 +11,7 @@ from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.lab import pipeline
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
-from agenthost.tasks.agent_containers import AgentContainers, no_agent_container_running
+from agenthost.tasks.agent_containers import AgentContainers
 from agenthost.tasks.ops import subid_file
 from tests.unit.harness import run_op
 
@@ -88,12 +88,8 @@ def test_the_socket_is_root_and_docker_only_in_every_mode(remap):
     assert "jenkins" not in desired.docker_group(Settings(docker_userns_remap=remap))
 
 
-def test_running_agents_stop_before_a_restart():
-    given = {"AgentContainers": {"ci-agent": "running", "old": "exited"}}
-    result = run_op(no_agent_container_running, given)
-    assert result.commands == ["docker container stop ci-agent"]
-    result = run_op(no_agent_container_running, {"AgentContainers": {"old": "exited"}})
-    assert result.commands == [] and result.noops == ["no agent container is running"]
+def test_agent_containers_are_read_with_their_state():
+    # Which of them docker_applied stops before a restart: tests/unit/test_docker_apply.py
     assert AgentContainers().process(["ci-agent running", "old exited"]) == {
         "ci-agent": "running", "old": "exited",
     }  # fmt: skip
