@@ -1,6 +1,8 @@
 """Directories, groups, accounts and units, as pyinfra's files.directory, server.group,
 server.user and systemd.service ensure them, but reading the host's snapshot (tasks.snapshot):
-the built-ins read `Users`, `Groups` and `Os` with a command each, every time."""
+the built-ins read `Users`, `Groups` and `Os` with a command each, every time. Each operation
+yields every command of its change (a unit file's daemon-reload too), so a host that needs none
+plans no change, not even a conditional one."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from agenthost import desired
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
+from agenthost.tasks.ops import managed_file, managed_file_absent
 from agenthost.tasks.snapshot import read
 
 
@@ -140,6 +144,19 @@ def unit_running(unit: str):
 
 
 @operation()
-def unit_restarted(unit: str):
-    """The systemd unit `unit` is restarted: for `_if=`, after its configuration changed."""
-    yield StringCommand("systemctl", "restart", QuoteString(unit))
+def unit_file(file: desired.File, restart: str | None = None):
+    """The systemd unit file `file` is as desired and systemd runs it: a changed file is followed
+    by `systemctl daemon-reload` and, if the unit `restart` is active, by its restart (a timer
+    then follows its new schedule; an inactive one starts later with the new file anyway)."""
+    if file.content is None:
+        commands = list(managed_file_absent._inner(path=file.path))
+    else:
+        commands = list(managed_file._inner(path=file.path, content=file.content, mode=file.mode,
+                                            user=file.user, group=file.group,
+                                            secret=file.secret))  # fmt: skip
+    if not commands:  # the file operation said why
+        return
+    yield from commands
+    yield StringCommand("systemctl", "daemon-reload")
+    if restart:
+        yield StringCommand("systemctl", "try-restart", QuoteString(restart))
