@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import sys
+from types import ModuleType, SimpleNamespace
 
-import pyinfra_cli.cli as cli
 import pytest
 from pyinfra.context import ctx_state
 
@@ -21,11 +21,18 @@ def planned(*changes: int) -> SimpleNamespace:
     )
 
 
+# pyinfra's command line as its own module, not imported: importing pyinfra_cli patches the
+# whole process for gevent, and the subprocesses of later tests then hang.
+cli = ModuleType("pyinfra_cli.cli")
+
+
 @pytest.fixture
 def asked(monkeypatch) -> list[str]:
     """pyinfra's own question, recorded instead of reading standard input."""
     questions: list[str] = []
-    monkeypatch.setattr(cli, "_do_confirm", lambda message: questions.append(message) or True)
+    monkeypatch.setitem(sys.modules, cli.__name__, cli)
+    monkeypatch.setattr(cli, "_do_confirm", lambda message: questions.append(message) or True,
+                        raising=False)  # fmt: skip
     return questions
 
 
@@ -48,3 +55,8 @@ def test_wrapped_once_however_many_hosts_run_the_deploy(asked):
     wrapped = cli._do_confirm
     assert not confirm.skip_when_unchanged()
     assert cli._do_confirm is wrapped
+
+
+def test_nothing_is_wrapped_outside_pyinfras_command_line(monkeypatch):
+    monkeypatch.delitem(sys.modules, cli.__name__, raising=False)
+    assert not confirm.skip_when_unchanged()
