@@ -127,8 +127,7 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
     docker_applied(
-        name="Docker runs the configuration on disk (restarted if needed with no agent"
-        " container running, else rolled back)",
+        name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
         managed=managed,
         files=desired.dockerd_files(settings),
     )
