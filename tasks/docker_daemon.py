@@ -13,6 +13,7 @@ from agenthost.tasks.ops import (
     RUN_STAMP,
     Managed,
     atomic_upload,
+    changes,
     managed_file,
     temp_path,
 )
@@ -94,9 +95,7 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     """
     checksum = checksum_command(files)
     state = read(AppliedConfig, checksum=checksum)
-    changed_ops = [
-        m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
-    ]
+    changed_ops = [m for m in managed if changes(m.op)]
     changed = bool(changed_ops)
     if not changed and state["current"] == state["applied"]:
         host.noop("dockerd runs the configuration on disk")

@@ -51,6 +51,23 @@ class Managed(NamedTuple):
     undo: str | None = None
 
 
+def changes(op: OperationMeta) -> bool:
+    """Whether `op` changed the host (executed) or will change it (planned): for an operation
+    that must follow it, as one operation rather than a conditional `_if` step, which a plan
+    lists as a possible change even when nothing changes."""
+    return op.did_change() if op.is_complete() else op.will_change
+
+
+@operation()
+def followed(changed: list[OperationMeta], commands: list[str]):
+    """`commands` have run if one of the operations `changed` changed the host: a reload that
+    follows them, as an operation of its own that reads their result (see `changes`)."""
+    if not any(changes(op) for op in changed):
+        host.noop("nothing it follows changed")
+        return
+    yield from (StringCommand(command) for command in commands)
+
+
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
 

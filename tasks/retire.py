@@ -7,9 +7,9 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, deploy, operation
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
 from agenthost import desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
@@ -24,7 +24,9 @@ from agenthost.tasks.ops import (
     BACKUP_DIR,
     CREATED,
     backup,
+    changes,
     desired_file,
+    followed,
     managed_file,
     managed_file_absent,
 )
@@ -79,8 +81,12 @@ def subid_lines_restored(path: str, user: str):
 
 
 @operation()
-def docker_restarted():
-    """dockerd runs the restored configuration."""
+def docker_restarted(restored: list[OperationMeta]):
+    """dockerd runs the restored configuration: restarted when one of the operations `restored`
+    changed what it reads (in this operation, so a retired host plans no change at all)."""
+    if not any(changes(op) for op in restored):
+        host.noop("dockerd runs the host's own configuration")
+        return
     yield "systemctl daemon-reload"
     yield "systemctl reset-failed docker.service docker.socket 2>/dev/null; true"
     yield "systemctl restart docker.socket docker.service"
@@ -117,8 +123,8 @@ def retire(settings: Settings) -> None:
         for file in desired.files(settings, agent_account(settings))
         if file.path != DAEMON_JSON
     }
-    systemd.daemon_reload(name="systemd forgets agenthost's units",
-                          _if=any_changed(*removed.values()))  # fmt: skip
+    followed(name="systemd forgets agenthost's units", changed=list(removed.values()),
+             commands=["systemctl daemon-reload"])  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
     subid = [
         subid_lines_restored(
@@ -130,8 +136,7 @@ def retire(settings: Settings) -> None:
     dockerd_paths = {file.path for file in desired.dockerd_files(settings)}
     dockerds = [op for path, op in removed.items() if path in dockerd_paths]
     docker_restarted(
-        name="Docker runs the host's own configuration",
-        _if=any_changed(daemon, *subid, *dockerds),
+        name="Docker runs the host's own configuration", restored=[daemon, *subid, *dockerds]
     )
     group_members_exactly(
         name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",

@@ -1,8 +1,15 @@
 """Retiring a host: given its backups, these commands restore what it had before agenthost."""
 
+from types import SimpleNamespace
+
 from agenthost import subids
 from agenthost.tasks.ops import BACKUP_DIR
-from agenthost.tasks.retire import FirstBackup, original_restored, subid_lines_restored
+from agenthost.tasks.retire import (
+    FirstBackup,
+    docker_restarted,
+    original_restored,
+    subid_lines_restored,
+)
 from tests.unit.harness import run_op
 
 PATH = "/etc/docker/daemon.json"
@@ -51,3 +58,16 @@ def test_only_the_agents_subid_lines_go_back():
     }
     result = run_op(subid_lines_restored, facts, path="/etc/subuid", user="jenkins")
     assert list(result.uploads.values()) == [restored]
+
+
+def restore(will_change: bool) -> SimpleNamespace:
+    """A planned restoring operation."""
+    return SimpleNamespace(is_complete=lambda: False, will_change=will_change)
+
+
+def test_docker_restarts_only_after_a_restore_and_plans_nothing_otherwise():
+    """One operation, no conditional step: a retired host's re-run plans no change at all."""
+    same = run_op(docker_restarted, {}, restored=[restore(False), restore(False)])
+    assert same.commands == [] and same.noops == ["dockerd runs the host's own configuration"]
+    restored = run_op(docker_restarted, {}, restored=[restore(False), restore(True)])
+    assert "systemctl restart docker.socket docker.service" in restored.commands
