@@ -58,8 +58,10 @@ def users_added(inventory, remote) -> dict[str, tuple[str, ...]]:
         for command in ADDED.values():
             host.run_expect([0], command)
     after = starts_and_ids(remote)
-    for name, (*_, subuid, _subgid) in after.items():
-        assert "\ncarol:" in subuid, (name, subuid)  # useradd gave carol a range after jenkins
+    for name, (*_, subuid, subgid) in after.items():
+        for text in (subuid, subgid):  # each got a range after the agent's (the old rule's trap)
+            owners = [line.split(":")[0] for line in text.splitlines()]
+            assert owners[-2:] == ["carol", "dave"] and "jenkins" in owners, (name, text)
     return after
 
 
