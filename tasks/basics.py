@@ -144,19 +144,23 @@ def unit_running(unit: str):
 
 
 @operation()
-def unit_file(file: desired.File, restart: str | None = None):
-    """The systemd unit file `file` is as desired and systemd runs it: a changed file is followed
-    by `systemctl daemon-reload` and, if the unit `restart` is active, by its restart (a timer
-    then follows its new schedule; an inactive one starts later with the new file anyway)."""
-    if file.content is None:
-        commands = list(managed_file_absent._inner(path=file.path))
-    else:
-        commands = list(managed_file._inner(path=file.path, content=file.content, mode=file.mode,
+def files_applied(files: list[desired.File], then: list[str]):
+    """`files` hold exactly their content (backed up first, as managed_file does); when any of
+    them changed, `then` runs once after all of them: one change, so a no-op plans none.
+
+    Example:
+        files_applied(name="Units are current", files=units, then=["systemctl daemon-reload"])
+    """
+    commands = []
+    for file in files:
+        if file.content is None:
+            commands += managed_file_absent._inner(path=file.path)
+        else:
+            commands += managed_file._inner(path=file.path, content=file.content, mode=file.mode,
                                             user=file.user, group=file.group,
-                                            secret=file.secret))  # fmt: skip
-    if not commands:  # the file operation said why
+                                            secret=file.secret)  # fmt: skip
+    if not commands:
+        host.noop(f"{len(files)} file(s) are up to date")
         return
     yield from commands
-    yield StringCommand("systemctl", "daemon-reload")
-    if restart:
-        yield StringCommand("systemctl", "try-restart", QuoteString(restart))
+    yield from (StringCommand(command) for command in then)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import shlex
 
-from pyinfra import host
-from pyinfra.api import StringCommand, deploy, operation
+from pyinfra.api import deploy, operation
 
 from agenthost import desired
 from agenthost.docker_policy import CONTEXT, UNIT
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import UnitState, unit_running
-from agenthost.tasks.ops import desired_file, managed_file, managed_file_absent
+from agenthost.tasks.basics import UnitState, files_applied, unit_running
+from agenthost.tasks.ops import desired_file
 from agenthost.tasks.snapshot import read
 
 
@@ -36,29 +35,6 @@ def docker_policy(settings: Settings) -> None:
     context = desired.docker_context(settings, account)
     desired_file(context, f"{settings.agent_user}'s docker uses its policy socket (context"
                           f" {CONTEXT})")
-
-
-@operation()
-def files_applied(files: list[desired.File], then: list[str]):
-    """`files` hold exactly their content (backed up first, as managed_file does); when any of
-    them changed, `then` runs once after all of them: one change, so a no-op plans none.
-
-    Example:
-        files_applied(name="Units are current", files=units, then=["systemctl daemon-reload"])
-    """
-    commands = []
-    for file in files:
-        if file.content is None:
-            commands += managed_file_absent._inner(path=file.path)
-        else:
-            commands += managed_file._inner(path=file.path, content=file.content, mode=file.mode,
-                                            user=file.user, group=file.group,
-                                            secret=file.secret)  # fmt: skip
-    if not commands:
-        host.noop(f"{len(files)} file(s) are up to date")
-        return
-    yield from commands
-    yield from (StringCommand(command) for command in then)
 
 
 @operation()

@@ -6,13 +6,19 @@ from pyinfra.api import deploy
 from agenthost import desired
 from agenthost.paths import PRUNE_UNIT as UNIT
 from agenthost.settings import Settings
-from agenthost.tasks.basics import unit_file, unit_running
+from agenthost.tasks.basics import files_applied, unit_running
 
 
 @deploy("Docker clean-up")
 def docker_prune(settings: Settings) -> None:
     until, schedule = settings.docker_prune_until, settings.docker_prune_schedule
     service_file, timer_file = desired.prune_units(settings)
-    unit_file(name=f"{UNIT}.service removes leftovers older than {until}", file=service_file)
-    unit_file(name=f"{UNIT}.timer runs it {schedule}", file=timer_file, restart=f"{UNIT}.timer")
+    files_applied(name=f"{UNIT}.service removes leftovers older than {until}",
+                  files=[service_file], then=["systemctl daemon-reload"])  # fmt: skip
+    # An active timer restarted follows its new schedule; an inactive one starts below with it.
+    files_applied(
+        name=f"{UNIT}.timer runs it {schedule}",
+        files=[timer_file],
+        then=["systemctl daemon-reload", f"systemctl try-restart {UNIT}.timer"],
+    )
     unit_running(name="Clean-up timer is enabled and active", unit=f"{UNIT}.timer")
