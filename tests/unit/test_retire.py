@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from agenthost import subids
-from agenthost.tasks.ops import BACKUP_DIR
+from agenthost.tasks.ops import BACKUP_DIR, followed
 from agenthost.tasks.retire import (
     FirstBackup,
     docker_restarted,
@@ -71,3 +71,12 @@ def test_docker_restarts_only_after_a_restore_and_plans_nothing_otherwise():
     assert same.commands == [] and same.noops == ["dockerd runs the host's own configuration"]
     restored = run_op(docker_restarted, {}, restored=[restore(False), restore(True)])
     assert "systemctl restart docker.socket docker.service" in restored.commands
+
+
+def test_a_reload_follows_only_a_change_of_what_it_follows():
+    """systemd's and sshd's reloads after a retire: planned as a change only when due."""
+    same = run_op(followed, {}, changed=[restore(False)], commands=["systemctl daemon-reload"])
+    assert same.commands == [] and same.noops == ["nothing it follows changed"]
+    due = run_op(followed, {}, changed=[restore(False), restore(True)],
+                 commands=["systemctl daemon-reload"])  # fmt: skip
+    assert due.commands == ["systemctl daemon-reload"]
