@@ -1,3 +1,7 @@
+"""dockerd's configuration: daemon.json, checked before it is written, and the one restart
+that applies everything dockerd reads (stopping the agent containers first), rolled back when
+dockerd does not come back healthy."""
+
 import shlex
 from io import StringIO
 
