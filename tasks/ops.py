@@ -66,12 +66,21 @@ def backup(path: str, exists: bool = True):
     file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
-    yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
+    yield backup_dirs(backup.rsplit("/", 1)[0])
     if exists:
         yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
     yield prune_backups(path)
+
+
+def backup_dirs(directory: str, root: str = BACKUP_DIR) -> str:
+    """Shell that makes `directory` and its parents 0700, and any folder of `root` a run before
+    this one made 0755 (mkdir -p's default) root-only too."""
+    return (
+        f"umask 077 && mkdir -p {shlex.quote(directory)}"
+        f" && find {root} -type d -perm /077 -exec chmod go= {{}} +"
+    )
 
 
 def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
