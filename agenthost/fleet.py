@@ -16,7 +16,7 @@ from typing import Any
 
 from pyinfra.api import Config, Inventory, State
 
-from agenthost.hostdata import all_settings, validate_hosts
+from agenthost.hostdata import all_settings, validate_hosts, yaml_group_data
 from agenthost.settings import Settings, redact
 
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -44,6 +44,12 @@ def inventory_hosts(inventory: str, directory: Path | None = None) -> list[dict[
             said = [*said[: said.index("Traceback (most recent call last):")], *words]
         raise InventoryError(redact(f"{inventory}: no hosts: " + " ".join(said)))
     return hosts
+
+
+def retired(host: dict[str, Any], group_data: Path = Path("group_data")) -> bool:
+    """`agent_retired` of a host of inventory_hosts, from the inventory or group_data/*.yaml."""
+    return bool({**yaml_group_data(group_data, host["groups"]), **host["data"]}.get(
+        "agent_retired"))
 
 
 def inventory_argument(inventory: str) -> str:

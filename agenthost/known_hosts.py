@@ -2,7 +2,8 @@
 
 For the Jenkins controller's "Known hosts file" verification strategy: each line names a host by
 the address the inventory connects to (`ssh_hostname`, else the host's name; `[address]:port`
-when the port is not 22), so `ssh -o StrictHostKeyChecking=yes` accepts exactly these hosts.
+when the port is not 22), so `ssh -o StrictHostKeyChecking=yes` accepts exactly these hosts; a
+retired host (`agent_retired`) is left out.
 The keys are read from /etc/ssh on each host, over the inventory's own connection (pyinfra's
 CLI, as a deploy reaches them), not taken from whoever answers on the network.
 """
@@ -15,7 +16,13 @@ import subprocess
 import sys
 from typing import Any
 
-from agenthost.fleet import PYINFRA, InventoryError, inventory_argument, inventory_hosts
+from agenthost.fleet import (
+    PYINFRA,
+    InventoryError,
+    inventory_argument,
+    inventory_hosts,
+    retired,
+)
 from agenthost.report import EXIT_USAGE
 from agenthost.settings import redact
 
@@ -70,6 +77,9 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     missing = []
     for host in hosts:
+        if retired(host):  # out of service: the controller must no longer reach it
+            print(f"{host['name']}: retired (agent_retired), not listed", file=sys.stderr)
+            continue
         lines = known_hosts_lines(address(host["name"], host["data"]), keys.get(host["name"], ""))
         print("\n".join(lines)) if lines else missing.append(host["name"])
     if missing:

@@ -18,7 +18,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState
-from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
     BACKUP_DIR,
@@ -137,7 +137,7 @@ def retire(settings: Settings) -> None:
         _if=any_changed(daemon, *subid, *dockerds),
     )
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",
+        name=f"The {members_title('docker group', settings.docker_users)}",
         group="docker",
         users=settings.docker_users,
     )
