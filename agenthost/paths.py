@@ -12,6 +12,7 @@ APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
+RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (tasks.run_lock)
 WORK_DIR = "/var/lib/agenthost"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
 # which the agent passes through to reach its workspace.

@@ -214,3 +214,11 @@ def test_what_was_not_checked_is_shown_but_is_not_drift():
     found = HostReport(A, (item,))
     assert found.status == "clean" and report.exit_code([found]) == 0
     assert "file x: content" in report.table([found])
+
+
+def test_a_wait_for_another_runs_lock_is_said_at_once(capsys):
+    wait = "[agent-01] agenthost run R holds /run/agenthost.lock since 21:58:00 UTC (5 s): ...\n"
+    output = []
+    drift.relay_waits(["--> Loading inventory...\n", wait], output)
+    assert output == ["--> Loading inventory...\n", wait]
+    assert capsys.readouterr().err == wait
