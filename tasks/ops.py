@@ -51,6 +51,16 @@ class Managed(NamedTuple):
     undo: str | None = None
 
 
+class ShownCommand(StringCommand):
+    """A command whose output pyinfra shows as it comes, as with `-v`: a wait that says what it
+    waits for, instead of a silent half-minute."""
+
+    def execute(self, state, host, connector_arguments):
+        connector_arguments.update(self.connector_arguments)
+        return host.run_shell_command(self, print_output=True, print_input=state.print_input,
+                                      **connector_arguments)  # fmt: skip
+
+
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
 
