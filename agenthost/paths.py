@@ -9,6 +9,8 @@ DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/doc
 AGENT_ENV_DIR = "/etc/agenthost"
 SSHD_POLICY = "/etc/ssh/sshd_config.d/agenthost-docker.conf"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
+# apt's Proxy-Auto-Detect, run by apt as _apt: outside root-only /etc/agenthost.
+APT_NO_PROXY = "/usr/local/lib/agenthost/apt-no-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
