@@ -52,6 +52,24 @@ def retired(host: dict[str, Any], group_data: Path = Path("group_data")) -> bool
         "agent_retired"))
 
 
+def read_on_hosts(inventory: str, command: str, limit: list[str] = ()) -> dict[str, str | None]:
+    """`command`'s output on each host (None where it could not be read), over the inventory's
+    own connections: pyinfra's `fact server.Command`, which changes nothing."""
+    limits = [arg for name in limit for arg in ("--limit", name)]
+    process = subprocess.run(
+        [PYINFRA, "--json", *limits, inventory_argument(inventory),
+         "fact", "server.Command", f"command={command}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    try:
+        facts = json.loads(process.stdout)
+    except json.JSONDecodeError:
+        said = " ".join(line.strip() for line in process.stderr.splitlines() if line.strip())
+        raise InventoryError(redact(f"{inventory}: not read: {said}")) from None
+    # {"server.Command (command=...)": {host: output}}
+    return next(iter(facts.values()), {}) if facts else {}
+
+
 def inventory_argument(inventory: str) -> str:
     """A file named whole (pyinfra may run elsewhere); a host list or @connector as given."""
     return str(Path(inventory).resolve()) if Path(inventory).exists() else inventory

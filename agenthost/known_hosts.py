@@ -11,20 +11,11 @@ CLI, as a deploy reaches them), not taken from whoever answers on the network.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from typing import Any
 
-from agenthost.fleet import (
-    PYINFRA,
-    InventoryError,
-    inventory_argument,
-    inventory_hosts,
-    retired,
-)
+from agenthost.fleet import InventoryError, inventory_hosts, read_on_hosts, retired
 from agenthost.report import EXIT_USAGE
-from agenthost.settings import redact
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
 KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
@@ -49,19 +40,7 @@ def known_hosts_lines(address: str, public_keys: str) -> list[str]:
 
 def host_keys(inventory: str) -> dict[str, str]:
     """Each host's public host key files, read over the inventory's connection."""
-    process = subprocess.run(
-        [PYINFRA, "--json", inventory_argument(inventory),
-         "fact", "server.Command", f"command={READ_KEYS}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    try:
-        facts = json.loads(process.stdout)
-    except json.JSONDecodeError:
-        said = " ".join(line.strip() for line in process.stderr.splitlines() if line.strip())
-        raise InventoryError(redact(f"{inventory}: host keys not read: {said}")) from None
-    # {"server.Command (command=...)": {host: output}}
-    by_host = next(iter(facts.values()), {}) if facts else {}
-    return {name: output or "" for name, output in by_host.items()}
+    return {name: output or "" for name, output in read_on_hosts(inventory, READ_KEYS).items()}
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ APT_NO_PROXY = "/usr/local/lib/agenthost/apt-no-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
+BACKUP_DIR = "/var/backups/agenthost"  # <UTC run stamp>/<path> of what a run replaced
 RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (tasks.run_lock)
 WORK_DIR = "/var/lib/agenthost"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,

@@ -21,10 +21,10 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
+from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
 
-BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
