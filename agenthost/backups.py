@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 
 from agenthost import drift_checks
-from agenthost.fleet import InventoryError, read_on_hosts
+from agenthost.fleet import InventoryError, inventory_command, read_on_hosts
 from agenthost.paths import BACKUP_DIR
 from agenthost.report import EXIT_UNCHECKED, EXIT_USAGE
 
@@ -80,11 +80,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "backups", help="list each host's backups (read-only)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventory/production.py")
+    parser = inventory_command(subparsers, "backups", "list each host's backups (read-only)",
+                               __doc__, _run)  # fmt: skip
     parser.add_argument("--limit", action="append", default=[], metavar="HOST",
                         help="only these hosts or groups (repeatable), as pyinfra's --limit")
-    parser.set_defaults(func=_run)

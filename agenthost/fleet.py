@@ -8,6 +8,7 @@ monkey-patches the whole standard library for gevent.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -68,6 +69,18 @@ def read_on_hosts(inventory: str, command: str, limit: list[str] = ()) -> dict[s
         raise InventoryError(redact(f"{inventory}: not read: {said}")) from None
     # {"server.Command (command=...)": {host: output}}
     return next(iter(facts.values()), {}) if facts else {}
+
+
+def inventory_command(subparsers: argparse._SubParsersAction, name: str, summary: str,
+                      module_doc: str, run) -> argparse.ArgumentParser:  # fmt: skip
+    """A sub-command that reads the hosts of an inventory, described by its module's docstring."""
+    parser = subparsers.add_parser(
+        name, help=summary, description=module_doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventory/production.py")
+    parser.set_defaults(func=run)
+    return parser
 
 
 def inventory_argument(inventory: str) -> str:

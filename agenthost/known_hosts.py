@@ -14,7 +14,13 @@ import argparse
 import sys
 from typing import Any
 
-from agenthost.fleet import InventoryError, inventory_hosts, read_on_hosts, retired
+from agenthost.fleet import (
+    InventoryError,
+    inventory_command,
+    inventory_hosts,
+    read_on_hosts,
+    retired,
+)
 from agenthost.report import EXIT_USAGE
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
@@ -68,9 +74,5 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "known-hosts", help="print the hosts' SSH host keys as known_hosts lines",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventory/production.py")
-    parser.set_defaults(func=_run)
+    inventory_command(subparsers, "known-hosts",
+                      "print the hosts' SSH host keys as known_hosts lines", __doc__, _run)
