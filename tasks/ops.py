@@ -71,13 +71,16 @@ def restore_command(path: str) -> str:
     return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
 
 
-def backup(path: str, exists: bool = True):
+def backup(path: str, exists: bool = True, secret: bool = False):
     """Root-only through the top directory, the copy keeps its mode so a restore is exact; a
-    file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
+    file this run creates gets a `.absent` marker instead, so a rollback removes only that. A
+    `secret` (credentials) is copied only when it is the host's own (secret_backup)."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
     yield backup_dirs(backup.rsplit("/", 1)[0])
-    if exists:
+    if exists and secret:
+        yield secret_backup(path)
+    elif exists:
         yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
@@ -90,6 +93,20 @@ def backup_dirs(directory: str, root: str = BACKUP_DIR) -> str:
     return (
         f"umask 077 && mkdir -p {shlex.quote(directory)}"
         f" && find {root} -type d -perm /077 -exec chmod go= {{}} +"
+    )
+
+
+def secret_backup(path: str, root: str = BACKUP_DIR) -> str:
+    """Shell that copies a file holding credentials only when it is the host's own (no backup of
+    it yet, and agenthost did not create it: retiring restores it); otherwise removes every
+    backup of it but that first one, so a rotated password leaves no copy on the host."""
+    pattern, quoted = f"{root}/*{shlex.quote(path)}", shlex.quote(path)
+    copy = shlex.quote(f"{root}/{RUN_STAMP}{path}")
+    earlier = f"ls -1d {pattern} {pattern}.absent 2>/dev/null"
+    return (
+        f"if {earlier} | grep -q . || grep -qxF {quoted} {root}/created 2>/dev/null; then"
+        f" {earlier} | sort | sed 1d | xargs -r rm -f;"
+        f" else cp -p {quoted} {copy}; fi"
     )
 
 
@@ -169,11 +186,14 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         return
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
+    if not same and current and secret:
+        host.log(f"{path} holds credentials: its earlier versions are not kept in {BACKUP_DIR}"
+                 " (only the host's own, as its first backup)")  # fmt: skip
     if same:  # only the owner or mode differ
         yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
         yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
         return
-    yield from backup(path, exists=bool(current))
+    yield from backup(path, exists=bool(current), secret=secret)
     if not current:
         yield from _created(path)
     yield from atomic_upload(content, path, mode, user, group, unchanged_from)

@@ -207,3 +207,37 @@ def test_backup_folders_are_root_only_and_earlier_0755_ones_become_so(tmp_path):
     subprocess.run(["sh", "-c", ops.backup_dirs(str(new), str(tmp_path))], check=True)
     folders = [p for p in tmp_path.rglob("*") if p.is_dir()]
     assert len(folders) == 5 and {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
+
+
+def test_a_replaced_secret_is_not_copied_and_its_earlier_copies_go_but_the_hosts_own(tmp_path):
+    import subprocess
+
+    secret = "/etc/docker/proxy.env"
+    result = run_op(ops.managed_file, {"ManagedFileState": {secret: {**stat(600), "sha256": "x"}},
+                                       "FileContents": {}},
+                    path=secret, content="new\n", mode="600", secret=True)  # fmt: skip
+    assert ops.secret_backup(secret) in result.commands
+    assert not any(c.startswith("cp -p") for c in result.commands)
+    assert any("holds credentials" in line for line in result.host.logs)
+    for day, text in (("01", "host's own"), ("02", "old password"), ("03", "older password")):
+        copy = tmp_path / f"202611{day}T000000Z{secret}"
+        copy.parent.mkdir(parents=True)
+        copy.write_text(text)
+    subprocess.run(["sh", "-c", ops.secret_backup(secret, str(tmp_path))], check=True)
+    assert [p.read_text() for p in tmp_path.glob(f"*{secret}")] == ["host's own"]
+
+
+def test_a_secret_of_the_hosts_own_is_backed_up_once(tmp_path):
+    import subprocess
+
+    (tmp_path / "etc").mkdir()
+    own = tmp_path / "etc/proxy.env"
+    own.write_text("host's own")
+    backups = tmp_path / "backups"
+    (backups / f"{ops.RUN_STAMP}{own.parent}").mkdir(parents=True)
+    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert (backups / f"{ops.RUN_STAMP}{own}").read_text() == "host's own"
+    (backups / "created").write_text(f"{own}\n")  # one agenthost created: never copied
+    (backups / f"{ops.RUN_STAMP}{own}").unlink()
+    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert not (backups / f"{ops.RUN_STAMP}{own}").exists()
