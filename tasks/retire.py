@@ -98,9 +98,24 @@ def policy_stopped(units: list[str]):
     yield StringCommand("systemctl", "stop", QuoteString(f"{POLICY_UNIT}@*.service"))
 
 
+def remapped_images_note(settings: Settings) -> str | None:
+    """What happens to the images a remapped engine holds once daemon.json is the host's own."""
+    if not settings.docker_userns_remap:
+        return None
+    return (
+        "images, containers and volumes made under userns-remap stay in the remapped data root"
+        " /var/lib/docker/<uid>.<gid> (ls -d /var/lib/docker/*.*), which the engine does not"
+        " read without userns-remap: `docker images` shows only what the host had before"
+        f" agenthost. Load or pull what you need again; `userns-remap: {settings.agent_user}`"
+        " in daemon.json makes them usable again; `rm -rf` that folder frees the space"
+    )
+
+
 @deploy("Retire the host")
 def retire(settings: Settings) -> None:
     user = settings.agent_user
+    if note := remapped_images_note(settings):
+        host.log(note)
     agent_containers_only(name="No agent container is left", names=[])
     systemd.service(
         name="Clean-up timer is stopped and disabled",

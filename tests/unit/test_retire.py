@@ -51,3 +51,12 @@ def test_only_the_agents_subid_lines_go_back():
     }
     result = run_op(subid_lines_restored, facts, path="/etc/subuid", user="jenkins")
     assert list(result.uploads.values()) == [restored]
+
+
+def test_retiring_a_remapped_host_says_where_its_images_stay():
+    from agenthost.settings import Settings
+    from agenthost.tasks.retire import remapped_images_note
+
+    note = remapped_images_note(Settings(agent_retired=True))
+    assert "/var/lib/docker/<uid>.<gid>" in note and "`docker images` shows only" in note
+    assert remapped_images_note(Settings(agent_retired=True, docker_userns_remap=False)) is None
