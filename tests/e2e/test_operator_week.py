@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.runner import REPO, deploy, write_inventory
+from tests.e2e.runner import REPO, SET, deploy, write_inventory
 from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 from tests.e2e.test_refusals import on_host  # by Docker: it takes no lock and logs in nowhere
 
@@ -114,3 +114,19 @@ def test_a_rotated_proxy_password_leaves_no_copy_and_apt_bypasses_a_domain(hosts
         assert hosts[0].name not in listed.stdout and "pw" not in listed.stdout
     finally:
         assert deploy("--limit", name, inventory=plain).returncode == 0
+
+
+def test_rehearsal_status_shows_ports_and_known_hosts_leaves_out_a_retired_host(hosts, plain,
+                                                                                 tmp_path):
+    status = agenthost("rehearsal", "status", "--set", SET)
+    assert status.returncode == 0, status.stderr
+    for host in hosts:
+        assert f"{host.name}\trunning\t127.0.0.1:{host.port}\n" in status.stdout
+
+    retired = write_inventory(tmp_path / "retired.py",
+                              host_data={hosts[1].name: {"agent_retired": True}})  # fmt: skip
+    listed = agenthost("known-hosts", str(retired))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith(f"[127.0.0.1]:{hosts[0].port} ")
+    assert f":{hosts[1].port}]" not in listed.stdout
+    assert f"{hosts[1].name}: retired (agent_retired), not listed" in listed.stderr
