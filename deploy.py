@@ -5,6 +5,8 @@
 The stages, in order, are in tasks/__init__.py (agenthost.tasks once installed).
 """
 
+from agenthost import planning
 from agenthost.tasks import agent_host
 
+planning.speed_up()  # pyinfra's per-operation overhead, before the first operation
 agent_host()

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agenthost import __version__, backups, drift, known_hosts, report, settings
+from agenthost import __version__, backups, drift, known_hosts, report, settings, verify
 from agenthost.lab import rehearsal
 
 
@@ -42,8 +42,12 @@ def main(argv=None) -> int:
     drift.add_parser(commands)
     known_hosts.add_parser(commands)
     backups.add_parser(commands)
+    verify.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
     table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "verify":  # pytest's own options pass through verify only
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args.func(args) or 0

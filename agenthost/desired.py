@@ -1,6 +1,6 @@
 """What an agent host must have, concern by concern: pure functions of its settings and of the
 agent's account (which only the host knows). The deploy applies them (agenthost.tasks), the
-testinfra suite (tests/host) compares hosts with them, and drift plans the deploy itself: each
+testinfra suite (agenthost/verify) compares hosts with them, and drift plans the deploy itself: each
 rule is written here once.
 """
 

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pyinfra.context import ctx_host, ctx_state
+
 from agenthost import drift_checks, fleet, report
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.paths import RUN_LOCK
@@ -54,10 +56,11 @@ def planned_operations(state, host) -> list[tuple[str, bool]]:
     """(name, would change) of each operation planned for `host`, in order, but the conditional
     ones (a restart that follows a change is not drift of its own)."""
     planned = []
-    for op_hash, data in state.ops[host].items():
-        if not data.global_arguments.get("_if"):
-            name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
-            planned.append((name, bool(data.operation_meta._maybe_is_change)))
+    with ctx_state.use(state), ctx_host.use(host):  # will_change reads them
+        for op_hash, data in state.ops[host].items():
+            if not data.global_arguments.get("_if"):
+                name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
+                planned.append((name, data.operation_meta.will_change))
     return planned
 
 

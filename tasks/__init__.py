@@ -10,7 +10,6 @@ or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 
 from pyinfra import host, state
 
-from agenthost import planning
 from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
@@ -34,7 +33,6 @@ def agent_host() -> None:
     """Every stage, with the host's settings. Not a @deploy itself, so that operation names stay
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
-    planning.speed_up()  # pyinfra's per-operation overhead, before the first operation
     settings = all_settings(state)[host.name]
     # What the stages read comes in two round trips: the lock, the system and the accounts,
     # then everything else (which depends on those).

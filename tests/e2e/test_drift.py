@@ -2,8 +2,8 @@
 
 Converged by the real pyinfra CLI, no host drifts. One host edited by hand drifts in exactly the
 edited items, the others stay clean, and checking changes no file. A new deploy makes it clean
-again, and a host that is down is named as not checked. The testinfra suite in tests/host passes
-and fails on the same hosts.
+again, and a host that is down is named as not checked. The testinfra suite (`agenthost verify`)
+passes and fails on the same hosts.
 """
 
 from __future__ import annotations
@@ -154,10 +154,10 @@ class Drift:
 
 
 def host_suite(directory: Path, *options: str) -> tuple[int, set[str], str]:
-    """`pytest tests/host ...`: exit code, names of the tests that did not pass, output."""
+    """`agenthost verify INVENTORY ...`: exit code, names of the tests that did not pass,
+    output."""
     junit = directory / "host-suite.xml"
-    process = run(sys.executable, "-m", "pytest", "tests/host", "-p", "no:cacheprovider",
-                  "--junitxml", str(junit), *options)  # fmt: skip
+    process = run(sys.executable, "-m", "agenthost", "verify", *options, "--junit", str(junit))
     failed = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")
               if case.find("failure") is not None or case.find("error") is not None}  # fmt: skip
     return process.returncode, failed, process.stdout + process.stderr
@@ -177,7 +177,7 @@ def test_the_default_pytest_run_does_not_collect_the_host_suite():
     process = run(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider")
     assert process.returncode == 0, process.stdout[-2000:]
     assert "tests/e2e/test_drift.py" in process.stdout
-    assert "tests/host" not in process.stdout
+    assert "agenthost/verify" not in process.stdout
 
 
 def test_converged_hosts_do_not_drift(drift_hosts, inventory, converged, tmp_path):
@@ -190,14 +190,16 @@ def test_converged_hosts_do_not_drift(drift_hosts, inventory, converged, tmp_pat
 
 
 def test_host_suite_passes_on_converged_hosts(drift_hosts, inventory, converged, tmp_path):
-    code, failed, output = host_suite(tmp_path, "--inventory", str(inventory))
+    code, failed, output = host_suite(tmp_path, str(inventory))
     assert code == 0 and not failed, output[-3000:]
     assert f"{len(drift_hosts) * HOST_SUITE_TESTS} passed" in output
+    code, failed, output = host_suite(tmp_path, str(inventory), "--limit", drift_hosts[0].name)
+    assert code == 0 and f"{HOST_SUITE_TESTS} passed" in output, output[-3000:]
     # The same hosts reached testinfra's way, with the inventory's settings.
     hosts = ",".join(f"ssh://{host.name}" for host in drift_hosts)
     ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
-    code, failed, output = host_suite(tmp_path, "--hosts", hosts, "--ssh-config", ssh_config,
-                                      "--inventory", str(inventory))  # fmt: skip
+    code, failed, output = host_suite(tmp_path, str(inventory), "--hosts", hosts,
+                                      "--ssh-config", ssh_config)  # fmt: skip
     assert code == 0 and not failed, output[-3000:]
 
 
@@ -240,7 +242,7 @@ def test_drift_names_exactly_the_edited_host_and_items(drift_hosts, inventory, e
 
 
 def test_host_suite_fails_on_the_edited_host_only(drift_hosts, inventory, edited, tmp_path):
-    code, failed, output = host_suite(tmp_path, "--inventory", str(inventory))
+    code, failed, output = host_suite(tmp_path, str(inventory))
     assert code == 1, output[-3000:]
     assert failed_checks(failed, edited.name) == EDITED_CHECKS
     assert len(failed) == len(EDITED_CHECKS), sorted(failed)

@@ -4,6 +4,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from pyinfra.api.operation import OperationMeta
 
 from agenthost import cli, drift, report
 from agenthost.report import HostReport, Item
@@ -26,14 +27,9 @@ def test_a_host_record_gives_an_item_per_operation_and_each_thing_not_checked():
     assert found.drifted == [found.items[0]] and found.status == "drifted"
 
 
-class FakeMeta:
-    def __init__(self, changes):
-        self._maybe_is_change = changes
-
-
 class FakeData:
     def __init__(self, changes, conditional=False):
-        self.operation_meta = FakeMeta(changes)
+        self.operation_meta = OperationMeta("hash", changes)  # pyinfra's, planned
         self.global_arguments = {"_if": [lambda: True] if conditional else []}
 
 
@@ -52,7 +48,7 @@ def test_planned_operations_leave_out_conditional_ones_and_redact_names():
     state = FakeState(A, {
         "a": (FakeData(True), FakeOpMeta("proxy http://u:pw@proxy:3128")),
         "b": (FakeData(True, conditional=True), FakeOpMeta("Docker restart")),
-        "c": (FakeData(None), FakeOpMeta("Docker socket")),
+        "c": (FakeData(False), FakeOpMeta("Docker socket")),
     })  # fmt: skip
     assert drift.planned_operations(state, A) == [
         ("proxy http://***@proxy:3128", True),

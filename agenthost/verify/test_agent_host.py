@@ -9,7 +9,7 @@ import json
 import pytest
 
 from agenthost import desired
-from tests.host.conftest import Probe
+from agenthost.verify.plugin import Probe
 
 
 def file_state(probe: Probe, file: desired.File) -> dict:
