@@ -22,6 +22,7 @@ from agenthost.fleet import (
     retired,
 )
 from agenthost.report import EXIT_USAGE
+from agenthost.settings import SettingsError
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
 KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
@@ -52,7 +53,9 @@ def host_keys(inventory: str) -> dict[str, str]:
 def _run(args: argparse.Namespace) -> int:
     try:
         hosts = inventory_hosts(args.inventory)
-    except InventoryError as error:  # the command line names no inventory pyinfra can load
+        # Out of service: the controller must no longer reach it.
+        out = {host["name"] for host in hosts if retired(host)}
+    except (InventoryError, SettingsError) as error:  # before any host is read
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -62,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     missing = []
     for host in hosts:
-        if retired(host):  # out of service: the controller must no longer reach it
+        if host["name"] in out:
             print(f"{host['name']}: retired (agent_retired), not listed", file=sys.stderr)
             continue
         lines = known_hosts_lines(address(host["name"], host["data"]), keys.get(host["name"], ""))

@@ -207,6 +207,20 @@ def test_known_hosts_leaves_out_a_retired_host(monkeypatch, capsys, tmp_path):
 KEY = "ssh-ed25519 AAAA1 root@h\n"
 
 
+def test_known_hosts_says_a_broken_group_data_file_before_reading_any_host(monkeypatch, capsys,
+                                                                         tmp_path):  # fmt: skip
+    from agenthost import known_hosts
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data/all.yaml").write_text("agent_retired: [\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(known_hosts, "inventory_hosts",
+                        lambda inventory: [{"name": "a", "groups": [], "data": {}}])  # fmt: skip
+    monkeypatch.setattr(known_hosts, "host_keys", lambda inventory: pytest.fail("host read"))
+    assert known_hosts._run(argparse.Namespace(inventory="inv.py")) == 64
+    assert "group_data/all.yaml: not YAML" in capsys.readouterr().err
+
+
 # --- the pipeline replay ------------------------------------------------------------------------
 
 def test_replay_results_are_read_per_flow():
