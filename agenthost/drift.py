@@ -56,6 +56,10 @@ def planned_operations(state, host) -> list[tuple[str, bool]]:
     """(name, would change) of each operation planned for `host`, in order, but the conditional
     ones (a restart that follows a change is not drift of its own)."""
     planned = []
+    # The plan passes pyinfra's context proxies (`from pyinfra import host`): setting a context to
+    # its own proxy would make every attribute look itself up for ever.
+    state = ctx_state.get() if state is ctx_state.context else state
+    host = ctx_host.get() if host is ctx_host.context else host
     with ctx_state.use(state), ctx_host.use(host):  # will_change reads them
         for op_hash, data in state.ops[host].items():
             if not data.global_arguments.get("_if"):

@@ -56,6 +56,16 @@ def test_planned_operations_leave_out_conditional_ones_and_redact_names():
     ]
 
 
+def test_planned_operations_take_the_context_proxies_the_drift_plan_passes():
+    import pyinfra
+    from pyinfra.context import ctx_host, ctx_state
+
+    state = FakeState(A, {"c": (FakeData(False), FakeOpMeta("Docker socket"))})
+    with ctx_state.use(state), ctx_host.use(A):  # as pyinfra runs the plan for host A
+        planned = drift.planned_operations(pyinfra.state, pyinfra.host)
+    assert planned == [("Docker socket", False)]
+
+
 def test_the_plan_command_passes_limits_as_pyinfra_does():
     command = drift.plan_command("inv.py", ["web", "db"])
     assert command[1:] == [
