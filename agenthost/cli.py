@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agenthost import __version__, drift, known_hosts, report, settings, verify
+from agenthost import __version__, backups, drift, known_hosts, report, settings, verify
 from agenthost.lab import rehearsal
 
 
@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     rehearsal.add_parser(commands)
     drift.add_parser(commands)
     known_hosts.add_parser(commands)
+    backups.add_parser(commands)
     verify.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
     table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")

@@ -15,6 +15,7 @@ from agenthost import daemon_config, engine, proxy
 from agenthost import docker_policy as policy
 from agenthost.paths import (
     AGENT_PIN,
+    APT_NO_PROXY,
     APT_PROXY,
     DAEMON_JSON,
     DROP_IN_DIRS,
@@ -108,6 +109,12 @@ def apt_proxy(settings: Settings) -> File:
     """apt's proxy drop-in: root-only when a URL carries credentials (apt run by root only)."""
     secret = proxy.has_credentials(settings)
     return File(APT_PROXY, proxy.apt_conf(settings), "600" if secret else "644", secret=secret)
+
+
+def apt_no_proxy(settings: Settings) -> File:
+    """The program apt asks whether a URL bypasses its proxy; 0755, as apt runs it as _apt (it
+    holds no secret)."""
+    return File(APT_NO_PROXY, proxy.apt_no_proxy_script(settings), "755")
 
 
 def client_config_path(account: Account) -> str:
@@ -210,6 +217,7 @@ def files(settings: Settings, account: Account) -> list[File]:
         daemon_json(settings),
         *proxy_files(settings, account),
         apt_proxy(settings),
+        apt_no_proxy(settings),  # after the drop-in that names it: retiring removes that first
         socket_drop_in(settings),
         *policy_files(settings, account),
         docker_context(settings, account),

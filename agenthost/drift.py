@@ -24,12 +24,13 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from agenthost import drift_checks, fleet, report
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
+from agenthost.paths import RUN_LOCK
 from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
 from agenthost.settings import redact
 from agenthost.templating import render
@@ -102,6 +103,15 @@ def pyinfra_said(output: str, host: str) -> str:
     return redact(" ".join(about[-3:]) or (lines[-1] if lines else "no output"))
 
 
+def relay_waits(stream: Iterable[str], output: list[str]) -> None:
+    """pyinfra's output, kept for the errors; a wait for another run's lock (up to 10 minutes)
+    is said at once on stderr, so the check is not silent meanwhile."""
+    for line in stream:
+        output.append(line)
+        if f"holds {RUN_LOCK}" in line:
+            print(line.strip(), file=sys.stderr, flush=True)
+
+
 def plan_command(inventory: str, limit: list[str]) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
     # Not -y: with it, pyinfra skips the change detection this check is made of.
@@ -124,7 +134,7 @@ def check(
     process.stdin.write("\n" * 3)
     process.stdin.close()
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader = threading.Thread(target=relay_waits, args=(process.stdout, output), daemon=True)
     reader.start()
     reports, expected = {}, None
     with os.fdopen(read_fd) as records:

@@ -40,7 +40,7 @@ from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
 from agenthost.tasks.facts import DockerImage, UserAccount
-from agenthost.tasks.ops import managed_file, not_checked
+from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 from agenthost.tasks.snapshot import read
 
 # One line per container (labels as JSON, so on one line too).
@@ -156,12 +156,12 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
             return
         # Stopped, or crash-looping (restarting): started again and seen running, or the
         # host fails with Docker's reason.
-        yield StringCommand(
+        yield ShownCommand(
             "docker", "container", "restart", QuoteString(spec.name), ">/dev/null", "&&",
             "{", verify(spec.name), ";", "}",
         )  # fmt: skip
         return
-    yield replace_script(spec.name, labelled(args, digest), stop_old_first=bool(spec.ports))
+    yield ShownCommand(replace_script(spec.name, labelled(args, digest), bool(spec.ports)))
 
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:

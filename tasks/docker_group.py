@@ -44,6 +44,11 @@ class GroupMembers(_GroupEntry):
         return [name for name in members.split(",") if name]
 
 
+def members_title(group: str, users: list[str]) -> str:
+    """What an operation keeping `group` to `users` is called (no "exactly nobody": a user)."""
+    return f"{group} has exactly {', '.join(users)}" if users else f"{group} has no members"
+
+
 @operation()
 def group_members_exactly(group: str, users: list[str]):
     """`group` lists exactly `users` as members: missing ones added, any other removed.
@@ -62,7 +67,7 @@ def group_members_exactly(group: str, users: list[str]):
     add = [user for user in users if user not in members]
     remove = [user for user in members if user not in users]
     if not add and not remove:
-        host.noop(f"{group} has exactly {', '.join(users)}")
+        host.noop(members_title(group, users))
         return
     for user in add:
         yield StringCommand("gpasswd", "--add", user, group, ">/dev/null")

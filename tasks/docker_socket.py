@@ -6,7 +6,7 @@ from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operati
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
-from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file
 from agenthost.tasks.packages import packages_installed
@@ -32,9 +32,7 @@ def docker_socket(settings: Settings) -> list[Managed]:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     members = desired.docker_group(settings)
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(members)}"
-        if members
-        else "The docker group has no members",
+        name=f"The {members_title('docker group', members)}",
         group="docker",
         users=members,
     )

@@ -21,10 +21,10 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
+from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
 
-BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -68,6 +68,16 @@ def followed(changed: list[OperationMeta], commands: list[str]):
     yield from (StringCommand(command) for command in commands)
 
 
+class ShownCommand(StringCommand):
+    """A command whose output pyinfra shows as it comes, as with `-v`: a wait that says what it
+    waits for, instead of a silent half-minute."""
+
+    def execute(self, state, host, connector_arguments):
+        connector_arguments.update(self.connector_arguments)
+        return host.run_shell_command(self, print_output=True, print_input=state.print_input,
+                                      **connector_arguments)  # fmt: skip
+
+
 def backup_path(path: str) -> str:
     return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
 
@@ -78,17 +88,43 @@ def restore_command(path: str) -> str:
     return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
 
 
-def backup(path: str, exists: bool = True):
+def backup(path: str, exists: bool = True, secret: bool = False):
     """Root-only through the top directory, the copy keeps its mode so a restore is exact; a
-    file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
+    file this run creates gets a `.absent` marker instead, so a rollback removes only that. A
+    `secret` (credentials) is copied only when it is the host's own (secret_backup)."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
-    yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
-    if exists:
+    yield backup_dirs(backup.rsplit("/", 1)[0])
+    if exists and secret:
+        yield secret_backup(path)
+    elif exists:
         yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
     yield prune_backups(path)
+
+
+def backup_dirs(directory: str, root: str = BACKUP_DIR) -> str:
+    """Shell that makes `directory` and its parents 0700, and any folder of `root` a run before
+    this one made 0755 (mkdir -p's default) root-only too."""
+    return (
+        f"umask 077 && mkdir -p {shlex.quote(directory)}"
+        f" && find {root} -type d -perm /077 -exec chmod go= {{}} +"
+    )
+
+
+def secret_backup(path: str, root: str = BACKUP_DIR) -> str:
+    """Shell that copies a file holding credentials only when it is the host's own (no backup of
+    it yet, and agenthost did not create it: retiring restores it); otherwise removes every
+    backup of it but that first one, so a rotated password leaves no copy on the host."""
+    pattern, quoted = f"{root}/*{shlex.quote(path)}", shlex.quote(path)
+    copy = shlex.quote(f"{root}/{RUN_STAMP}{path}")
+    earlier = f"ls -1d {pattern} {pattern}.absent 2>/dev/null"
+    return (
+        f"if {earlier} | grep -q . || grep -qxF {quoted} {root}/created 2>/dev/null; then"
+        f" {earlier} | sort | sed 1d | xargs -r rm -f;"
+        f" else cp -p {quoted} {copy}; fi"
+    )
 
 
 def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
@@ -167,11 +203,14 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         return
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
+    if not same and current and secret:
+        host.log(f"{path} holds credentials: its earlier versions are not kept in {BACKUP_DIR}"
+                 " (only the host's own, as its first backup)")  # fmt: skip
     if same:  # only the owner or mode differ
         yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
         yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
         return
-    yield from backup(path, exists=bool(current))
+    yield from backup(path, exists=bool(current), secret=secret)
     if not current:
         yield from _created(path)
     yield from atomic_upload(content, path, mode, user, group, unchanged_from)

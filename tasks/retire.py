@@ -18,7 +18,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState
-from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
     BACKUP_DIR,
@@ -104,9 +104,24 @@ def policy_stopped(units: list[str]):
     yield StringCommand("systemctl", "stop", QuoteString(f"{POLICY_UNIT}@*.service"))
 
 
+def remapped_images_note(settings: Settings) -> str | None:
+    """What happens to the images a remapped engine holds once daemon.json is the host's own."""
+    if not settings.docker_userns_remap:
+        return None
+    return (
+        "images, containers and volumes made under userns-remap stay in the remapped data root"
+        " /var/lib/docker/<uid>.<gid> (ls -d /var/lib/docker/*.*), which the engine does not"
+        " read without userns-remap: `docker images` shows only what the host had before"
+        f" agenthost. Load or pull what you need again; `userns-remap: {settings.agent_user}`"
+        " in daemon.json makes them usable again; `rm -rf` that folder frees the space"
+    )
+
+
 @deploy("Retire the host")
 def retire(settings: Settings) -> None:
     user = settings.agent_user
+    if note := remapped_images_note(settings):
+        host.log(note)
     agent_containers_only(name="No agent container is left", names=[])
     systemd.service(
         name="Clean-up timer is stopped and disabled",
@@ -132,14 +147,14 @@ def retire(settings: Settings) -> None:
         )  # fmt: skip
         for path in SUBID_FILES
     ]
-    # Only what dockerd reads restarts it; systemd and sshd reload what they own.
+    # Only what dockerd reads restarts it; systemd reloads the units it owns.
     dockerd_paths = {file.path for file in desired.dockerd_files(settings)}
     dockerds = [op for path, op in removed.items() if path in dockerd_paths]
     docker_restarted(
         name="Docker runs the host's own configuration", restored=[daemon, *subid, *dockerds]
     )
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",
+        name=f"The {members_title('docker group', settings.docker_users)}",
         group="docker",
         users=settings.docker_users,
     )

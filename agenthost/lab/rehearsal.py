@@ -232,8 +232,9 @@ def up(set_name: str, counts: Mapping[str, int]) -> list[Host]:
     return hosts
 
 
-def down(set_name: str) -> None:
-    """Remove the set's containers (stopped ones too), volumes, network and state files."""
+def down(set_name: str) -> list[str]:
+    """Remove the set's containers (stopped ones too), volumes, network and state files; returns
+    the names of the hosts removed."""
     client = engine.ensure_engine()
     selector = _set_selector(set_name)
     containers = client.containers.list(all=True, filters=selector)
@@ -245,6 +246,13 @@ def down(set_name: str) -> None:
     for network in client.networks.list(filters=selector):
         network.remove()
     shutil.rmtree(state_dir(set_name), ignore_errors=True)
+    return sorted(c.name for c in containers)
+
+
+def ssh_address(container: Container) -> str:
+    """Where a host's SSH answers (`127.0.0.1:PORT`), or `-` while it is stopped."""
+    bound = (container.ports or {}).get("22/tcp") or []
+    return ", ".join(f"{b['HostIp']}:{b['HostPort']}" for b in bound) or "-"
 
 
 def _set_selector(set_name: str) -> dict[str, str]:
@@ -421,7 +429,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    down(args.set)
+    removed = down(args.set)
+    print(f"removed set {args.set!r}: {', '.join(removed)}" if removed
+          else f"no hosts in set {args.set!r}; nothing removed")  # fmt: skip
     return 0
 
 
@@ -429,7 +439,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     client = engine.ensure_engine()
     containers = client.containers.list(all=True, filters=_set_selector(args.set))
     for container in containers:
-        print(f"{container.name}\t{container.status}\t{container.ports.get('22/tcp')}")
+        print(f"{container.name}\t{container.status}\t{ssh_address(container)}")
     if not containers:
         print(f"no hosts in set {args.set!r}")
     return 0

@@ -59,6 +59,7 @@ class Result:
     noops: list[str]
     uploads: dict[str, str]  # remote path -> content uploaded there
     host: FakeHost
+    yielded: list[Any] = field(default_factory=list)  # the command objects themselves
 
 
 def command_text(command: Any) -> str:
@@ -81,4 +82,4 @@ def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool =
         for c in commands
         if isinstance(c, FileUploadCommand)
     }
-    return Result([command_text(c) for c in commands], host.noops, uploads, host)
+    return Result([command_text(c) for c in commands], host.noops, uploads, host, commands)

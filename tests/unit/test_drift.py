@@ -56,6 +56,16 @@ def test_planned_operations_leave_out_conditional_ones_and_redact_names():
     ]
 
 
+def test_planned_operations_take_the_context_proxies_the_drift_plan_passes():
+    import pyinfra
+    from pyinfra.context import ctx_host, ctx_state
+
+    state = FakeState(A, {"c": (FakeData(False), FakeOpMeta("Docker socket"))})
+    with ctx_state.use(state), ctx_host.use(A):  # as pyinfra runs the plan for host A
+        planned = drift.planned_operations(pyinfra.state, pyinfra.host)
+    assert planned == [("Docker socket", False)]
+
+
 def test_the_plan_command_passes_limits_as_pyinfra_does():
     command = drift.plan_command("inv.py", ["web", "db"])
     assert command[1:] == [
@@ -210,3 +220,11 @@ def test_what_was_not_checked_is_shown_but_is_not_drift():
     found = HostReport(A, (item,))
     assert found.status == "clean" and report.exit_code([found]) == 0
     assert "file x: content" in report.table([found])
+
+
+def test_a_wait_for_another_runs_lock_is_said_at_once(capsys):
+    wait = "[agent-01] agenthost run R holds /run/agenthost.lock since 21:58:00 UTC (5 s): ...\n"
+    output = []
+    drift.relay_waits(["--> Loading inventory...\n", wait], output)
+    assert output == ["--> Loading inventory...\n", wait]
+    assert capsys.readouterr().err == wait

@@ -1,6 +1,8 @@
 """Jenkins on agenthost hosts: the agent's identity in containers, the socket ACL, inbound
 agents, Java, known_hosts lines and the pipeline replay's parsing."""
 
+import argparse
+
 import pytest
 from pydantic import ValidationError
 from pyinfra.api import OperationError
@@ -179,6 +181,40 @@ def test_known_hosts_names_hosts_as_the_inventory_connects():
     assert known_hosts_lines("[h]:2222", keys) == [
         "[h]:2222 ssh-ed25519 AAAA1", "[h]:2222 ecdsa-sha2-nistp256 AAAA2"
     ]  # fmt: skip
+
+
+def test_known_hosts_leaves_out_a_retired_host(monkeypatch, capsys, tmp_path):
+    from agenthost import known_hosts
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data/old.yaml").write_text("agent_retired: true\n")
+    monkeypatch.chdir(tmp_path)
+    hosts = [{"name": "a", "groups": [], "data": {}}, {"name": "b", "groups": [], "data": {}},
+             {"name": "c", "groups": ["old"], "data": {}}]  # fmt: skip
+    hosts[1]["data"]["agent_retired"] = True
+    monkeypatch.setattr(known_hosts, "inventory_hosts", lambda inventory: hosts)
+    monkeypatch.setattr(known_hosts, "host_keys", lambda inventory: dict.fromkeys("abc", KEY))
+    assert known_hosts._run(argparse.Namespace(inventory="inv.py")) == 0
+    out, err = capsys.readouterr()
+    assert out == "a ssh-ed25519 AAAA1\n"
+    assert "b: retired (agent_retired), not listed" in err and "c: retired" in err
+
+
+KEY = "ssh-ed25519 AAAA1 root@h\n"
+
+
+def test_known_hosts_says_a_broken_group_data_file_before_reading_any_host(monkeypatch, capsys,
+                                                                         tmp_path):  # fmt: skip
+    from agenthost import known_hosts
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data/all.yaml").write_text("agent_retired: [\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(known_hosts, "inventory_hosts",
+                        lambda inventory: [{"name": "a", "groups": [], "data": {}}])  # fmt: skip
+    monkeypatch.setattr(known_hosts, "host_keys", lambda inventory: pytest.fail("host read"))
+    assert known_hosts._run(argparse.Namespace(inventory="inv.py")) == 64
+    assert "group_data/all.yaml: not YAML" in capsys.readouterr().err
 
 
 # --- the pipeline replay ------------------------------------------------------------------------

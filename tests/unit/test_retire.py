@@ -74,9 +74,18 @@ def test_docker_restarts_only_after_a_restore_and_plans_nothing_otherwise():
 
 
 def test_a_reload_follows_only_a_change_of_what_it_follows():
-    """systemd's and sshd's reloads after a retire: planned as a change only when due."""
+    """systemd's reload after a retire: planned as a change only when due."""
     same = run_op(followed, {}, changed=[restore(False)], commands=["systemctl daemon-reload"])
     assert same.commands == [] and same.noops == ["nothing it follows changed"]
     due = run_op(followed, {}, changed=[restore(False), restore(True)],
                  commands=["systemctl daemon-reload"])  # fmt: skip
     assert due.commands == ["systemctl daemon-reload"]
+
+
+def test_retiring_a_remapped_host_says_where_its_images_stay():
+    from agenthost.settings import Settings
+    from agenthost.tasks.retire import remapped_images_note
+
+    note = remapped_images_note(Settings(agent_retired=True))
+    assert "/var/lib/docker/<uid>.<gid>" in note and "`docker images` shows only" in note
+    assert remapped_images_note(Settings(agent_retired=True, docker_userns_remap=False)) is None
