@@ -152,7 +152,7 @@ def policy_sockets(settings: Settings) -> list[policy.PolicySocket]:
 
 def policy_socket(settings: Settings, container: str) -> str:
     """The host path of the policy socket an agent container mounts as its Docker socket."""
-    return f"{policy.SOCKET_DIR}/{policy.container_instance(container)}.sock"
+    return policy.socket_path(policy.container_instance(container))
 
 
 def policy_program() -> list[File]:
