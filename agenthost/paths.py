@@ -19,6 +19,9 @@ WORK_DIR = "/var/lib/agenthost"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
 # which the agent passes through to reach its workspace.
 APPLY_DIR = f"{WORK_DIR}/apply"
+# The transient unit that applies dockerd's configuration (tasks.docker_daemon); a run waits
+# for one left running by a run whose connection dropped (tasks.run_lock).
+APPLY_UNIT = "agenthost-docker-apply"
 # "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
 APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
 

@@ -238,6 +238,14 @@ class Settings(BaseModel):
         default_factory=dict,
         description="daemon.json keys merged over the defaults; null removes a default.",
     )
+    docker_start_timeout: int = Field(
+        300, ge=10, le=3600,
+        description="Seconds dockerd may take to start, then to answer, before a rollback.",
+    )
+    docker_apt_lock_timeout: int = Field(
+        600, ge=0, le=7200,
+        description="Seconds apt waits for another apt or dpkg (apt-daily) to free its locks.",
+    )
     docker_users: list[str] = Field(
         default_factory=list,
         description="Users in the docker group (root on the host; never the agent): exactly these.",

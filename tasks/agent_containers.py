@@ -188,17 +188,6 @@ def agent_containers_only(names: list[str]):
         yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
 
 
-def running_agents_stopped():
-    """Commands that stop every running agent container, for `docker_applied` to run before a
-    restart of dockerd and docker.socket: that would leave a running agent with a dead socket
-    (the bind mount keeps the old one) and, when the data root moves, running unknown to
-    dockerd. The deploy starts them again afterwards."""
-    for name, state in read(AgentContainers).items():
-        if state == "running":
-            # Each agent's own stop timeout, so a build can finish.
-            yield StringCommand("docker", "container", "stop", QuoteString(name))
-
-
 def refuse_more_cpus_than_the_host(settings: Settings) -> None:
     """While pyinfra plans, before it runs anything on any host: a container given more CPUs
     than the host has would fail at its start, mid-run."""

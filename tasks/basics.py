@@ -144,6 +144,17 @@ def unit_running(unit: str):
 
 
 @operation()
+def unit_enabled(unit: str):
+    """The systemd unit `unit` is enabled (started at boot); whether it runs now is another
+    operation's concern (dockerd's: tasks.docker_daemon.docker_applied starts it once its
+    configuration is written)."""
+    if read(UnitState, unit=unit)["enabled"]:
+        host.noop(f"{unit} is enabled")
+        return
+    yield StringCommand("systemctl", "enable", QuoteString(unit))
+
+
+@operation()
 def files_applied(files: list[desired.File], then: list[str]):
     """`files` hold exactly their content (backed up first, as managed_file does); when any of
     them changed, `then` runs once after all of them: one change, so a no-op plans none.

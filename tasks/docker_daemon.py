@@ -9,16 +9,17 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
 from agenthost import desired
-from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
+from agenthost.agent_container import AGENT_LABEL
+from agenthost.paths import APPLIED_RECORD, APPLY_DIR, APPLY_UNIT, DAEMON_JSON
 from agenthost.settings import Settings
-from agenthost.tasks.agent_containers import running_agents_stopped
+from agenthost.tasks.basics import UnitState
 from agenthost.tasks.ops import (
     BACKUP_DIR,
-    RUN_STAMP,
     Managed,
     atomic_upload,
     changes,
     managed_file,
+    run_stamp,
     temp_path,
 )
 from agenthost.tasks.snapshot import read
@@ -26,7 +27,6 @@ from agenthost.templating import render
 
 APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"
 APPLY_LOG = f"{APPLY_DIR}/docker-apply.log"
-APPLY_UNIT = "agenthost-docker-apply"
 
 
 @operation()
@@ -86,39 +86,43 @@ def checksum_command(files: list[desired.DockerdFile]) -> str:
 
 
 @operation()
-def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
+def docker_applied(managed: list[Managed], files: list[desired.DockerdFile], timeout: int):
     """dockerd runs the files on disk, healthy, or runs the previous ones and the host fails.
 
-    Restarts when this run changed a file or when the files differ from those last applied (a
-    run stopped before its restart), in a transient unit that outlives the SSH connection, with
-    no agent container running. One operation: a converged host plans no change at all.
+    Restarts when this run changed a file, when the files differ from those last applied (a
+    run stopped before its restart), or when dockerd is not running (a host whose dockerd
+    cannot start from what is on disk is healed here, after its files are written). The
+    restart runs in a transient unit that outlives the SSH connection, with the running agent
+    containers stopped and then started again, after a rollback too. One operation: a
+    converged host plans no change at all.
 
     Args:
         managed: the operations that may have changed what dockerd reads.
         files: what dockerd reads (desired.dockerd_files).
+        timeout: seconds dockerd may take to start, and then to answer (docker_start_timeout).
     """
     checksum = checksum_command(files)
     state = read(AppliedConfig, checksum=checksum)
     changed_ops = [m for m in managed if changes(m.op)]
-    changed = bool(changed_ops)
-    if not changed and state["current"] == state["applied"]:
+    running = read(UnitState, unit="docker.service")["active"]
+    if not changed_ops and state["current"] == state["applied"] and running:
         host.noop("dockerd runs the configuration on disk")
         return
-    undo = [m.undo for m in changed_ops if m.undo]
     script = render(
         "docker-apply.sh.j2",
         checksum=checksum,
         paths=[file.path for file in files],
-        undo=undo,
+        undo=[m.undo for m in changed_ops if m.undo],
         record=APPLIED_RECORD,
         log=APPLY_LOG,
         backups=BACKUP_DIR,
-        stamp=RUN_STAMP,
+        stamp=run_stamp(),
         daemon_json=DAEMON_JSON,
+        timeout=timeout,
+        agent_label=AGENT_LABEL,
     )
     yield StringCommand("install", "-d", "-m", "0700", APPLY_DIR)
     yield from atomic_upload(script, APPLY_SCRIPT, "700")
-    yield from running_agents_stopped()
     yield (
         f"if command -v systemd-run >/dev/null && [ -d /run/systemd/system ]; then"
         f" systemd-run --unit={APPLY_UNIT} --wait --collect --quiet --service-type=oneshot"
@@ -133,4 +137,5 @@ def docker_restart(settings: Settings, managed: list[Managed]) -> None:
         name="Docker runs the configuration on disk (restarted if needed, else rolled back)",
         managed=managed,
         files=desired.dockerd_files(settings),
+        timeout=settings.docker_start_timeout,
     )

@@ -11,7 +11,7 @@ from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
 from agenthost.settings import Settings
-from agenthost.tasks.basics import unit_running
+from agenthost.tasks.basics import unit_enabled
 from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.ops import (
     Managed,
@@ -69,7 +69,9 @@ def docker_engine(settings: Settings) -> list[Managed]:
         hold_docker=True,
         on_failure=pin_taken_back(settings.docker_version),
     )
-    unit_running(name="Docker engine is enabled and running", unit="docker.service")
+    # Started by the restart stage, after every file it reads is written: a daemon.json that
+    # keeps it from starting is then already the good one.
+    unit_enabled(name="Docker engine is enabled", unit="docker.service")
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
     names = package_names(wanted.packages, wanted.absent)
     reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))

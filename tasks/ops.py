@@ -24,12 +24,12 @@ from agenthost import desired, subids
 from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
+from agenthost.tasks.stamp import run_stamp
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
-RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 # Temporary names carry the run's own id: two runs never write through the same file.
-RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
+RUN_ID = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
 
 
@@ -79,7 +79,7 @@ class ShownCommand(StringCommand):
 
 
 def backup_path(path: str) -> str:
-    return f"{BACKUP_DIR}/{RUN_STAMP}{path}"
+    return f"{BACKUP_DIR}/{run_stamp()}{path}"
 
 
 def restore_command(path: str) -> str:
@@ -118,7 +118,7 @@ def secret_backup(path: str, root: str = BACKUP_DIR) -> str:
     it yet, and agenthost did not create it: retiring restores it); otherwise removes every
     backup of it but that first one, so a rotated password leaves no copy on the host."""
     pattern, quoted = f"{root}/*{shlex.quote(path)}", shlex.quote(path)
-    copy = shlex.quote(f"{root}/{RUN_STAMP}{path}")
+    copy = shlex.quote(f"{root}/{run_stamp()}{path}")
     earlier = f"ls -1d {pattern} {pattern}.absent 2>/dev/null"
     return (
         f"if {earlier} | grep -q . || grep -qxF {quoted} {root}/created 2>/dev/null; then"
@@ -181,10 +181,11 @@ def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
 
 
 def _created(path: str):
-    # What the host had before agenthost: no file here (retiring the host removes it again).
-    # BACKUP_DIR exists: the backup step before this made it.
-    quoted = shlex.quote(path)
-    yield StringCommand(f"grep -qxF {quoted} {CREATED} 2>/dev/null || echo {quoted} >> {CREATED}")
+    # What the host had before agenthost: no file here (retiring removes it), unless an earlier
+    # run backed up the host's own (deleted by hand since: retiring restores that).
+    quoted, earlier = shlex.quote(path), f"{BACKUP_DIR}/*{shlex.quote(path)}"
+    yield StringCommand(f"grep -qxF {quoted} {CREATED} 2>/dev/null || ls -d {earlier} >/dev/null"
+                        f" 2>&1 || echo {quoted} >> {CREATED}")  # fmt: skip
 
 
 @operation()

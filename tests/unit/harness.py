@@ -10,11 +10,23 @@ what it is known to read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyinfra.api import Config, FileUploadCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
+
+from agenthost.paths import BACKUP_DIR
+from agenthost.tasks.stamp import set_run_stamp
+
+STAMP = "20261201T120000Z"  # the backup stamp the run lock gives a test's host
+
+
+def stamped(path: str) -> str:
+    """Where a test host's run backs up `path`."""
+    return f"{BACKUP_DIR}/{STAMP}{path}"
 
 
 @dataclass(eq=False)  # hashable, as pyinfra's State
@@ -70,12 +82,20 @@ def command_text(command: Any) -> str:
     return str(command)
 
 
+@contextmanager
+def on_host(facts: dict[str, Any] | None = None, executing: bool = False) -> Iterator[FakeHost]:
+    """A fake host with `facts` as pyinfra's current host, its run lock taken (STAMP)."""
+    host = FakeHost(facts or {}, state=FakeState(is_executing=executing))
+    with ctx_state.use(host.state), ctx_host.use(host):
+        set_run_stamp(STAMP)
+        yield host
+
+
 def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool = False,
            **arguments: Any) -> Result:  # fmt: skip
     """The commands `op` yields on a host with `facts`, as pyinfra would plan (or execute) it."""
-    host = FakeHost(facts, state=FakeState(is_executing=executing))
-    host.state.config.DIFF = diff
-    with ctx_state.use(host.state), ctx_host.use(host):
+    with on_host(facts, executing) as host:
+        host.state.config.DIFF = diff
         commands = list(op._inner(**arguments))
     uploads = {
         c.dest: c.src.getvalue() if hasattr(c.src, "getvalue") else str(c.src)

@@ -13,8 +13,8 @@ from agenthost.tasks.docker_daemon import (
     checksum_command,
     docker_applied,
 )
-from agenthost.tasks.ops import Managed, backup_path, temp_path
-from tests.unit.harness import run_op
+from agenthost.tasks.ops import Managed, temp_path
+from tests.unit.harness import run_op, stamped
 
 
 def op(will_change=False):
@@ -35,49 +35,51 @@ def checksum(files):
                           text=True, check=True).stdout.strip()  # fmt: skip
 
 
-def state(files, current="a", applied="a", agents=None):
+def state(files, current="a", applied="a", active=True):
     return {"AppliedConfig": {checksum_command(files): {"current": current, "applied": applied}},
-            "AgentContainers": agents or {}}  # fmt: skip
+            "UnitState": {"docker.service": {"active": active, "enabled": True}}}  # fmt: skip
+
+
+def applied(facts, managed, files):
+    return run_op(docker_applied, facts, managed=managed, files=files, timeout=300)
 
 
 def test_in_sync_is_a_noop(tmp_path):
     files = dockerd_files(tmp_path)
-    result = run_op(docker_applied, state(files), managed=managed(), files=files)
+    result = applied(state(files), managed(), files)
     assert result.commands == [] and result.noops == ["dockerd runs the configuration on disk"]
 
 
 def test_a_configuration_written_by_an_interrupted_run_is_applied(tmp_path):
     files = dockerd_files(tmp_path)
-    result = run_op(docker_applied, state(files, current="new", applied="old"),
-                    managed=managed(), files=files)  # fmt: skip
+    result = applied(state(files, current="new", applied="old"), managed(), files)
     assert f"upload {temp_path(APPLY_SCRIPT)}" in result.commands
     assert f"systemd-run --unit={APPLY_UNIT} --wait" in result.commands[-1]
 
 
 def test_no_record_yet_applies_once_and_a_change_this_run_applies(tmp_path):
     files = dockerd_files(tmp_path)
-    assert run_op(docker_applied, state(files, applied=None), managed=managed(),
-                  files=files).commands  # fmt: skip
-    changed = managed(will_change=True)
-    assert run_op(docker_applied, state(files), managed=changed, files=files).commands
+    assert applied(state(files, applied=None), managed(), files).commands
+    assert applied(state(files), managed(will_change=True), files).commands
 
 
-def test_running_agents_stop_right_before_the_restart_in_the_same_operation(tmp_path):
-    """No separate conditional step: a converged host then plans no change at all."""
+def test_a_stopped_dockerd_is_started_by_the_apply_after_its_files_are_written(tmp_path):
+    """A dockerd that cannot start from what is on disk: the engine stage does not start it
+    (it would fail there, before daemon.json is rewritten); this does, checked, or rolls back."""
     files = dockerd_files(tmp_path)
-    agents = {"ci-agent": "running", "old-agent": "exited"}
-    result = run_op(docker_applied, state(files, agents=agents), managed=managed(True),
-                    files=files)  # fmt: skip
-    assert result.commands[-2:-1] == ["docker container stop ci-agent"]
-    assert not any("old-agent" in command for command in result.commands)
+    result = applied(state(files, active=False), managed(), files)
     assert f"systemd-run --unit={APPLY_UNIT} --wait" in result.commands[-1]
 
 
-def test_nothing_to_apply_stops_no_agent(tmp_path):
+def test_the_agents_are_stopped_and_started_again_by_the_apply_script_itself(tmp_path):
+    """On the host, in the transient unit: started again after a rollback too, and after a
+    dropped connection (test_apply_script runs it)."""
     files = dockerd_files(tmp_path)
-    result = run_op(docker_applied, state(files, agents={"ci-agent": "running"}),
-                    managed=managed(), files=files)  # fmt: skip
-    assert result.commands == []
+    result = applied(state(files), managed(True), files)
+    script = next(v for k, v in result.uploads.items() if k == temp_path(APPLY_SCRIPT))
+    assert "docker container stop" in script and "agents_started loud" in script
+    assert "docker_start_timeout" in script and "timeout 300 systemctl restart" in script
+    assert not any(c.startswith("docker container stop") for c in result.commands)
 
 
 def test_the_fact_reads_the_current_checksum_and_the_record():
@@ -110,7 +112,7 @@ def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
     assert clean.noops and not clean.commands
     given = {"DropIns": {directory: [ours, listener]}, "File": {listener: {"mode": 644}}}
     result = run_op(only_our_drop_ins, given, directory=directory, ours=[ours])
-    assert result.commands[2] == f"cp -p {listener} {backup_path(listener)}"
+    assert result.commands[2] == f"cp -p {listener} {stamped(listener)}"
     assert result.commands[-1] == f"rm -f {listener}"
 
 

@@ -7,10 +7,10 @@ import pytest
 from pyinfra.api import OperationError
 
 from agenthost.tasks import ops
-from tests.unit.harness import run_op
+from tests.unit.harness import STAMP, on_host, run_op, stamped
 
 PATH = "/etc/docker/daemon.json"
-STAMPED = ops.backup_path(PATH)
+STAMPED = stamped(PATH)
 
 
 def sha(text: str) -> str:
@@ -41,7 +41,8 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
         ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"touch {STAMPED}.absent",
         ops.prune_backups(PATH),
-        f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || echo {PATH} >> {ops.CREATED}",
+        f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || ls -d {ops.BACKUP_DIR}/*{PATH} >/dev/null"
+        f" 2>&1 || echo {PATH} >> {ops.CREATED}",
         "mkdir -p /etc/docker",
         f"install -m 0600 /dev/null {TEMP}",
         f"upload {TEMP}",
@@ -230,14 +231,16 @@ def test_a_replaced_secret_is_not_copied_and_its_earlier_copies_go_but_the_hosts
     result = run_op(ops.managed_file, {"ManagedFileState": {secret: {**stat(600), "sha256": "x"}},
                                        "FileContents": {}},
                     path=secret, content="new\n", mode="600", secret=True)  # fmt: skip
-    assert ops.secret_backup(secret) in result.commands
+    with on_host():
+        assert ops.secret_backup(secret) in result.commands
     assert not any(c.startswith("cp -p") for c in result.commands)
     assert any("holds credentials" in line for line in result.host.logs)
     for day, text in (("01", "host's own"), ("02", "old password"), ("03", "older password")):
         copy = tmp_path / f"202611{day}T000000Z{secret}"
         copy.parent.mkdir(parents=True)
         copy.write_text(text)
-    subprocess.run(["sh", "-c", ops.secret_backup(secret, str(tmp_path))], check=True)
+    with on_host():
+        subprocess.run(["sh", "-c", ops.secret_backup(secret, str(tmp_path))], check=True)
     assert [p.read_text() for p in tmp_path.glob(f"*{secret}")] == ["host's own"]
 
 
@@ -248,10 +251,29 @@ def test_a_secret_of_the_hosts_own_is_backed_up_once(tmp_path):
     own = tmp_path / "etc/proxy.env"
     own.write_text("host's own")
     backups = tmp_path / "backups"
-    (backups / f"{ops.RUN_STAMP}{own.parent}").mkdir(parents=True)
-    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
-    assert (backups / f"{ops.RUN_STAMP}{own}").read_text() == "host's own"
+    (backups / f"{STAMP}{own.parent}").mkdir(parents=True)
+    with on_host():
+        subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert (backups / f"{STAMP}{own}").read_text() == "host's own"
     (backups / "created").write_text(f"{own}\n")  # one agenthost created: never copied
-    (backups / f"{ops.RUN_STAMP}{own}").unlink()
-    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
-    assert not (backups / f"{ops.RUN_STAMP}{own}").exists()
+    (backups / f"{STAMP}{own}").unlink()
+    with on_host():
+        subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert not (backups / f"{STAMP}{own}").exists()
+
+
+def test_a_file_deleted_by_hand_after_its_backup_is_not_listed_as_created(tmp_path):
+    """Retiring restores the host's own copy of it then, instead of deleting what agenthost
+    wrote there since."""
+    import subprocess
+
+    result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
+    listing = result.commands[4].replace(ops.BACKUP_DIR, str(tmp_path))
+    (tmp_path / f"20261101T000000Z{PATH}").parent.mkdir(parents=True)
+    (tmp_path / f"20261101T000000Z{PATH}").write_text("host's own\n")
+    subprocess.run(["sh", "-c", listing], check=True)
+    assert not (tmp_path / "created").exists()
+    (tmp_path / f"20261101T000000Z{PATH}").unlink()
+    subprocess.run(["sh", "-c", listing], check=True)
+    subprocess.run(["sh", "-c", listing], check=True)
+    assert (tmp_path / "created").read_text() == f"{PATH}\n"

@@ -4,7 +4,6 @@ import subprocess
 from pathlib import Path
 
 from agenthost import engine
-from agenthost.tasks.ops import backup_path
 from agenthost.tasks.packages import (
     APT,
     HOLD_DOCKER,
@@ -14,7 +13,7 @@ from agenthost.tasks.packages import (
     versions_available,
 )
 from agenthost.templating import render
-from tests.unit.harness import run_op
+from tests.unit.harness import on_host, run_op, stamped
 
 V13 = "26.1.5+dfsg1-9+deb13u1"
 
@@ -78,7 +77,7 @@ def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
     script = render(
         "docker-apply.sh.j2", checksum="true", paths=["/etc/docker/daemon.json"],
         undo=["UNDO-ENGINE"], record="/r", log="/l", backups="/b", stamp="S",
-        daemon_json="/etc/docker/daemon.json",
+        daemon_json="/etc/docker/daemon.json", timeout=30, agent_label="agenthost.agent",
     )  # fmt: skip
     assert (
         script.index('cp -p "$kept" /etc/docker/daemon.json')
@@ -126,12 +125,13 @@ def test_an_install_that_fails_takes_the_pin_back_and_names_the_setting(tmp_path
     from agenthost.tasks.docker_engine import pin_taken_back
 
     packages = {"docker.io": "99.0"}
-    undo = pin_taken_back("99.0")
+    with on_host():
+        undo = pin_taken_back("99.0")
     result = run_op(packages_installed, dpkg({}, packages), packages=packages, hold_docker=True,
                     on_failure=undo)  # fmt: skip
     assert result.commands[1].endswith(f" || {{ {undo}; exit 1; }}")
     assert pin_taken_back(None) is None
-    assert backup_path("/etc/apt/preferences.d/agenthost-docker") in undo
+    assert stamped("/etc/apt/preferences.d/agenthost-docker") in undo
     assert "docker_version = '99.0': apt could not install it" in undo
 
 
@@ -140,7 +140,8 @@ def test_the_pin_is_taken_back_only_when_this_run_wrote_it(tmp_path):
     from agenthost.tasks.docker_engine import pin_taken_back
 
     pin, saved = tmp_path / "pin", tmp_path / "backups" / "stamp" / "pin"
-    shell = pin_taken_back("99.0").replace(backup_path(engine.PIN), str(saved))
+    with on_host():
+        shell = pin_taken_back("99.0").replace(stamped(engine.PIN), str(saved))
     shell = shell.replace(engine.PIN, str(pin))
     saved.parent.mkdir(parents=True)
 
