@@ -41,7 +41,8 @@ def agent_access(settings: Settings) -> None:
     packages = desired.agent_packages(settings)
     desired_file(desired.agent_pin(settings), "Agent packages given a version are held there")
     if packages:
-        packages_installed(name="Agent packages are installed as asked", packages=packages)
+        packages_installed(name="Agent packages are installed as asked", packages=packages,
+                           lock_timeout=settings.docker_apt_lock_timeout)  # fmt: skip
     if settings.agent_java:
         java_at_least(
             name=f"`java` is Java {JAVA_MINIMUM} or newer (Jenkins agents need it)",

@@ -22,6 +22,7 @@ from agenthost.tasks.ops import (
     restore_command,
 )
 from agenthost.tasks.packages import (
+    no_temporary_policy,
     package_names,
     packages_installed,
     reinstall_previous,
@@ -54,6 +55,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
         versions_available(
             name=f"apt has Docker {settings.docker_version}", packages=wanted.packages,
             absent=wanted.absent, setting="docker_version", value=settings.docker_version,
+            lock_timeout=settings.docker_apt_lock_timeout,
         )  # fmt: skip
     pin = desired.engine_pin(settings, system)
     desired_file(
@@ -61,10 +63,12 @@ def docker_engine(settings: Settings) -> list[Managed]:
         else "Docker is not held at a version",
     )  # fmt: skip
     managed_file_absent(name="No pin of an earlier agenthost", path=engine.OLD_PIN)
+    no_temporary_policy(name="No temporary policy-rc.d is left from an interrupted install")
     # The package step updates apt's lists itself, and only when it has something to install.
     installed = packages_installed(
         name="Docker packages are installed as asked",
         packages=wanted.packages,
+        lock_timeout=settings.docker_apt_lock_timeout,
         absent=wanted.absent,
         hold_docker=True,
         on_failure=pin_taken_back(settings.docker_version),
@@ -74,7 +78,8 @@ def docker_engine(settings: Settings) -> list[Managed]:
     unit_enabled(name="Docker engine is enabled", unit="docker.service")
     # Should dockerd not come back healthy, the engine goes back to the versions it had.
     names = package_names(wanted.packages, wanted.absent)
-    reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
+    reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names),
+                                   settings.docker_apt_lock_timeout)  # fmt: skip
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
     return [Managed(installed, undo=undo)]
 

@@ -27,6 +27,7 @@ def docker_policy(settings: Settings) -> None:
     packages_installed(
         name="The Docker policy's Python is installed",
         packages=dict.fromkeys(desired.policy_packages(settings)),
+        lock_timeout=settings.docker_apt_lock_timeout,
     )
     files_applied(
         name=f"Agents reach Docker only through the policy ({len(sockets)} socket(s))",

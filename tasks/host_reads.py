@@ -29,7 +29,7 @@ from agenthost.tasks.facts import (
     UserAccount,
 )
 from agenthost.tasks.ops import desired_file_read
-from agenthost.tasks.packages import package_names
+from agenthost.tasks.packages import POLICY, package_names
 from agenthost.tasks.snapshot import Read
 
 
@@ -57,6 +57,7 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
         Read(GroupMembers, group="docker"),
         Read(SocketAcl),
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
+        Read(FileContents, path=POLICY),  # a temporary one left by an interrupted install
         *(Read(PackageVersions, names=names) for names in packages if names),
         *(Read(UnitState, unit=unit) for unit in desired.units(settings)),
         *(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),

@@ -177,9 +177,9 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
 
 
 def test_apt_waits_for_dpkgs_lock_a_bounded_time():
-    from agenthost.tasks.packages import APT
+    from agenthost.tasks.packages import apt
 
-    assert "DPkg::Lock::Timeout=300" in APT
+    assert "DPkg::Lock::Timeout=300" in apt(300)
 
 
 def test_the_agents_docker_config_keeps_its_logins_and_gets_only_our_keys():

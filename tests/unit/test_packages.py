@@ -5,9 +5,10 @@ from pathlib import Path
 
 from agenthost import engine
 from agenthost.tasks.packages import (
-    APT,
     HOLD_DOCKER,
     _available,
+    apt,
+    apt_ready,
     packages_installed,
     reinstall_previous,
     versions_available,
@@ -16,6 +17,7 @@ from agenthost.templating import render
 from tests.unit.harness import on_host, run_op, stamped
 
 V13 = "26.1.5+dfsg1-9+deb13u1"
+APT, READY = apt(600), apt_ready(600)
 
 
 def dpkg(installed: dict, packages: dict, absent: tuple = ()) -> dict:
@@ -27,50 +29,51 @@ def test_packages_as_asked_are_a_noop_without_an_apt_update():
     installed = {"docker.io": [V13], "git": ["1:2.47"]}
     packages, absent = {"docker.io": V13, "git": None}, ["docker-ce"]
     result = run_op(packages_installed, dpkg(installed, packages, absent),
-                    packages=packages, absent=absent)  # fmt: skip
+                    lock_timeout=600, packages=packages, absent=absent)  # fmt: skip
     assert result.commands == [] and result.noops == ["docker.io, git installed as asked"]
 
 
 def test_another_exact_version_is_installed_and_checked():
     packages = {"docker.io": V13}
     result = run_op(packages_installed, dpkg({"docker.io": [f"{V13}+b1"]}, packages),
-                    packages=packages, hold_docker=True)  # fmt: skip
-    assert result.commands[:2] == [
+                    lock_timeout=600, packages=packages, hold_docker=True)  # fmt: skip
+    assert result.commands[:3] == [
+        READY,
         f"{APT} update",
         f"{HOLD_DOCKER}; {APT} install docker.io={V13}",
     ]
-    assert f'case "$v" in {V13}) ;;' in result.commands[2]
+    assert f'case "$v" in {V13}) ;;' in result.commands[3]
 
 
 def test_a_source_switch_is_one_transaction():
     packages, absent = {"docker-ce": None}, ["docker.io", "docker-cli"]
     result = run_op(packages_installed, dpkg({"docker.io": ["20.10"]}, packages, absent),
-                    packages=packages, absent=absent)  # fmt: skip
-    assert result.commands == [f"{APT} update", f"{APT} install docker-ce docker.io-"]
+                    lock_timeout=600, packages=packages, absent=absent)  # fmt: skip
+    assert result.commands == [READY, f"{APT} update", f"{APT} install docker-ce docker.io-"]
 
 
 def test_only_removals_need_no_lists():
     installed = {"docker.io": ["1"], "docker-buildx": ["1"]}
     packages, absent = {"docker.io": None}, ["docker-buildx"]
     result = run_op(packages_installed, dpkg(installed, packages, absent),
-                    packages=packages, absent=absent)  # fmt: skip
-    assert result.commands == [f"{APT} remove docker-buildx"]
+                    lock_timeout=600, packages=packages, absent=absent)  # fmt: skip
+    assert result.commands == [READY, f"{APT} remove docker-buildx"]
 
 
 def test_a_glob_version_is_reached_through_its_pin():
     packages = {"docker-ce": "5:27.3.1-*", "containerd.io": None}
-    result = run_op(packages_installed, dpkg({}, packages), packages=packages)
-    assert result.commands[1] == f"{APT} install docker-ce containerd.io"
-    assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[2]
+    result = run_op(packages_installed, dpkg({}, packages), lock_timeout=600, packages=packages)
+    assert result.commands[2] == f"{APT} install docker-ce containerd.io"
+    assert 'case "$v" in 5:27.3.1-*) ;;' in result.commands[3]
 
 
 def test_a_rollback_puts_back_the_versions_the_step_changes():
     installed = {"docker.io": {f"{V13}+b1"}, "docker-cli": {f"{V13}+b1"}, "git": {"1"}}
     wanted = {"docker.io": V13, "docker-cli": V13, "git": None, "docker-buildx": None}
-    assert reinstall_previous(wanted, installed) == (
+    assert reinstall_previous(wanted, installed, 600) == (
         f"( {HOLD_DOCKER}; {APT} install docker.io={V13}+b1 docker-cli={V13}+b1 )"
     )
-    assert reinstall_previous({"docker.io": None}, installed) is None
+    assert reinstall_previous({"docker.io": None}, installed, 600) is None
 
 
 def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
@@ -93,11 +96,11 @@ def test_a_version_to_move_to_is_checked_in_apts_sources_first():
     """Before its pin is written: a docker_version apt does not have stops the deploy there."""
     packages, absent = {"docker-ce": "5:99.0-*", "containerd.io": None}, ["docker.io"]
     facts = dpkg({"docker-ce": ["5:27.3.1-1"]}, packages, absent)
-    result = run_op(versions_available, facts, packages=packages, absent=absent,
+    result = run_op(versions_available, facts, lock_timeout=600, packages=packages, absent=absent,
                     setting="docker_version", value="99.0")  # fmt: skip
-    assert result.commands[0] == f"{APT} update"
-    assert len(result.commands) == 2, "one check per versioned package"
-    check = result.commands[1]
+    assert result.commands[:2] == [READY, f"{APT} update"]
+    assert len(result.commands) == 3, "one check per versioned package"
+    check = result.commands[2]
     assert "apt-cache madison docker-ce" in check and 'case "$v" in 5:99.0-*) exit 0' in check
     assert "docker_version = '99.0': apt has no docker-ce 5:99.0-*" in check
 
@@ -117,7 +120,8 @@ def test_the_check_runs_the_real_shell(tmp_path):
 def test_a_version_already_installed_needs_no_lists():
     packages = {"docker.io": V13}
     result = run_op(versions_available, dpkg({"docker.io": [V13]}, packages, []),
-                    packages=packages, absent=[], setting="docker_version", value=V13)  # fmt: skip
+                    lock_timeout=600, packages=packages, absent=[], setting="docker_version",
+                    value=V13)  # fmt: skip
     assert result.commands == []
 
 
@@ -127,9 +131,9 @@ def test_an_install_that_fails_takes_the_pin_back_and_names_the_setting(tmp_path
     packages = {"docker.io": "99.0"}
     with on_host():
         undo = pin_taken_back("99.0")
-    result = run_op(packages_installed, dpkg({}, packages), packages=packages, hold_docker=True,
-                    on_failure=undo)  # fmt: skip
-    assert result.commands[1].endswith(f" || {{ {undo}; exit 1; }}")
+    result = run_op(packages_installed, dpkg({}, packages), lock_timeout=600, packages=packages,
+                    hold_docker=True, on_failure=undo)  # fmt: skip
+    assert result.commands[2].endswith(f" || {{ {undo}; exit 1; }}")
     assert pin_taken_back(None) is None
     assert stamped("/etc/apt/preferences.d/agenthost-docker") in undo
     assert "docker_version = '99.0': apt could not install it" in undo
