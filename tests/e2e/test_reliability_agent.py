@@ -1,10 +1,19 @@
-"""An agent spec the host or Docker refuses leaves the running agent as it was (same ID)."""
+"""An agent spec the host or Docker refuses leaves the running agent as it was (same ID); a
+refused or hanging dockerd, a dockerd that cannot start from its files, and apt's lock held by
+another process leave the agents running too."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+
 import pytest
 
-from tests.e2e.runner import deploy, write_inventory
+from agenthost import paths
+from agenthost.paths import DAEMON_JSON
+from tests.e2e.runner import REPO, deploy, write_inventory
 from tests.e2e.test_agent import (  # noqa: F401 (fixtures)
     agent_ids,
     converged,
@@ -36,3 +45,97 @@ def test_an_agent_that_cannot_run_leaves_the_old_one_running(
     assert all("agenthost-next" not in h.check_output("docker ps -a --format '{{.Names}}'")
                for h in remote.values())  # fmt: skip
     assert deploy(inventory=inventory).changed() == {}
+
+
+# The faults real hosts meet (issue 23), each ending with nothing lost: the agents run (the same
+# containers), a good deploy changes nothing more, and drift finds nothing.
+RECORD = paths.APPLIED_RECORD
+HANG = "/run/systemd/system/docker.service.d/agenthost-e2e-hang.conf"
+
+
+def nothing_lost(remote, good, before: dict[str, str]) -> None:
+    """The same agents run; the good inventory `good` deploys, then changes nothing, drifts not."""
+    assert agent_ids(remote) == before
+    assert all(inspect(h)["State"]["Status"] == "running" for h in remote.values())
+    again = deploy(inventory=good)
+    assert again.returncode == 0, again.output
+    assert deploy(inventory=good).changed() == {}
+    assert all(inspect(h)["State"]["Status"] == "running" for h in remote.values())
+    drift = subprocess.run([sys.executable, "-m", "agenthost", "drift", str(good)],
+                           cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+
+
+def with_data(image, keys, tmp_path, **data):
+    """The agent inventory with `data` set too."""
+    return write_inventory(tmp_path / "inventory.py", {**settings(image, keys), **data})
+
+
+def test_a_refused_daemon_option_rolls_back_and_the_agents_run_again(
+    remote, tarball, secrets, inventory, converged, tmp_path  # noqa: F811
+):
+    """Also with the last healthy apply stamped an hour ahead of this machine's clock (a
+    controller an hour behind): the backups of this run still come after it, and are restored."""
+    before, files = agent_ids(remote), {n: h.file(DAEMON_JSON).content_string
+                                        for n, h in remote.items()}  # fmt: skip
+    for host in remote.values():
+        host.check_output(f"sed -i \"s/ .*/ $(date -u -d '+1 hour' +%Y%m%dT%H%M%SZ)/\" {RECORD}")
+    bad = {"docker_daemon_options": {"storage-driver": "agenthost-nonexistent"}}
+    run = deploy(inventory=with_data(tarball, secrets, tmp_path, **bad))
+    assert run.returncode != 0
+    assert run.output.count("the previous files are restored") >= len(remote), run.output
+    assert {n: h.file(DAEMON_JSON).content_string for n, h in remote.items()} == files
+    nothing_lost(remote, inventory, before)
+
+
+def test_a_dockerd_that_hangs_on_start_is_stopped_and_rolled_back(
+    remote, tarball, secrets, inventory, converged, tmp_path  # noqa: F811
+):
+    before = agent_ids(remote)
+    hang = shlex.join(["printf", "%s\\n", "[Service]", "ExecStartPre=/bin/sh -c"
+                       f" 'grep -q debug {DAEMON_JSON} && exec sleep 600 || true'"])  # fmt: skip
+    for host in remote.values():
+        host.check_output(f"mkdir -p {os.path.dirname(HANG)} && {hang} > {HANG}")
+    try:
+        data = {"docker_daemon_options": {"debug": True}, "docker_start_timeout": 20}
+        run = deploy(inventory=with_data(tarball, secrets, tmp_path, **data))
+    finally:
+        for host in remote.values():
+            host.check_output(f"rm -f {HANG} && systemctl daemon-reload")
+    assert run.returncode != 0
+    assert run.output.count("did not start within 20 s (docker_start_timeout)") >= len(remote)
+    assert run.output.count("the previous files are restored") >= len(remote), run.output
+    assert all(h.service("docker").is_running for h in remote.values())
+    nothing_lost(remote, inventory, before)
+
+
+def test_a_dockerd_that_cannot_start_from_its_files_is_healed_by_a_good_deploy(
+    remote, inventory, converged  # noqa: F811
+):
+    before = agent_ids(remote)
+    for host in remote.values():
+        host.check_output(f"echo '{{broken' > {DAEMON_JSON}")
+        host.check_output("systemctl stop docker.socket docker.service")
+    run = deploy(inventory=inventory)
+    assert run.returncode == 0, run.output
+    for host in remote.values():
+        assert host.service("docker").is_running
+        assert "name=userns" in host.check_output("docker info --format '{{.SecurityOptions}}'")
+    nothing_lost(remote, inventory, before)
+
+
+def test_a_deploy_waits_for_dpkgs_lock_naming_its_holder(
+    remote, tarball, secrets, inventory, converged, tmp_path  # noqa: F811
+):
+    """An fcntl lock, as apt takes it (flock(1) takes another kind, which apt does not see)."""
+    before = agent_ids(remote)
+    hold = ("import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w');"
+            " fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(40)")  # fmt: skip
+    for host in remote.values():
+        host.check_output(f"systemd-run --collect python3 -c {shlex.quote(hold)}")
+    run = deploy(inventory=with_data(tarball, secrets, tmp_path, agent_packages=["tree"]))
+    assert run.returncode == 0, run.output
+    assert "waiting for apt: /var/lib/dpkg/lock-frontend is held by process" in run.output
+    assert "python3 -c import fcntl" in run.output
+    assert all(h.package("tree").is_installed for h in remote.values())
+    nothing_lost(remote, inventory, before)
