@@ -81,16 +81,20 @@ def subid_lines_restored(path: str, user: str):
 
 
 @operation()
-def docker_restarted(restored: list[OperationMeta]):
+def docker_restarted(restored: list[OperationMeta], timeout: int):
     """dockerd runs the restored configuration: restarted when one of the operations `restored`
-    changed what it reads (in this operation, so a retired host plans no change at all)."""
+    changed what it reads (in this operation, so a retired host plans no change at all), each
+    wait bounded by `timeout` seconds (docker_start_timeout)."""
     if not any(changes(op) for op in restored):
         host.noop("dockerd runs the host's own configuration")
         return
     yield "systemctl daemon-reload"
     yield "systemctl reset-failed docker.service docker.socket 2>/dev/null; true"
-    yield "systemctl restart docker.socket docker.service"
-    yield "for _ in $(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1"
+    yield (f"timeout {timeout} systemctl restart docker.socket docker.service || {{ echo"
+           f" 'agenthost: docker did not start within {timeout} s (docker_start_timeout)' >&2;"
+           " exit 1; }")  # fmt: skip
+    yield (f"end=$(($(date +%s) + {timeout})); until timeout 10 docker info >/dev/null 2>&1; do"
+           " [ $(date +%s) -lt $end ] || exit 1; sleep 1; done")  # fmt: skip
 
 
 @operation()
@@ -151,7 +155,8 @@ def retire(settings: Settings) -> None:
     dockerd_paths = {file.path for file in desired.dockerd_files(settings)}
     dockerds = [op for path, op in removed.items() if path in dockerd_paths]
     docker_restarted(
-        name="Docker runs the host's own configuration", restored=[daemon, *subid, *dockerds]
+        name="Docker runs the host's own configuration", restored=[daemon, *subid, *dockerds],
+        timeout=settings.docker_start_timeout,
     )
     group_members_exactly(
         name=f"The {members_title('docker group', settings.docker_users)}",
