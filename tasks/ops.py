@@ -22,9 +22,9 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
 from agenthost.paths import BACKUP_DIR
+from agenthost.tasks.backup_stamp import run_stamp
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
-from agenthost.tasks.stamp import run_stamp
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file

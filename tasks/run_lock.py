@@ -26,9 +26,9 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 
 from agenthost.paths import APPLIED_RECORD, APPLY_UNIT, BACKUP_DIR, RUN_LOCK
+from agenthost.tasks.backup_stamp import set_run_stamp
 from agenthost.tasks.ops import RUN_ID
 from agenthost.tasks.snapshot import Read, forget, read
-from agenthost.tasks.stamp import set_run_stamp
 
 LOCK = RUN_LOCK
 WAIT_SECONDS = 600

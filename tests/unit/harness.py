@@ -19,7 +19,7 @@ from pyinfra.api import Config, FileUploadCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
 
 from agenthost.paths import BACKUP_DIR
-from agenthost.tasks.stamp import set_run_stamp
+from agenthost.tasks.backup_stamp import set_run_stamp
 
 STAMP = "20261201T120000Z"  # the backup stamp the run lock gives a test's host
 
