@@ -24,13 +24,14 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agenthost import drift_checks, fleet, report
+from agenthost import drift_checks, explain, fleet, report
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
-from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
+from agenthost.report import NOT_CHECKED, HostReport, Item
 from agenthost.settings import redact
 from agenthost.templating import render
 
@@ -49,15 +50,31 @@ class DriftError(RuntimeError):
 _inventory_sent = False
 
 
-def planned_operations(state, host) -> list[tuple[str, bool]]:
-    """(name, would change) of each operation planned for `host`, in order, but the conditional
-    ones (a restart that follows a change is not drift of its own)."""
+def planned_operations(state, host) -> list[tuple[str, bool, list[explain.Difference]]]:
+    """(name, would change, what differs) of each operation planned for `host`, in order, but
+    the conditional ones (a restart that follows a change is not drift of its own)."""
     planned = []
     for op_hash, data in state.ops[host].items():
         if not data.global_arguments.get("_if"):
             name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
-            planned.append((name, bool(data.operation_meta._maybe_is_change)))
+            changes = bool(data.operation_meta._maybe_is_change)
+            found = explain.recorded(host.name, op_hash) if changes else []
+            planned.append((name, changes, found))
     return planned
+
+
+def with_contents(host, planned: list) -> list:
+    """`planned` with the diff of every drifted file, read in one command: the one extra read
+    a drifted host costs (none when no file's content differs)."""
+    from pyinfra.facts.server import Command
+
+    paths = sorted({d.path for _, _, found in planned for d in found if d.path})
+    if not paths:
+        return planned
+    mark = f"--agenthost-file-{uuid.uuid4().hex}--"
+    output = host.get_fact(Command, explain.read_command(paths, mark)) or ""
+    contents = explain.split_contents(output, mark)
+    return [(n, c, explain.with_diffs(found, contents)) for n, c, found in planned]
 
 
 def report_planned(state, host) -> None:
@@ -65,9 +82,10 @@ def report_planned(state, host) -> None:
     global _inventory_sent
     from agenthost.tasks.ops import not_checked_on
 
+    planned = with_contents(host, planned_operations(state, host))
     record: dict[str, Any] = {
         "host": host.name,
-        "operations": planned_operations(state, host),
+        "operations": [(n, c, [d.public() for d in found]) for n, c, found in planned],
         "not_checked": not_checked_on(host.name),
     }
     if not _inventory_sent:  # the first host tells which hosts there are to wait for
@@ -80,12 +98,12 @@ def report_planned(state, host) -> None:
 
 
 def host_report(record: dict[str, Any]) -> HostReport:
-    """A host's items: one per operation, drifted where it would change, and what was not
-    checked."""
-    items = [
-        Item(name, NO_CHANGE, WOULD_CHANGE if changes else NO_CHANGE)
-        for name, changes in record["operations"]
-    ]
+    """A host's items: one per operation, drifted where it would change (with what differs,
+    when the operation said), and what was not checked."""
+    items = []
+    for name, changes, *found in record["operations"]:
+        differences = [explain.Difference(**d) for d in (found[0] if found else [])]
+        items.append(report.item(name, changes, differences))
     items += [Item(what, "as configured", NOT_CHECKED) for what in record["not_checked"]]
     return HostReport(record["host"], tuple(items))
 

@@ -10,6 +10,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from agenthost import explain
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
 from agenthost.tasks.snapshot import read
@@ -133,6 +134,7 @@ def unit_running(unit: str):
     if active and enabled:
         host.noop(f"{unit} is enabled and active")
         return
+    explain.record(explain.unit(unit, active, enabled))
     if not active:
         yield StringCommand("systemctl", "start", QuoteString(unit))
     if not enabled:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pyinfra import host
 from pyinfra.api import StringCommand, operation
 
+from agenthost import explain
 from agenthost.engine import satisfied
 from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.snapshot import read
@@ -43,6 +44,9 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     if not missing and not remove:
         host.noop(f"{', '.join(packages)} installed as asked")
         return
+    for name in [*missing, *remove]:
+        explain.record(explain.package(name, packages.get(name, explain.ABSENT),
+                                       installed.get(name, [])))  # fmt: skip
     prefix = f"{HOLD_DOCKER}; " if hold_docker else ""
     if not missing:
         yield f"{prefix}{APT} remove {shlex.join(remove)}"

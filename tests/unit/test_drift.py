@@ -42,6 +42,11 @@ class FakeOpMeta:
         self.names = set(names)
 
 
+class FakeHost:
+    def __init__(self, name):
+        self.name = name
+
+
 class FakeState:
     def __init__(self, host, ops):
         self.ops = {host: {h: data for h, (data, _) in ops.items()}}
@@ -49,14 +54,15 @@ class FakeState:
 
 
 def test_planned_operations_leave_out_conditional_ones_and_redact_names():
-    state = FakeState(A, {
+    host = FakeHost(A)
+    state = FakeState(host, {
         "a": (FakeData(True), FakeOpMeta("proxy http://u:pw@proxy:3128")),
         "b": (FakeData(True, conditional=True), FakeOpMeta("Docker restart")),
         "c": (FakeData(None), FakeOpMeta("Docker socket")),
     })  # fmt: skip
-    assert drift.planned_operations(state, A) == [
-        ("proxy http://***@proxy:3128", True),
-        ("Docker socket", False),
+    assert drift.planned_operations(state, host) == [
+        ("proxy http://***@proxy:3128", True, []),
+        ("Docker socket", False, []),
     ]
 
 
@@ -141,6 +147,7 @@ def test_json_report():
         "expected": "member",
         "actual": "not a member",
         "ok": False,
+        "differences": [],
     }
     assert unchecked == {
         "name": "agent-03",
