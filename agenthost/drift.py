@@ -17,8 +17,6 @@ inventory or a --limit that cannot work (agenthost/drift_checks.py), found befor
 
 from __future__ import annotations
 
-import argparse
-import getpass
 import json
 import os
 import subprocess
@@ -29,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agenthost import drift_checks, explain, fleet, report
+from agenthost import explain, report
+from agenthost.engine import installed_engine
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.report import NOT_CHECKED, HostReport, Item
 from agenthost.settings import redact
@@ -80,13 +79,14 @@ def with_contents(host, planned: list) -> list:
 def report_planned(state, host) -> None:
     """Write `host`'s record, one JSON line, to the descriptor `agenthost drift` listens on."""
     global _inventory_sent
-    from agenthost.tasks.ops import not_checked_on
+    from agenthost.tasks.ops import not_checked_on, packages_seen_on
 
     planned = with_contents(host, planned_operations(state, host))
     record: dict[str, Any] = {
         "host": host.name,
         "operations": [(n, c, [d.public() for d in found]) for n, c, found in planned],
         "not_checked": not_checked_on(host.name),
+        "engine": installed_engine(packages_seen_on(host.name)),
     }
     if not _inventory_sent:  # the first host tells which hosts there are to wait for
         record["inventory"] = [h.name for h in (state.limit_hosts or state.inventory)]
@@ -105,7 +105,8 @@ def host_report(record: dict[str, Any]) -> HostReport:
         differences = [explain.Difference(**d) for d in (found[0] if found else [])]
         items.append(report.item(name, changes, differences))
     items += [Item(what, "as configured", NOT_CHECKED) for what in record["not_checked"]]
-    return HostReport(record["host"], tuple(items))
+    engine = record.get("engine")
+    return HostReport(record["host"], tuple(items), engine=tuple(engine) if engine else None)
 
 
 def pyinfra_said(output: str, host: str) -> str:
@@ -182,84 +183,3 @@ def units(inventory: str, schedule: str, user: str, directory: Path) -> dict[str
         ),
         "agenthost-drift.timer": render("agenthost-drift.timer.j2", schedule=schedule),
     }
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "drift", help="report hosts that are no longer what the inventory says (changes nothing)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("inventory", help="pyinfra inventory file, as for a deploy")
-    parser.add_argument(
-        "--limit", action="append", default=[], metavar="HOST",
-        help="check only this host or group (repeat for more), as pyinfra's --limit",
-    )  # fmt: skip
-    parser.add_argument("--json", dest="json_file", metavar="FILE", help="write the report as JSON")
-    parser.add_argument(
-        "--junit", metavar="FILE", help="write JUnit XML: a testcase per host and item"
-    )
-    parser.add_argument(
-        "--write-units", metavar="DIR",
-        help="instead of checking, write agenthost-drift.service and .timer into DIR (e.g. "
-             f"/etc/systemd/system): they run this check with reports in {UNITS_STATE_DIR}",
-    )  # fmt: skip
-    parser.add_argument(
-        "--schedule", default=UNITS_SCHEDULE, help="the timer's OnCalendar (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--user", default=getpass.getuser(),
-        help="user the units run the check as: whose SSH keys reach the hosts (%(default)s)",
-    )  # fmt: skip
-    parser.set_defaults(func=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    try:
-        hosts = _usage_checked(args)
-    except drift_checks.UsageError as error:
-        print(*(f"agenthost drift: {p}" for p in error.problems), sep="\n", file=sys.stderr)
-        return report.EXIT_USAGE
-    if args.write_units:
-        units_ = units(args.inventory, args.schedule, args.user, Path.cwd())
-        for name, content in units_.items():
-            path = Path(args.write_units) / name
-            path.write_text(content)
-            print(f"wrote {path}")
-        print("then: systemctl daemon-reload && systemctl enable --now agenthost-drift.timer")
-        return 0
-    errors = fleet.settings_errors(hosts, Path("group_data"))
-    if errors:
-        print("agenthost drift: invalid settings, no host was checked:", *errors, sep="\n",
-              file=sys.stderr)  # fmt: skip
-        return report.EXIT_UNCHECKED
-    try:
-        reports = check(
-            args.inventory, args.limit, lambda r: print(report.table([r]), end="", flush=True)
-        )
-    except DriftError as error:
-        print(f"agenthost drift: {error}", file=sys.stderr)
-        return report.EXIT_UNCHECKED
-    if args.json_file:
-        Path(args.json_file).write_text(report.to_json(reports))
-    if args.junit:
-        Path(args.junit).write_text(report.junit(reports))
-    return report.exit_code(reports)
-
-
-def _usage_checked(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The hosts within --limit, once every option is seen to work; else UsageError naming
-    every mistake (the inventory is read, no host is)."""
-    problems = drift_checks.report_paths({"--json": args.json_file, "--junit": args.junit})
-    if args.write_units:
-        problems += drift_checks.units_options(args.write_units, args.user, args.schedule)
-    hosts = []
-    try:
-        hosts = drift_checks.limited(drift_checks.inventory_hosts(args.inventory), args.limit)
-    except drift_checks.UsageError as error:
-        problems += error.problems
-    if problems:
-        raise drift_checks.UsageError(problems)
-    return hosts

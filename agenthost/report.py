@@ -64,6 +64,7 @@ class HostReport:
     name: str
     items: tuple[Item, ...] = ()
     error: str | None = None  # why the host could not be checked
+    engine: tuple[str, str] | None = None  # (source, version) of the engine dpkg has
 
     @property
     def drifted(self) -> list[Item]:
@@ -109,6 +110,8 @@ def to_json(reports: list[HostReport]) -> str:
             "name": report.name,
             "status": report.status,
             "error": report.error,
+            "engine": dict(zip(("source", "version"), report.engine, strict=True))
+            if report.engine else None,
             "items": [
                 {"name": i.name, "expected": i.expected, "actual": i.actual, "ok": i.ok,
                  "differences": [d.public() for d in i.differences]}  # fmt: skip

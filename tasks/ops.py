@@ -31,6 +31,7 @@ RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 # Temporary names carry the run's own id: two runs never write through the same file.
 RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
+_observed: dict[str, dict[str, list[str]]] = {}
 
 
 def not_checked(what: str) -> None:
@@ -40,6 +41,15 @@ def not_checked(what: str) -> None:
 
 def not_checked_on(name: str) -> list[str]:
     return _not_checked.get(name, [])
+
+
+def observe_packages(installed: dict[str, list[str]]) -> None:
+    """Keep the package versions an operation read: drift reports the engine's at no cost."""
+    _observed.setdefault(host.name, {}).update(installed)
+
+
+def packages_seen_on(name: str) -> dict[str, list[str]]:
+    return _observed.get(name, {})
 
 
 class Managed(NamedTuple):

@@ -12,6 +12,7 @@ from pyinfra.api import StringCommand, operation
 from agenthost import explain
 from agenthost.engine import satisfied
 from agenthost.tasks.facts import PackageVersions
+from agenthost.tasks.ops import observe_packages
 from agenthost.tasks.snapshot import read
 
 APT = (
@@ -39,6 +40,7 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     + on_failure: shell run when the install fails (before the host fails), e.g. taking a pin back
     """
     installed = read(PackageVersions, names=package_names(packages, absent))
+    observe_packages(installed)
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
     remove = [name for name in absent or [] if name in installed]
     if not missing and not remove:

@@ -153,6 +153,7 @@ def test_json_report():
         "name": "agent-03",
         "status": "unchecked",
         "error": "ssh failed: Connection refused",
+        "engine": None,
         "items": [],
     }
     text = report.to_json([CLEAN])
