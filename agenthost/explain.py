@@ -112,6 +112,28 @@ def package(name: str, wanted: str | None, installed: list[str]) -> Difference:
     return Difference(f"package {name}", expected, _names(installed) if installed else ABSENT)
 
 
+def container(name: str, wanted: dict[str, list[str]], current: dict | None, same_spec: bool,
+              live_limits_differ: bool) -> list[Difference]:  # fmt: skip
+    """Which parts of an agent container's spec differ (agent_container.parts), from the parts
+    recorded on it when it was run, and its live limits; never an environment value."""
+    if current is None:
+        return [Difference(f"container {name}", "running the configured spec", ABSENT)]
+    found, out = current.get("parts"), []
+    if not same_spec and found is None:
+        out.append(Difference(f"container {name} spec", "as configured",
+                              "differs (run by an agenthost that did not record its parts)"))
+    for part in sorted({*wanted, *(found or {})} if not same_spec and found else ()):
+        if wanted.get(part, []) != found.get(part, []):
+            secret = part == "env file content"
+            out.append(Difference(f"container {name} {part}",
+                                  SECRET_EXPECTED if secret else _names(wanted.get(part, [])),
+                                  SECRET_ACTUAL if secret else _names(found.get(part, []))))
+    if live_limits_differ:  # `docker update` changes them without changing the spec
+        live = f"--memory {current['memory']} (bytes), --cpus {current['nano_cpus'] / 1e9:g} (live)"
+        out.append(Difference(f"container {name} limits", _names(wanted.get("limits", [])), live))
+    return out
+
+
 def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
 

@@ -145,3 +145,32 @@ def test_each_report_shows_both_sides_and_the_diff():
     assert '"diff": "--- ' in report.to_json([host]) and "0644 root:root" in report.to_json([host])
     assert drift.host_report({"host": "h", "not_checked": [], "operations": [
         ["daemon.json", True, [d.public() for d in item.differences]]]}).items == (item,)
+
+
+def test_an_agent_container_says_which_parts_differ_and_never_an_environment_value():
+    from agenthost.agent_container import HostIds, parts, run_args
+    from agenthost.settings import AgentContainer
+
+    def spec_parts(image_id, env_sha, **changes):
+        spec = AgentContainer(name="agent", image="agent:1", memory="256m", **changes)
+        args = run_args(spec, HostIds(1001, 1001), "/ws", "root", "/etc/a.env", "/run/a.sock")
+        return parts(args, image_id, env_sha)
+
+    before = spec_parts("sha256:old", "aaaa", environment={"MODE": "blue-value"})
+    after = spec_parts("sha256:new", "bbbb", environment={"MODE": "x", "EXTRA": "v"},
+                       volumes=["/cache:/cache"])  # fmt: skip
+    assert "blue-value" not in repr(before) and "MODE" in before["environment names"]
+    assert before["limits"] == ["--memory 256m", "--cpus 2.0"] and "/ws:/ws" in before["mounts"]
+    current = {"spec": "old", "parts": before, "memory": 2**28, "nano_cpus": 0}
+    found = {d.what: d for d in explain.container("agent", after, current, False, False)}
+    assert set(found) == {"container agent image", "container agent environment names",
+                          "container agent mounts", "container agent env file content"}
+    assert found["container agent environment names"].expected == "EXTRA, MODE"
+    assert found["container agent env file content"].actual == "content differs"
+    assert "aaaa" not in repr(found) and "bbbb" not in repr(found)
+    live = explain.container("agent", before, {**current, "memory": 2**29}, True, True)
+    assert live == [Difference("container agent limits", "--memory 256m, --cpus 2.0",
+                               "--memory 536870912 (bytes), --cpus 0 (live)")]  # fmt: skip
+    assert explain.container("agent", before, None, False, False)[0].actual == "absent"
+    old = explain.container("agent", before, {**current, "parts": None}, False, False)
+    assert "did not record its parts" in old[0].actual
