@@ -63,15 +63,15 @@ def planned_operations(state, host) -> list[tuple[str, bool, list[explain.Differ
 
 
 def with_contents(host, planned: list) -> list:
-    """`planned` with the diff of every drifted file, read in one command: the one extra read
-    a drifted host costs (none when no file's content differs)."""
+    """`planned` with the diff of every drifted file and the live daemon's differing options,
+    read in one command: the one extra read a drifted host costs (none when it needs neither)."""
     from pyinfra.facts.server import Command
 
-    paths = sorted({d.path for _, _, found in planned for d in found if d.path})
-    if not paths:
+    sections = explain.pending_reads([d for _, _, found in planned for d in found])
+    if not sections:
         return planned
     mark = f"--agenthost-file-{uuid.uuid4().hex}--"
-    output = host.get_fact(Command, explain.read_command(paths, mark)) or ""
+    output = host.get_fact(Command, explain.read_command(sections, mark)) or ""
     contents = explain.split_contents(output, mark)
     return [(n, c, explain.with_diffs(found, contents)) for n, c, found in planned]
 

@@ -13,11 +13,14 @@ import difflib
 import shlex
 from dataclasses import asdict, dataclass, replace
 
+from agenthost import live_daemon
+from agenthost.paths import DAEMON_JSON
 from agenthost.settings import redact
 
 DIFF_LINES = 60  # of a file's diff; the rest is counted, not shown (a JUnit message stays short)
 SECRET_EXPECTED, SECRET_ACTUAL = "content as configured (secret, not shown)", "content differs"
 ABSENT = "absent"
+LIVE = "live dockerd"  # the section of the one extra read that holds live_daemon.PROBE's output
 _recorded: dict[tuple[str, str], dict[str, Difference]] = {}
 
 
@@ -32,6 +35,7 @@ class Difference:
     diff: str = ""
     path: str | None = None
     content: str | None = None
+    probe: bool = False  # the live daemon's options, read with the file diffs (live_daemon)
 
     def public(self) -> dict[str, str]:
         """What a report shows: never the content the deploy would write."""
@@ -150,12 +154,21 @@ def content_diff(path: str, current: str | None, wanted: str) -> str:
     return "".join(diff)
 
 
-def read_command(paths: list[str], mark: str) -> str:
-    """Shell printing each of `paths` after a line `mark path`, in one round trip."""
-    return "; ".join(
-        f"echo {shlex.quote(f'{mark} {path}')}; cat {shlex.quote(path)} 2>/dev/null"
-        for path in paths
-    )
+def pending_reads(differences: list[Difference]) -> dict[str, str]:
+    """What the diffs and the live daemon's options need read: section name -> shell."""
+    paths = sorted({d.path for d in differences if d.path})
+    if any(d.probe for d in differences):
+        paths = sorted({*paths, DAEMON_JSON})
+    sections = {path: f"cat {shlex.quote(path)} 2>/dev/null" for path in paths}
+    if any(d.probe for d in differences):
+        sections[LIVE] = live_daemon.PROBE
+    return sections
+
+
+def read_command(sections: dict[str, str], mark: str) -> str:
+    """Shell printing each section's output after a line `mark name`, in one round trip."""
+    return "; ".join(f"echo {shlex.quote(f'{mark} {name}')}; {command}"
+                     for name, command in sections.items())  # fmt: skip
 
 
 def split_contents(output: str, mark: str) -> dict[str, str]:
@@ -171,9 +184,15 @@ def split_contents(output: str, mark: str) -> dict[str, str]:
 
 
 def with_diffs(differences: list[Difference], contents: dict[str, str]) -> list[Difference]:
-    """`differences` with each pending diff made from the host's `contents`."""
-    return [
-        replace(d, diff=content_diff(d.path, contents.get(d.path), d.content or ""),
-                path=None, content=None) if d.path else d  # fmt: skip
-        for d in differences
-    ]
+    """`differences` with each pending diff, and the live daemon's options, from what the
+    host's sections printed."""
+    out = []
+    for d in differences:
+        if d.path:
+            d = replace(d, diff=content_diff(d.path, contents.get(d.path), d.content or ""),
+                        path=None, content=None)  # fmt: skip
+        elif d.probe:
+            said = live_daemon.explained(contents.get(LIVE, ""), contents.get(DAEMON_JSON, ""))
+            d = replace(d, actual=redact(said), probe=False)
+        out.append(d)
+    return out

@@ -4,7 +4,7 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
 from agenthost.tasks.ops import (
@@ -99,6 +99,12 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     if not changed and state["current"] == state["applied"]:
         host.noop("dockerd runs the configuration on disk")
         return
+    if not changed:  # a file changed without a restart: which options differ is read later
+        explain.record(explain.Difference("dockerd", "runs the configuration on disk",
+                                          "runs an earlier configuration", probe=True))
+    else:
+        explain.record(explain.Difference("dockerd", "runs the configuration the deploy writes",
+                                          "to restart for the files that differ"))
     undo = [m.undo for m in changed_ops if m.undo]
     script = render(
         "docker-apply.sh.j2",

@@ -100,7 +100,8 @@ def test_a_clean_operation_says_nothing():
 def test_file_contents_come_back_by_path_from_one_shell_command(tmp_path):
     (tmp_path / "a b").write_text("one\ntwo\n")
     paths = [str(tmp_path / "a b"), str(tmp_path / "missing")]
-    command = explain.read_command(paths, "--mark--")
+    sections = explain.pending_reads([Difference("f", "x", "y", path=p) for p in paths])
+    command = explain.read_command(sections, "--mark--")
     output = subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout
     assert explain.split_contents(output, "--mark--") == {paths[0]: "one\ntwo\n", paths[1]: ""}
 
@@ -113,7 +114,7 @@ class Host:
 
     def get_fact(self, fact, command):
         self.reads.append(command)
-        mark = command.split("'")[1].split(" ")[0]
+        mark = command.split(" ")[1].strip("'")
         return "\n".join(f"{mark} {p}\n{text}".rstrip("\n") for p, text in self.contents.items())
 
 
