@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agenthost import __version__, drift_command, known_hosts, report, settings
+from agenthost import __version__, drift_command, known_hosts, report, settings, status
 from agenthost.lab import rehearsal
 
 
@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
     drift_command.add_parser(commands)
+    status.add_parser(commands)
     known_hosts.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
     table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")

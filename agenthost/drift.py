@@ -77,8 +77,7 @@ def with_contents(host, planned: list) -> list:
 
 
 def report_planned(state, host) -> None:
-    """Write `host`'s record, one JSON line, to the descriptor `agenthost drift` listens on."""
-    global _inventory_sent
+    """Send `host`'s planned operations and what differs to `agenthost drift`."""
     from agenthost.tasks.ops import not_checked_on, packages_seen_on
 
     planned = with_contents(host, planned_operations(state, host))
@@ -88,6 +87,12 @@ def report_planned(state, host) -> None:
         "not_checked": not_checked_on(host.name),
         "engine": installed_engine(packages_seen_on(host.name)),
     }
+    send(state, record)
+
+
+def send(state, record: dict[str, Any]) -> None:
+    """Write a host's record, one JSON line, to the descriptor the agenthost command reads."""
+    global _inventory_sent
     if not _inventory_sent:  # the first host tells which hosts there are to wait for
         record["inventory"] = [h.name for h in (state.limit_hosts or state.inventory)]
         _inventory_sent = True
@@ -121,19 +126,28 @@ def pyinfra_said(output: str, host: str) -> str:
     return redact(" ".join(about[-3:]) or (lines[-1] if lines else "no output"))
 
 
-def plan_command(inventory: str, limit: list[str]) -> list[str]:
+def plan_command(inventory: str, limit: list[str], plan: Path = PLAN) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
     # Not -y: with it, pyinfra skips the change detection this check is made of.
-    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
+    return [PYINFRA, "--dry", *limits, inventory, str(plan)]
+
+
+def unreachable(name: str, why: str) -> HostReport:
+    return HostReport(name, error=why)
 
 
 def check(
-    inventory: str, limit: list[str] = (), on_report: Callable[[HostReport], None] = print
-) -> list[HostReport]:
-    """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
+    inventory: str, limit: list[str] = (), on_report: Callable[[Any], None] = print,
+    plan: Path = PLAN, make: Callable[[dict], Any] = host_report,
+    down: Callable[[str, str], Any] = unreachable, hosts: list[str] | None = None,
+) -> list:
+    """A report per host (`make` of its record, `down` of a host pyinfra could not plan), each
+    handed to `on_report` as soon as pyinfra has planned it. `plan` is the deploy file pyinfra
+    runs with --dry, which `send`s each host's record. With `hosts` (the names pyinfra is to
+    plan), a run that reached none names each with its reason instead of raising DriftError."""
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        plan_command(inventory, list(limit)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        plan_command(inventory, list(limit), plan), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
         env={**os.environ, REPORT_FD: str(write_fd)},
     )  # fmt: skip
@@ -150,16 +164,17 @@ def check(
         for line in records:
             record = json.loads(line)
             expected = expected or record.get("inventory")
-            reports[record["host"]] = host_report(record)
+            reports[record["host"]] = make(record)
             on_report(reports[record["host"]])
     process.wait()
     reader.join()
     said = "".join(output)
+    expected = expected or hosts
     if expected is None:
         raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
     for name in expected:
         if name not in reports:
-            reports[name] = HostReport(name, error=pyinfra_said(said, name))
+            reports[name] = down(name, pyinfra_said(said, name))
             on_report(reports[name])
     return [reports[name] for name in expected]
 

@@ -108,7 +108,8 @@ def _check(args: argparse.Namespace, hosts: list[dict[str, Any]]) -> list[report
         return []
     limit = [h["name"] for h in hosts] if args.shard else args.limit
     return drift.check(
-        args.inventory, limit, lambda r: print(report.table([r]), end="", flush=True)
+        args.inventory, limit, lambda r: print(report.table([r]), end="", flush=True),
+        hosts=[h["name"] for h in hosts],
     )
 
 

@@ -44,7 +44,7 @@ def test_drift_checks_only_its_shard_and_the_shards_together_report_what_one_run
                         lambda _: [{"name": n, "groups": [], "data": {}} for n in SIX])  # fmt: skip
     monkeypatch.setattr(fleet, "settings_errors", lambda *_: [])
 
-    def check(_inventory, limit, on_report):  # what pyinfra's --limit would check
+    def check(_inventory, limit, on_report, **_):  # what pyinfra's --limit would check
         return [report.HostReport(name) for name in (limit or SIX)]
 
     monkeypatch.setattr(drift, "check", check)
