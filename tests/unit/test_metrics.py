@@ -48,3 +48,45 @@ def test_promtool_finds_the_textfile_well_formed(tmp_path):
     checked = subprocess.run(["promtool", "check", "metrics"], input=path.read_text(),
                              capture_output=True, text=True)  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+RULE_TESTS = """rule_files: [rules.yml]
+evaluation_interval: 5m
+tests:
+  - interval: 1h
+    input_series:
+      # night 1 (3:00) drifted, night 2 drifted: two nights from 27h on
+      - series: 'agenthost_drift_items{host="a",shard="1/1"}'
+        values: '0x2 1x48'
+      # drifted one night only, repaired by the next
+      - series: 'agenthost_drift_items{host="b",shard="1/1"}'
+        values: '0x2 1x23 0x24'
+      - series: 'agenthost_drift_last_run_timestamp_seconds{shard="1/1"}'
+        values: '0x20'
+    alert_rule_test:
+      - eval_time: 20h
+        alertname: AgentHostDriftedTwoNights
+        exp_alerts: []
+      - eval_time: 28h
+        alertname: AgentHostDriftedTwoNights
+        exp_alerts:
+          - exp_labels: {host: a, shard: 1/1, severity: warning}
+            exp_annotations:
+              summary: "a has drifted for two nights: see the drift check's Test Result"
+      - eval_time: 10h
+        alertname: AgentHostDriftCheckNotRun
+        exp_alerts: []
+"""
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="Debian's prometheus package brings it")
+def test_the_readme_alert_rules_fire_on_two_nights_of_drift_only(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("groups:\n  - name: agenthost")
+    (tmp_path / "rules.yml").write_text(readme[start:readme.index("```", start)])
+    (tmp_path / "tests.yml").write_text(RULE_TESTS)
+    checked = subprocess.run(["promtool", "test", "rules", "tests.yml"], cwd=tmp_path,
+                             capture_output=True, text=True)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
