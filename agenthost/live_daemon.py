@@ -59,5 +59,5 @@ def explained(probe_output: str, daemon_json: str) -> str:
     except (ValueError, IndexError, AttributeError):
         return "an earlier configuration (docker info could not be read)"
     if not found:
-        return "an earlier configuration (no option docker info shows differs)"
+        return "an earlier configuration (no option docker info shows differs from the file)"
     return "; ".join(found)

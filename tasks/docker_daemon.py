@@ -99,12 +99,9 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     if not changed and state["current"] == state["applied"]:
         host.noop("dockerd runs the configuration on disk")
         return
-    if not changed:  # a file changed without a restart: which options differ is read later
-        explain.record(explain.Difference("dockerd", "runs the configuration on disk",
-                                          "runs an earlier configuration", probe=True))
-    else:
-        explain.record(explain.Difference("dockerd", "runs the configuration the deploy writes",
-                                          "to restart for the files that differ"))
+    # Which options the running dockerd has that the file on disk does not: read after the plan.
+    explain.record(explain.Difference("dockerd", "runs daemon.json as on disk",
+                                      "runs an earlier configuration", probe=True))
     undo = [m.undo for m in changed_ops if m.undo]
     script = render(
         "docker-apply.sh.j2",
