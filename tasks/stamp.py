@@ -47,12 +47,13 @@ def parse(lines: list[str] | None) -> dict[str, str]:
 
 
 def _others_changed() -> bool:
-    """Whether another operation of this run on this host changed (or, planned, will)."""
+    """Whether another operation of this run on this host changed (or, planned, will). A
+    conditional one (a restart) only follows another change; planned, it would always say yes."""
     for op_hash, data in host.state.ops[host].items():
         meta = data.operation_meta
-        if op_hash != host.current_op_hash and (
-            meta.did_change() if meta.is_complete() else meta.will_change
-        ):
+        if op_hash == host.current_op_hash or data.global_arguments.get("_if"):
+            continue
+        if meta.did_change() if meta.is_complete() else meta.will_change:
             return True
     return False
 
