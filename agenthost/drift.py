@@ -7,8 +7,11 @@ deploy cannot disagree, and drift reaches every host the deploy reaches, through
 connectors, authentication and privilege settings. An operation that would change a host is a
 drifted item; conditional ones (restarts, reloads that follow another change) are not counted.
 
-It needs no secrets or tarballs on the machine that runs it: what only they could tell is
-reported as not checked. Each host's result is printed as soon as it is known.
+Each drifted item says what differs, expected against actual (agenthost/explain.py): a clean
+host costs no extra command, a drifted one at most one (its files' diffs and the live daemon's
+options). It needs no secrets or tarballs on the machine that runs it: what only they could tell
+is reported as not checked. Each host's result is printed as soon as it is known. `--shard K/N`
+checks a stable share of the hosts; `--prometheus FILE` writes node_exporter's textfile format.
 
 Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2), or
 invalid settings (each named, with the file it came from); 64: a usage error: an option, the

@@ -175,3 +175,12 @@ def test_an_agent_container_says_which_parts_differ_and_never_an_environment_val
     assert explain.container("agent", before, None, False, False)[0].actual == "absent"
     old = explain.container("agent", before, {**current, "parts": None}, False, False)
     assert "did not record its parts" in old[0].actual
+
+
+def test_pyinfra_diff_says_the_same_differences():
+    facts = {"GroupMembers": {"docker": ["bob"]}, "UserAccount": {"bob": {"uid": 1}}}
+    result = run_op(group_members_exactly, facts, diff=True, group="docker", users=[])
+    assert result.host.logs == ["docker group members: bob (extra: bob; missing: none), wants"
+                                " exactly none"]  # fmt: skip
+    quiet = run_op(group_members_exactly, facts, group="docker", users=[])
+    assert quiet.host.logs == [] and quiet.differences
