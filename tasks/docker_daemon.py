@@ -1,3 +1,6 @@
+"""daemon.json, validated before it replaces the old one, and the one restart that applies
+everything dockerd reads (health-checked, rolled back if dockerd does not come back)."""
+
 import shlex
 from io import StringIO
 

@@ -1,3 +1,5 @@
+"""Agent containers' docker run arguments, spec hash, labels and the parts drift compares."""
+
 import pytest
 from pydantic import ValidationError
 
