@@ -58,7 +58,7 @@ EDITS = [
     (f"rm {paths.PROXY_DROP_IN}", "proxy drop-in", ["present, 0644 root:root", "absent"]),
     ("docker stop agent", "Agent container agent", ["running", "exited"]),
     (f"""sed -i 's/"privileged": false/"privileged": true/' {POLICY_DIR}/account.json""",
-     "only through the policy", ['-  "privileged": true', '+  "privileged": false']),
+     "only through the policy", ['-    "privileged": true,', '+    "privileged": false,']),
     ("systemctl stop agenthost-docker-policy@container-agent.socket",
      "container-agent.sock is listening", ["active, enabled", "inactive, enabled"]),
     (f"chmod 0600 {paths.SSHD_POLICY}", "SSH sessions use its policy socket",
