@@ -83,7 +83,9 @@ def exit_code(reports: list[HostReport]) -> int:
 
 
 def table(reports: list[HostReport]) -> str:
-    """Each host's status, then a table of its drifted items and what was not checked, if any."""
+    """Each host's status; its items that say what differs, each difference on a line of its
+    own (`what: actual, wants expected`, then a file's diff); then a table of the other drifted
+    items and of what was not checked."""
     out = []
     for report in reports:
         drifted = report.drifted
@@ -94,13 +96,17 @@ def table(reports: list[HostReport]) -> str:
             out.append(f"{report.name}: DRIFTED, {len(drifted)} of {len(report.items)} items")
         else:
             out.append(f"{report.name}: no drift ({len(report.items)} items checked)")
-        if shown:
-            rows = [("item", "expected", "actual")]
-            rows += [(item.name, item.expected, item.actual) for item in shown]
+        for item in (item for item in shown if item.differences):
+            out.append(f"  {item.name}")
+            for difference in item.differences:
+                out.append(f"      {difference.said()}")
+                out += [f"        {line}" for line in difference.diff.splitlines()]
+        rows = [(item.name, item.expected, item.actual) for item in shown if not item.differences]
+        if rows:
+            rows.insert(0, ("item", "expected", "actual"))
             widths = [max(len(row[i]) for row in rows) for i in range(2)]
-            for (name, expected, actual), item in zip(rows, [None, *shown], strict=True):
+            for name, expected, actual in rows:
                 out.append(f"  {name:<{widths[0]}}  {expected:<{widths[1]}}  {actual}")
-                out += [f"      {line}" for line in (item.diff if item else "").splitlines()]
     return "\n".join(out) + "\n"
 
 

@@ -138,7 +138,8 @@ def test_each_report_shows_both_sides_and_the_diff():
     ])  # fmt: skip
     host = report.HostReport("agent-01", (item,))
     table = report.table([host])
-    assert "0644 root:root" in table and "0600 root:root" in table and "      +b" in table
+    assert f"      {PATH} mode and owner: 0644 root:root, wants 0600 root:root\n" in table
+    assert "        +b\n" in table and "  daemon.json\n" in table
     failure = ET.fromstring(report.junit([host]).split("\n", 1)[1]).find(".//failure")
     assert failure.get("message").startswith(f"{PATH} mode and owner: 0644 root:root, wants"
                                               " 0600 root:root; ")  # fmt: skip
