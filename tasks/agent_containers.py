@@ -194,6 +194,8 @@ def agent_containers_only(names: list[str]):
     if not extra:
         host.noop("no other agent container exists")
         return
+    explain.record(explain.Difference("agent containers", f"only {', '.join(names) or 'none'}",
+                                      f"also {', '.join(extra)}"))  # fmt: skip
     for name in extra:
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))

@@ -32,6 +32,11 @@ def directory(path: str, user: str, group: str, mode: str):
     if owner_ok and mode_ok:
         host.noop(f"{path} is a directory, {mode} {user}:{group}")
         return
+    explain.record(explain.Difference(
+        path, f"directory {explain.mode_owner(mode, user, group)}",
+        explain.ABSENT if found is None
+        else f"directory {explain.mode_owner(str(found['mode']), found['user'], found['group'])}",
+    ))  # fmt: skip
     if found is None:
         yield StringCommand("mkdir", "-p", QuoteString(path))
     if not mode_ok:
@@ -46,6 +51,7 @@ def group_present(group: str):
     if read(GroupMembers, group=group) is not None:
         host.noop(f"group {group} exists")
         return
+    explain.record(explain.Difference(f"group {group}", "present", explain.ABSENT))
     yield StringCommand("groupadd", QuoteString(group))
 
 

@@ -185,3 +185,19 @@ def test_pyinfra_diff_says_the_same_differences():
                                 " exactly none"]  # fmt: skip
     quiet = run_op(group_members_exactly, facts, group="docker", users=[])
     assert quiet.host.logs == [] and quiet.differences
+
+
+def test_directories_groups_and_extra_agent_containers_say_what_differs():
+    from agenthost.tasks.agent_containers import agent_containers_only
+    from agenthost.tasks.basics import directory, group_present
+
+    found = {"Directory": {"/ws": {"mode": 755, "user": "root", "group": "root"}}}
+    result = run_op(directory, found, path="/ws", user="jenkins", group="jenkins", mode="750")
+    assert result.differences == [Difference("/ws", "directory 0750 jenkins:jenkins",
+                                             "directory 0755 root:root")]  # fmt: skip
+    group = run_op(group_present, {"GroupMembers": {"docker": None}}, group="docker")
+    assert group.differences == [Difference("group docker", "present", "absent")]
+    extra = run_op(agent_containers_only, {"AgentContainers": {"agent": "running",
+                                                               "old": "exited"}},
+                   names=["agent"])  # fmt: skip
+    assert extra.differences == [Difference("agent containers", "only agent", "also old")]
