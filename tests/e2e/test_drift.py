@@ -243,7 +243,8 @@ def test_a_new_deploy_ends_the_drift(drift_hosts, inventory, edited, tmp_path):
     assert drift.returncode == 0, drift.output
 
 
-def test_a_deploy_that_changes_nothing_leaves_the_stamp_as_it_was(drift_hosts, inventory):
+def test_a_deploy_that_changes_nothing_leaves_the_stamp_as_it_was(drift_hosts, inventory,
+                                                                 converged):
     stamps = {host.name: ssh(host, f"cat {paths.DEPLOY_STAMP}") for host in drift_hosts}
     again = runner.deploy(inventory=inventory)
     assert again.returncode == 0 and again.changed() == {}, again.output[-3000:]
