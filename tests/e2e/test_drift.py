@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from agenthost import __version__, paths
+from agenthost import __version__, desired, paths
 from agenthost.docker_policy import CONFIG_DIR as POLICY_DIR
 from agenthost.lab import engine, rehearsal
+from agenthost.settings import Settings
 from tests.e2e import runner
 from tests.e2e.drift_support import (
     AGENT_IMAGE,
@@ -51,6 +52,7 @@ SETTINGS = {
 # item must show of both sides (in the table, JSON and JUnit). Only what dockerd, the agent's
 # groups and its container need: the rest stays as deployed. The Docker policy loosened, stopped
 # and bypassed (the agent in the docker group) too.
+CONTEXT_META = desired.docker_context(Settings(), desired.Account("/home/jenkins", "jenkins")).path
 EDITS = [
     ("""sed -i 's/"icc": false/"icc": true/' /etc/docker/daemon.json""", "daemon.json",
      ['-  "icc": true,', '+  "icc": false,']),
@@ -61,8 +63,8 @@ EDITS = [
      "only through the policy", ['-    "privileged": true,', '+    "privileged": false,']),
     ("systemctl stop agenthost-docker-policy@container-agent.socket",
      "container-agent.sock is listening", ["active, enabled", "inactive, enabled"]),
-    (f"chmod 0600 {paths.SSHD_POLICY}", "SSH sessions use its policy socket",
-     ["0600 root:root, wants 0644 root:root"]),
+    (f"chmod 0600 {CONTEXT_META}", "docker uses its policy socket",
+     ["0600 jenkins:jenkins, wants 0644 jenkins:jenkins"]),
     (f"sed -i s/builder/bu1lder/ {paths.PROXY_ENV_FILE}", "proxy credentials are root-only",
      ["content differs"]),
     ("echo jenkins:5000:10 >> /etc/subuid", "/etc/subuid maps", ["in the way: jenkins:5000:10"]),
@@ -70,7 +72,8 @@ EDITS = [
 # Docker's own restart counts too, with the option it runs that the edited file no longer says.
 RESTART = ("Docker runs the configuration on disk", ["icc: runs false, daemon.json has true"])
 EDITED_OPERATIONS = (*(word for _, word, _ in EDITS), RESTART[0])
-EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units"}
+EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units",
+                 "test_subordinate_ids"}
 HOST_SUITE_TESTS = 10  # per host
 
 @pytest.fixture(scope="module")
