@@ -126,7 +126,7 @@ def socket_drop_in(settings: Settings) -> File:
     return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
 
 
-def socket_packages(settings: Settings) -> list[str]:
+def policy_packages(settings: Settings) -> list[str]:
     """What the policy service runs on: Python with its standard library."""
     return ["python3"]
 
@@ -152,7 +152,7 @@ def policy_sockets(settings: Settings) -> list[policy.PolicySocket]:
 
 def policy_socket(settings: Settings, container: str) -> str:
     """The host path of the policy socket an agent container mounts as its Docker socket."""
-    return f"{policy.SOCKET_DIR}/{policy.container_instance(container)}.sock"
+    return policy.socket_path(policy.container_instance(container))
 
 
 def policy_program() -> list[File]:
@@ -248,7 +248,7 @@ def engine_pin(settings: Settings, system: engine.System) -> File:
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
     engine_packages = engine.engine(settings, system).packages
-    return [*engine_packages, *socket_packages(settings), *agent_packages(settings)]
+    return [*engine_packages, *policy_packages(settings), *agent_packages(settings)]
 
 
 def absent_packages(settings: Settings, system: engine.System) -> list[str]:

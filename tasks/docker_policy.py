@@ -16,6 +16,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState, files_applied, unit_running
 from agenthost.tasks.ops import desired_file
+from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
 
@@ -23,6 +24,10 @@ from agenthost.tasks.snapshot import read
 def docker_policy(settings: Settings) -> None:
     account = agent_account(settings)
     sockets = desired.policy_sockets(settings)
+    packages_installed(
+        name="The Docker policy's Python is installed",
+        packages=dict.fromkeys(desired.policy_packages(settings)),
+    )
     files_applied(
         name=f"Agents reach Docker only through the policy ({len(sockets)} socket(s))",
         files=desired.policy_files(settings, account),
