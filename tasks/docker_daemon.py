@@ -8,7 +8,7 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.agent_container import AGENT_LABEL
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, APPLY_UNIT, DAEMON_JSON
 from agenthost.settings import Settings
@@ -108,6 +108,10 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile], tim
     if not changed_ops and state["current"] == state["applied"] and running:
         host.noop("dockerd runs the configuration on disk")
         return
+    # Which options the running dockerd has that the file on disk does not: read after the plan.
+    explain.record(explain.Difference("dockerd", "runs daemon.json as on disk",
+                                      "runs an earlier configuration" if running
+                                      else "not running", probe=running))  # fmt: skip
     script = render(
         "docker-apply.sh.j2",
         checksum=checksum,

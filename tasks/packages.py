@@ -15,9 +15,10 @@ from pyinfra import host
 from pyinfra.api import StringCommand, operation
 from pyinfra.facts.files import FileContents
 
+from agenthost import explain
 from agenthost.engine import satisfied
 from agenthost.tasks.facts import PackageVersions
-from agenthost.tasks.ops import ShownCommand
+from agenthost.tasks.ops import ShownCommand, observe_packages
 from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
@@ -65,6 +66,7 @@ def no_temporary_policy():
     if not lines or [line for line in lines if not line.startswith("# agenthost")] != ours:
         host.noop(f"no temporary {POLICY} of agenthost's")
         return
+    explain.record(explain.Difference(POLICY, explain.ABSENT, "left by an interrupted install"))
     yield StringCommand("rm", "-f", POLICY)
 
 
@@ -82,11 +84,15 @@ def packages_installed(packages: dict[str, str | None], lock_timeout: int,
     + on_failure: shell run when the install fails (before the host fails), e.g. taking a pin back
     """
     installed = read(PackageVersions, names=package_names(packages, absent))
+    observe_packages(installed)
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
     remove = [name for name in absent or [] if name in installed]
     if not missing and not remove:
         host.noop(f"{', '.join(packages)} installed as asked")
         return
+    for name in [*missing, *remove]:
+        explain.record(explain.package(name, packages.get(name, explain.ABSENT),
+                                       installed.get(name, [])))  # fmt: skip
     prefix, apt_get = f"{HOLD_DOCKER}; " if hold_docker else "", apt(lock_timeout)
     yield ShownCommand(apt_ready(lock_timeout))  # says whom it waits for, as it waits
     if not missing:
