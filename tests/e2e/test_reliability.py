@@ -1,6 +1,7 @@
 """Reliability on real hosts: bad input refused with the host untouched, a configuration left
-by an interrupted run applied by the next, the apply surviving a cut SSH connection, two deploys
-at once, dockerd killed, apt's stamp aged, and no secret in any output or readable file."""
+by an interrupted run applied by the next, the apply surviving a cut SSH connection (a re-run
+waiting for it), two deploys at once, dockerd killed, apt's stamp aged, and no secret in any
+output or readable file."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ SNAPSHOT = (
     " | xargs -0 sha256sum | sha256sum"
 )
 DEBUG = {"docker_daemon_options": {"debug": True}}
+SLOW = "/run/systemd/system/docker.service.d/agenthost-e2e-slow.conf"
 
 
 def debug(host) -> str:
@@ -73,8 +75,13 @@ def test_a_configuration_left_by_an_interrupted_run_is_applied_by_the_next(remot
 
 
 def test_the_apply_finishes_when_the_ssh_connection_is_cut(hosts, remote, converged, tmp_path):
+    """And a re-run started at once waits for that apply (slowed down here) instead of
+    overlapping it: the cut run's lock is free, its apply unit is not done."""
     name = hosts[0].name
     host = remote[name]
+    slow = shlex.join(["printf", "%s\\n", "[Service]", "ExecStartPre=/bin/sh -c"
+                       f" 'grep -q debug {paths.DAEMON_JSON} && sleep 20 || true'"])  # fmt: skip
+    host.check_output(f"mkdir -p {os.path.dirname(SLOW)} && {slow} > {SLOW}")
     inventory = write_inventory(tmp_path / "inventory.py", DEBUG)
     command = [PYINFRA, "-y", str(inventory), "deploy.py", "--limit", name]
     env = {**os.environ, "AGENTHOST_REHEARSAL_SET": SET}
@@ -87,11 +94,15 @@ def test_the_apply_finishes_when_the_ssh_connection_is_cut(hosts, remote, conver
         time.sleep(0.1)
     os.killpg(pyinfra.pid, signal.SIGKILL)  # the deploy machine and its connection are gone
     pyinfra.wait()
-    while host.run(f"systemctl is-active {unit}").stdout.strip() in ("active", "activating"):
-        time.sleep(0.5)
+    try:
+        again = deploy("--limit", name, inventory=inventory)
+    finally:
+        host.check_output(f"rm -f {SLOW} && systemctl daemon-reload")
+    assert again.returncode == 0, again.output
+    assert "(agenthost-docker-apply) of agenthost run" in again.output, again.output
     assert debug(host) == "true"
-    # The apply recorded what it applied: the next run has nothing to do.
-    assert deploy("--limit", name, inventory=inventory).changed() == {}
+    # The apply recorded what it applied: the re-run had nothing to do.
+    assert again.changed() == {}
     assert deploy("--limit", name).returncode == 0 and debug(host) == "false"
 
 
