@@ -238,6 +238,10 @@ class Settings(BaseModel):
         default_factory=dict,
         description="daemon.json keys merged over the defaults; null removes a default.",
     )
+    agent_run_lock_timeout: int = Field(
+        600, ge=0, le=7200,
+        description="Seconds a run waits for another agenthost run (or its Docker apply) here.",
+    )
     docker_start_timeout: int = Field(
         300, ge=10, le=3600,
         description="Seconds dockerd may take to start, then to answer, before a rollback.",

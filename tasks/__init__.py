@@ -38,7 +38,7 @@ def agent_host() -> None:
     # What the stages read comes in two round trips: the lock, the system and the accounts,
     # then everything else (which depends on those).
     expect([run_lock_read(), *system_reads(settings)])
-    hold_run_lock()  # before any fact the stages read
+    hold_run_lock(settings.agent_run_lock_timeout)  # before any fact the stages read
     if settings.agent_retired:
         retire(settings)
         return

@@ -6,7 +6,8 @@ it changes nothing that a re-run or a dry run would report): a directory made at
 free once that connection is gone (the run ended, crashed or lost its link), so nothing has to
 release it; a host reached without sshd falls back to an age bound. While the Docker apply unit
 of a run whose connection dropped still runs (it outlives the connection, and may be rolling
-back), the lock is not free either. A second run waits for it a bounded time, saying every
+back), the lock is not free either. A second run waits for it a bounded time
+(agent_run_lock_timeout), saying every
 PROGRESS_SECONDS which run holds it, since when and how long it will still wait, then stops with
 the holder's id.
 
@@ -31,7 +32,6 @@ from agenthost.tasks.ops import RUN_ID
 from agenthost.tasks.snapshot import Read, forget, read
 
 LOCK = RUN_LOCK
-WAIT_SECONDS = 600
 PROGRESS_SECONDS = 15  # one line this often while another run holds the lock
 STALE_MINUTES = 120  # only where no SSH connection marks the holder as alive
 
@@ -130,16 +130,17 @@ class Holder(NamedTuple):
         return f"agenthost run {self.run}"
 
 
-def waiting_line(holder: Holder, waited: float, now: datetime) -> str:
-    """What the operator reads while this run waits: who, since when, how much longer."""
+def waiting_line(holder: Holder, waited: float, now: datetime, limit: int) -> str:
+    """What the operator reads while this run waits (`limit` s at most): who, since when, how
+    much longer."""
     since = ""
     if holder.held_seconds is not None:
         started = now - timedelta(seconds=holder.held_seconds)
         since = f" since {started:%H:%M:%S} UTC ({holder.held_seconds} s)"
     holds = "still runs, holding" if holder.applying else "holds"
-    left = max(0, round(WAIT_SECONDS - waited))
+    left = max(0, round(limit - waited))
     return (f"{holder} {holds} {LOCK}{since}: waiting for it, {left} s more at"
-            f" most (of {WAIT_SECONDS} s), then this run stops without changing the host")
+            f" most (of {limit} s), then this run stops without changing the host")
 
 
 def run_lock_read() -> Read:
@@ -149,31 +150,31 @@ def run_lock_read() -> Read:
 
 
 def wait_for_lock(answer: str, take: Callable[[int], str], say: Callable[[str], None],
-                  clock: Callable[[], float] = time.monotonic) -> str:  # fmt: skip
+                  limit: int, clock: Callable[[], float] = time.monotonic) -> str:  # fmt: skip
     """Takes the lock again (`take(seconds)`) until it is held, saying who holds it before each
-    try; PyinfraError naming the holder once WAIT_SECONDS have passed. Returns the answer
+    try; PyinfraError naming the holder once `limit` seconds have passed. Returns the answer
     that took it (`held <stamp>`)."""
     start = clock()
     while not answer.startswith("held"):
         holder, waited = Holder.of(answer), clock() - start
-        if waited >= WAIT_SECONDS:
+        if waited >= limit:
             raise PyinfraError(
                 f"{host.name}: {holder} has held {LOCK} for over"
-                f" {WAIT_SECONDS} s; no host was changed by this run"
+                f" {limit} s (agent_run_lock_timeout); no host was changed by this run"
             )
-        say(waiting_line(holder, waited, datetime.now(UTC)))
-        answer = take(round(min(PROGRESS_SECONDS, WAIT_SECONDS - waited)))
+        say(waiting_line(holder, waited, datetime.now(UTC), limit))
+        answer = take(round(min(PROGRESS_SECONDS, limit - waited)))
     return answer
 
 
-def hold_run_lock() -> None:
-    """This run holds the host's lock, or the run stops naming the run that holds it. A dry run
-    takes it too: it then never reads a host that a deploy is half-way through. The answer
-    gives this run's backup stamp on the host."""
+def hold_run_lock(limit: int) -> None:
+    """This run holds the host's lock, waiting `limit` seconds at most (agent_run_lock_timeout),
+    or the run stops naming the run that holds it. A dry run takes it too: it then never reads
+    a host that a deploy is half-way through. The answer gives this run's backup stamp."""
     answer = read(RunLock, run_id=RUN_ID)
     if not answer.startswith("held"):
         answer = wait_for_lock(
-            answer, lambda wait: host.get_fact(RunLock, run_id=RUN_ID, wait=wait), host.log
+            answer, lambda wait: host.get_fact(RunLock, run_id=RUN_ID, wait=wait), host.log, limit
         )
         forget()  # what the snapshot read while another run held the lock is read again
     set_run_stamp(answer.split()[1])

@@ -75,7 +75,7 @@ def test_a_busy_lock_says_how_long_it_has_been_held_by_the_hosts_clock(tmp_path)
 
 def test_a_waiting_run_says_who_holds_the_lock_since_when_and_how_long_it_still_waits():
     now = datetime(2026, 12, 6, 22, 0, 0, tzinfo=UTC)
-    line = run_lock.waiting_line(run_lock.Holder("20261206T215800Z-ab", 120), 30.0, now)
+    line = run_lock.waiting_line(run_lock.Holder("20261206T215800Z-ab", 120), 30.0, now, 600)
     assert line == (
         "agenthost run 20261206T215800Z-ab holds /run/agenthost.lock since 21:58:00 UTC (120 s):"
         " waiting for it, 570 s more at most (of 600 s), then this run stops without changing"
@@ -92,7 +92,7 @@ def test_the_wait_says_so_before_each_try_and_stops_naming_the_holder(monkeypatc
         return "busy run-1 4242 99"
 
     with ctx_host.use(FakeHost({})), pytest.raises(PyinfraError, match="run run-1 has held"):
-        run_lock.wait_for_lock("busy run-1 4242 90", take, said.append, lambda: clock[0])
+        run_lock.wait_for_lock("busy run-1 4242 90", take, said.append, 600, lambda: clock[0])
     assert len(said) == len(tries) == 40 and set(tries) == {15}
     assert said[0].startswith("agenthost run run-1 holds") and "600 s more" in said[0]
 
@@ -100,7 +100,7 @@ def test_the_wait_says_so_before_each_try_and_stops_naming_the_holder(monkeypatc
 def test_the_wait_ends_once_the_lock_is_held():
     said = []
     answer = run_lock.wait_for_lock("busy run-1 4242 5", lambda s: "held 20261201T000000Z",
-                                    said.append)  # fmt: skip
+                                    said.append, 600)  # fmt: skip
     assert len(said) == 1 and answer == "held 20261201T000000Z"
 
 
@@ -131,7 +131,7 @@ def test_a_docker_apply_left_running_by_a_dropped_run_is_waited_for(tmp_path):
     assert answer.startswith("applying run-1 999999 ")
     holder = run_lock.Holder.of(answer)
     assert holder.applying and str(holder).startswith("the Docker apply (agenthost-docker-apply)")
-    line = run_lock.waiting_line(holder, 0, datetime.now(UTC))
+    line = run_lock.waiting_line(holder, 0, datetime.now(UTC), 90)
     assert "of agenthost run run-1 still runs, holding /run/agenthost.lock" in line
     (bin_dir / "systemctl").write_text("#!/bin/sh\necho inactive; exit 3\n")
     assert held(take(lock, "run-2", env=env))
@@ -144,6 +144,6 @@ def test_backups_take_the_stamp_the_host_gave_with_the_lock_not_the_controllers_
 
     facts = {"RunLock": {RUN_ID: "held 20261207T020000Z"}}
     with on_host(facts):
-        run_lock.hold_run_lock()
+        run_lock.hold_run_lock(600)
         assert backup_path("/etc/docker/daemon.json") == (
             "/var/backups/agenthost/20261207T020000Z/etc/docker/daemon.json")
