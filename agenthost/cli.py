@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from agenthost import __version__, drift, known_hosts, report, settings
-from agenthost.lab import rehearsal
+from agenthost.lab import rehearsal_cli
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     parser = _Parser(prog="agenthost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    rehearsal.add_parser(commands)
+    rehearsal_cli.add_parser(commands)
     drift.add_parser(commands)
     known_hosts.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")

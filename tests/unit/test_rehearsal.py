@@ -4,7 +4,7 @@ import json
 import docker
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost.lab import rehearsal, rehearsal_cli
 from agenthost.lab.rehearsal import Host
 from agenthost.lab.rehearsal_image import RehearsalError
 
@@ -29,17 +29,17 @@ def test_container_spec_has_what_systemd_and_a_nested_dockerd_need():
     assert host_config["network_mode"] == "agenthost-rehearsal-e2e"
 
 
-def test_ssh_is_published_on_loopback_only_with_a_random_port():
-    _, host_config = rehearsal.container_spec("default", "bookworm", 1)
-    assert host_config["port_bindings"] == {22: ("127.0.0.1", None)}
+def test_ssh_is_published_on_loopback_only_on_the_port_chosen_at_up():
+    _, host_config = rehearsal.container_spec("default", "bookworm", 1, 2201)
+    assert host_config["port_bindings"] == {22: ("127.0.0.1", 2201)}
 
 
 def test_container_spec_is_accepted_by_the_docker_sdk():
     api = docker.APIClient(version="1.41")
-    create, host_config = rehearsal.container_spec("default", "bookworm", 1)
+    create, host_config = rehearsal.container_spec("default", "bookworm", 1, 2201)
     config = api.create_host_config(**host_config) | rehearsal.UNCONFINED_SYSTEM_PATHS
     assert config["CgroupnsMode"] == "host"
-    assert config["PortBindings"] == {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert config["PortBindings"] == {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": "2201"}]}
     assert config["MaskedPaths"] == config["ReadonlyPaths"] == []  # systempaths=unconfined
 
 
@@ -112,7 +112,7 @@ def test_state_dir_defaults_to_the_working_directory(monkeypatch, tmp_path):
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    rehearsal.add_parser(parser.add_subparsers(dest="command", required=True))
+    rehearsal_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["rehearsal", *argv])
 
 
