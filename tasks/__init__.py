@@ -15,6 +15,7 @@ from agenthost.hostdata import all_settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
 from agenthost.tasks.agent_user import agent_account, agent_user
+from agenthost.tasks.docker_audit import audit_supported, docker_audit
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
 from agenthost.tasks.docker_engine import docker_engine, host_system, system_supported
 from agenthost.tasks.docker_images import docker_images
@@ -44,6 +45,7 @@ def agent_host() -> None:
         retire(settings)
         return
     system_supported(settings)
+    audit_supported(settings)  # before any change, as the system's refusal
     expect(host_reads(settings, host_system(), agent_account(settings)))
     agent_user(settings)
     engine = docker_engine(settings)
@@ -65,3 +67,4 @@ def agent_host() -> None:
     docker_images(settings)
     agent_containers(settings)
     docker_prune(settings)
+    docker_audit(settings)  # after the engine: its rules watch the engine's files

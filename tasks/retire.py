@@ -11,13 +11,15 @@ from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from agenthost import desired, subids
+from agenthost import audit, desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
 from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SSHD_POLICY, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState
+from agenthost.tasks.docker_audit import rules_unloaded
+from agenthost.tasks.docker_engine import host_system
 from agenthost.tasks.docker_group import group_members_exactly
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
@@ -114,9 +116,11 @@ def retire(settings: Settings) -> None:
     )
     removed = {
         file.path: desired_file(desired.File(file.path, None), f"No {file.path}")
-        for file in desired.files(settings, agent_account(settings))
+        for file in desired.files(settings, agent_account(settings), host_system())
         if file.path != DAEMON_JSON
     }
+    rules_unloaded(name="The kernel forgets agenthost's audit rules",
+                   _if=removed[audit.RULES_FILE].did_change)  # fmt: skip
     systemd.daemon_reload(name="systemd forgets agenthost's units",
                           _if=any_changed(*removed.values()))  # fmt: skip
     server.shell(name="sshd forgets the agent's DOCKER_HOST",

@@ -58,7 +58,8 @@ def render_ssh_config(hosts: Iterable[Host]) -> str:
 
 
 def inventory_groups(hosts: Iterable[Host]) -> dict[str, list[tuple[str, dict]]]:
-    """pyinfra groups: `rehearsal` with every host, and one group per release."""
+    """pyinfra groups: `rehearsal` with every host, and one group per release; each host with
+    its connection, and container hosts with docker_audit off."""
     groups: dict[str, list[tuple[str, dict]]] = {"rehearsal": [], **{r: [] for r in RELEASES}}
     for h in hosts:
         entry = (h.name, {
@@ -68,6 +69,8 @@ def inventory_groups(hosts: Iterable[Host]) -> dict[str, list[tuple[str, dict]]]
             "ssh_key": h.key,
             "ssh_strict_host_key_checking": "no",
             "ssh_known_hosts_file": "/dev/null",
+            # A container's kernel audit is the build machine's: docker_audit refuses it.
+            **({"docker_audit": False} if h.machine == "container" else {}),
         })
         groups["rehearsal"].append(entry)
         groups[h.release].append(entry)

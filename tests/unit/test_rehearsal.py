@@ -84,14 +84,18 @@ def test_inventory_groups_by_release_with_pyinfra_ssh_data():
         "ssh_key": "/k/rehearsal_ed25519",
         "ssh_strict_host_key_checking": "no",
         "ssh_known_hosts_file": "/dev/null",
+        "docker_audit": False,  # a container's kernel audit is the machine's
     }
 
 
-def test_inventory_data_keys_are_pyinfra_ssh_connector_keys():
+def test_inventory_data_keys_are_pyinfra_ssh_connector_keys_and_docker_audit():
     from pyinfra.connectors.ssh import ConnectorData
 
     (_, data), *_ = rehearsal.inventory_groups(HOSTS)["rehearsal"]
-    assert set(data) <= set(ConnectorData.__annotations__)
+    assert set(data) - {"docker_audit"} <= set(ConnectorData.__annotations__)
+    vm = Host("agenthost-vm-trixie-1", "trixie", 40022, "/k", "vm")
+    (_, data), = rehearsal.inventory_groups([vm])["rehearsal"]
+    assert "docker_audit" not in data  # a VM audits with its own kernel
 
 
 def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypatch):
