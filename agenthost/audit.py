@@ -17,6 +17,14 @@ KEY = "agenthost-docker"  # our rules alone carry it: retiring them leaves an op
 DATA_DIRS = ("/var/lib/docker", "/run/containerd")
 
 
+# A watch's parent directory must exist when the rule loads, or auditctl stops there (and on
+# Debian 13 auditd does not start at all): /run/containerd is made before the rules load at boot
+# (audit-rules.service and auditd.service run after systemd-tmpfiles-setup), as containerd
+# makes it.
+TMPFILES = "/etc/tmpfiles.d/agenthost-audit.conf"
+TMPFILES_CONTENT = "d /run/containerd 0711 root root -\n"
+
+
 class Watch(NamedTuple):
     cis: str  # the benchmark's recommendation
     path: str

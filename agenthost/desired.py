@@ -196,6 +196,11 @@ def audit_rules(settings: Settings, system: engine.System) -> File:
     return File(audit.RULES_FILE, content, "640")
 
 
+def audit_tmpfiles(settings: Settings) -> File:
+    """/run/containerd at boot, before the rules that watch in it load."""
+    return File(audit.TMPFILES, audit.TMPFILES_CONTENT if settings.docker_audit else None)
+
+
 def audit_packages(settings: Settings) -> list[str]:
     return ["auditd"] if settings.docker_audit else []
 
@@ -205,6 +210,7 @@ def files(settings: Settings, account: Account, system: engine.System) -> list[F
     hold other users' lines too, nor agent containers' secrets, which only the deploy machine
     has)."""
     return [
+        audit_tmpfiles(settings),
         audit_rules(settings, system),
         daemon_json(settings),
         *proxy_files(settings, account),

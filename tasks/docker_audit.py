@@ -57,12 +57,15 @@ def docker_audit(settings: Settings) -> None:
     rules = desired.audit_rules(settings, system)
     mode = settings.docker_audit
     if not mode:
+        desired_file(desired.audit_tmpfiles(settings), f"No {audit.TMPFILES}")
         removed = desired_file(rules, "No audit rules of agenthost's")
         rules_unloaded(name="The kernel has no audit rules of agenthost's", _if=removed.did_change)
         return
     packages_installed(name="auditd is installed", packages=dict.fromkeys(["auditd"]))
-    unit_running(name="auditd is enabled and running", unit="auditd.service")
+    desired_file(desired.audit_tmpfiles(settings), "/run/containerd is made at boot, before "
+                 "the audit rules that watch in it load")
     desired_file(rules, f"Docker's audit rules are written (docker_audit: {mode})")
+    unit_running(name="auditd is enabled and running", unit="auditd.service")
     wanted = audit.wanted_rules(mode, settings.docker_source, system.version)
     rules_loaded(name=f"The kernel audits Docker ({len(wanted)} CIS 1.1 watches)", wanted=wanted)
 

@@ -77,3 +77,11 @@ def test_default_leaves_out_the_data_dirs():
 def test_an_unknown_mode_is_a_settings_error():
     with pytest.raises(SettingsError, match="docker_audit"):
         validate("h", {"docker_audit": "some"})
+
+
+def test_run_containerd_is_made_at_boot_before_the_rules_load():
+    account = desired.Account("/home/jenkins", "jenkins")
+    on = {f.path: f for f in desired.files(Settings(), account, BOOKWORM)}
+    assert on[audit.TMPFILES].content == "d /run/containerd 0711 root root -\n"
+    off = {f.path: f for f in desired.files(Settings(docker_audit=False), account, BOOKWORM)}
+    assert off[audit.TMPFILES].content is None
