@@ -93,20 +93,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=", ".join(f"{r} (Debian {v})" for r, v in RELEASES.items())
         + f"; repeat or comma-separate (default: {DEFAULT_RELEASE})")
 
-    up_parser = commands.add_parser(
-        "up", parents=[set_option, release_option],
-        help="start a fresh set of hosts and write its inventory",
-        description="Start a fresh set of hosts (removing the set's leftovers) and write "
-                    ".rehearsal/SET/hosts.json and ssh_config. The hosts are dealt over the "
-                    "releases in turn: `--hosts 3 --release bookworm,trixie` starts "
-                    "2 bookworm + 1 trixie.")
-    up_parser.add_argument("--hosts", type=parse_positive, default=1,
-                           help="total number of hosts (default: %(default)s)")
-    up_parser.add_argument(
-        "--machine", choices=MACHINES, default="container",
-        help="container: systemd in a container (fast); vm: a Debian VM under qemu with a real "
-             "kernel, AppArmor and auditd (slow: software emulation) (default: %(default)s)")
-    up_parser.set_defaults(func=_reporting_errors(_cmd_up))
+    _add_up(commands, [set_option, release_option])
 
     commands.add_parser(
         "down", parents=[set_option],
@@ -147,6 +134,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from agenthost.lab import quickstart  # it builds on this module
 
     quickstart.add_commands(commands, set_option, _reporting_errors)
+
+
+def _add_up(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    up_parser = commands.add_parser(
+        "up", parents=parents,
+        help="start a fresh set of hosts and write its inventory",
+        description="Start a fresh set of hosts (removing the set's leftovers) and write "
+                    ".rehearsal/SET/hosts.json and ssh_config. The hosts are dealt over the "
+                    "releases in turn: `--hosts 3 --release bookworm,trixie` starts "
+                    "2 bookworm + 1 trixie.")
+    up_parser.add_argument("--hosts", type=parse_positive, default=1,
+                           help="total number of hosts (default: %(default)s)")
+    up_parser.add_argument(
+        "--machine", choices=MACHINES, default="container",
+        help="container: systemd in a container (fast); vm: a Debian VM under qemu with a real "
+             "kernel, AppArmor and auditd (slow: software emulation) (default: %(default)s)")
+    up_parser.set_defaults(func=_reporting_errors(_cmd_up))
 
 
 def _reporting_errors(command: Callable[[argparse.Namespace], int]
