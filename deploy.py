@@ -5,6 +5,9 @@
 The stages, in order, are in tasks/__init__.py (agenthost.tasks once installed).
 """
 
+from agenthost import confirm, planning
 from agenthost.tasks import agent_host
 
+planning.speed_up()  # pyinfra's per-operation overhead, before the first operation
+confirm.skip_when_unchanged()  # a run that plans no change asks nothing
 agent_host()

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 RULES_FILE = "/etc/audit/rules.d/agenthost-docker.rules"
 KEY = "agenthost-docker"  # our rules alone carry it: retiring them leaves an operator's be
+# agenthost's rules leave the kernel (an operator's rules stay).
+UNLOAD = f"if command -v auditctl >/dev/null; then auditctl -D -k {KEY} >/dev/null; fi"
 # Watches that log every file Docker's storage writes and every container start (NOTES:
 # ~330 KB of audit log per container run): only with docker_audit "all".
 DATA_DIRS = ("/var/lib/docker", "/run/containerd")

@@ -4,7 +4,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from agenthost import __version__, drift, known_hosts, report, settings
+from agenthost import (
+    __version__,
+    backups,
+    drift_command,
+    known_hosts,
+    report,
+    settings,
+    status,
+    verify,
+)
 from agenthost.lab import rehearsal_cli
 
 
@@ -39,10 +48,16 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal_cli.add_parser(commands)
-    drift.add_parser(commands)
+    drift_command.add_parser(commands)
+    status.add_parser(commands)
     known_hosts.add_parser(commands)
+    backups.add_parser(commands)
+    verify.add_parser(commands)
     table = commands.add_parser("settings", help="print the settings table (Markdown)")
     table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "verify":  # pytest's own options pass through verify only
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args.func(args) or 0

@@ -1,11 +1,13 @@
 """What an agent host must have, concern by concern: pure functions of its settings and of the
 agent's account (which only the host knows). The deploy applies them (agenthost.tasks), the
-testinfra suite (tests/host) compares hosts with them, and drift plans the deploy itself: each
+testinfra suite (agenthost/verify) compares hosts with them, and drift plans the deploy itself: each
 rule is written here once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from importlib.resources import files as package_files
 from typing import NamedTuple
 
@@ -13,6 +15,7 @@ from agenthost import audit, daemon_config, engine, proxy
 from agenthost import docker_policy as policy
 from agenthost.paths import (
     AGENT_PIN,
+    APT_NO_PROXY,
     APT_PROXY,
     DAEMON_JSON,
     DROP_IN_DIRS,
@@ -20,7 +23,6 @@ from agenthost.paths import (
     PROXY_ENV_FILE,
     PRUNE_UNIT,
     SOCKET_DROP_IN,
-    SSHD_POLICY,
     SUBID_FILES,
 )
 from agenthost.prune import unit_files
@@ -94,7 +96,7 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
         File(PROXY_ENV_FILE, proxy.env_file(env) if secret else None, "600", secret=True),
         File(
             client_config_path(account),
-            proxy.client_config_json(settings),
+            json.dumps(client_config(settings), indent=2, sort_keys=True) + "\n",
             "600",
             settings.agent_user,
             account.group,
@@ -109,6 +111,12 @@ def apt_proxy(settings: Settings) -> File:
     return File(APT_PROXY, proxy.apt_conf(settings), "600" if secret else "644", secret=secret)
 
 
+def apt_no_proxy(settings: Settings) -> File:
+    """The program apt asks whether a URL bypasses its proxy; 0755, as apt runs it as _apt (it
+    holds no secret)."""
+    return File(APT_NO_PROXY, proxy.apt_no_proxy_script(settings), "755")
+
+
 def client_config_path(account: Account) -> str:
     return f"{account.home}/.docker/config.json"
 
@@ -118,7 +126,7 @@ def socket_drop_in(settings: Settings) -> File:
     return File(SOCKET_DROP_IN, render("docker-socket.conf.j2"))
 
 
-def socket_packages(settings: Settings) -> list[str]:
+def policy_packages(settings: Settings) -> list[str]:
     """What the policy service runs on: Python with its standard library."""
     return ["python3"]
 
@@ -144,7 +152,7 @@ def policy_sockets(settings: Settings) -> list[policy.PolicySocket]:
 
 def policy_socket(settings: Settings, container: str) -> str:
     """The host path of the policy socket an agent container mounts as its Docker socket."""
-    return f"{policy.SOCKET_DIR}/{policy.container_instance(container)}.sock"
+    return policy.socket_path(policy.container_instance(container))
 
 
 def policy_program() -> list[File]:
@@ -166,11 +174,22 @@ def policy_files(settings: Settings, account: Account) -> list[File]:
     return [*policy_program(), *units, *configs]
 
 
-def sshd_policy(settings: Settings) -> File:
-    """sshd gives the agent's SSH sessions DOCKER_HOST: its policy socket."""
-    account = policy_sockets(settings)[0]
-    content = render("sshd-agent-docker.conf.j2", user=settings.agent_user, socket=account.path)
-    return File(SSHD_POLICY, content)
+def client_config(settings: Settings) -> dict:
+    """The keys agenthost owns in the agent's ~/.docker/config.json: the proxies, and the
+    context that points its `docker` (SSH sessions, su, cron, Jenkins' remoting) at its policy
+    socket."""
+    return {**proxy.client_config(settings), "currentContext": policy.CONTEXT}
+
+
+def docker_context(settings: Settings, account: Account) -> File:
+    """The agent's Docker context: its policy socket, for every way it runs `docker`."""
+    meta = {"Name": policy.CONTEXT, "Metadata": {},
+            "Endpoints": {"docker": {"Host": f"unix://{policy_sockets(settings)[0].path}",
+                                     "SkipTLSVerify": False}}}  # fmt: skip
+    digest = hashlib.sha256(policy.CONTEXT.encode()).hexdigest()  # the CLI's directory name
+    path = f"{account.home}/.docker/contexts/meta/{digest}/meta.json"
+    return File(path, json.dumps(meta, sort_keys=True) + "\n", "644", settings.agent_user,
+                account.group)
 
 
 def prune_units(settings: Settings) -> list[File]:
@@ -215,9 +234,10 @@ def files(settings: Settings, account: Account, system: engine.System) -> list[F
         daemon_json(settings),
         *proxy_files(settings, account),
         apt_proxy(settings),
+        apt_no_proxy(settings),  # after the drop-in that names it: retiring removes that first
         socket_drop_in(settings),
         *policy_files(settings, account),
-        sshd_policy(settings),
+        docker_context(settings, account),
         *prune_units(settings),
         authorized_keys(settings, account),
         authorized_keys2(account),
@@ -245,7 +265,7 @@ def engine_pin(settings: Settings, system: engine.System) -> File:
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
     engine_packages = engine.engine(settings, system).packages
-    return [*engine_packages, *socket_packages(settings), *audit_packages(settings),
+    return [*engine_packages, *policy_packages(settings), *audit_packages(settings),
             *agent_packages(settings)]
 
 

@@ -17,7 +17,7 @@ SOCKET_DIR = "/run/agenthost-docker"
 CONFIG_DIR = "/etc/agenthost/docker-policy"
 PROGRAM_DIR = "/usr/local/lib/agenthost"  # holds the package `policy`, run as python3 -m
 ACCOUNT = "account"  # the instance for the agent account itself (SSH agents)
-CAPABILITIES = r"^(CAP_)?[A-Z_]+$"
+CONTEXT = "agenthost"  # the agent's Docker context, which names the account's socket
 
 
 class DockerPolicy(BaseModel):
@@ -82,7 +82,7 @@ class PolicySocket(BaseModel):
 
     @property
     def path(self) -> str:
-        return f"{SOCKET_DIR}/{self.instance}.sock"
+        return socket_path(self.instance)
 
     @property
     def config_path(self) -> str:
@@ -100,3 +100,7 @@ class PolicySocket(BaseModel):
 
 def container_instance(name: str) -> str:
     return f"container-{name}"
+
+
+def socket_path(instance: str) -> str:
+    return f"{SOCKET_DIR}/{instance}.sock"

@@ -7,8 +7,10 @@ change on this host is reported at once, so each host's result shows as soon as 
 
 from pyinfra import host, state
 
+from agenthost import planning
 from agenthost.drift import report_planned
 from agenthost.tasks import agent_host
 
+planning.speed_up()  # as deploy.py: pyinfra's per-operation overhead
 agent_host()
 report_planned(state, host)

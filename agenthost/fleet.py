@@ -8,6 +8,7 @@ monkey-patches the whole standard library for gevent.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 from pyinfra.api import Config, Inventory, State
 
-from agenthost.hostdata import all_settings, validate_hosts
+from agenthost.hostdata import all_settings, validate_hosts, yaml_group_data
 from agenthost.settings import Settings, redact
 
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -44,6 +45,42 @@ def inventory_hosts(inventory: str, directory: Path | None = None) -> list[dict[
             said = [*said[: said.index("Traceback (most recent call last):")], *words]
         raise InventoryError(redact(f"{inventory}: no hosts: " + " ".join(said)))
     return hosts
+
+
+def retired(host: dict[str, Any], group_data: Path = Path("group_data")) -> bool:
+    """`agent_retired` of a host of inventory_hosts, from the inventory or group_data/*.yaml."""
+    return bool({**yaml_group_data(group_data, host["groups"]), **host["data"]}.get(
+        "agent_retired"))
+
+
+def read_on_hosts(inventory: str, command: str, limit: list[str] = ()) -> dict[str, str | None]:
+    """`command`'s output on each host (None where it could not be read), over the inventory's
+    own connections: pyinfra's `fact server.Command`, which changes nothing."""
+    limits = [arg for name in limit for arg in ("--limit", name)]
+    process = subprocess.run(
+        [PYINFRA, "--json", *limits, inventory_argument(inventory),
+         "fact", "server.Command", f"command={command}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    try:
+        facts = json.loads(process.stdout)
+    except json.JSONDecodeError:
+        said = " ".join(line.strip() for line in process.stderr.splitlines() if line.strip())
+        raise InventoryError(redact(f"{inventory}: not read: {said}")) from None
+    # {"server.Command (command=...)": {host: output}}
+    return next(iter(facts.values()), {}) if facts else {}
+
+
+def inventory_command(subparsers: argparse._SubParsersAction, name: str, summary: str,
+                      module_doc: str, run) -> argparse.ArgumentParser:  # fmt: skip
+    """A sub-command that reads the hosts of an inventory, described by its module's docstring."""
+    parser = subparsers.add_parser(
+        name, help=summary, description=module_doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventory/production.py")
+    parser.set_defaults(func=run)
+    return parser
 
 
 def inventory_argument(inventory: str) -> str:

@@ -2,7 +2,8 @@
 
 For the Jenkins controller's "Known hosts file" verification strategy: each line names a host by
 the address the inventory connects to (`ssh_hostname`, else the host's name; `[address]:port`
-when the port is not 22), so `ssh -o StrictHostKeyChecking=yes` accepts exactly these hosts.
+when the port is not 22), so `ssh -o StrictHostKeyChecking=yes` accepts exactly these hosts; a
+retired host (`agent_retired`) is left out.
 The keys are read from /etc/ssh on each host, over the inventory's own connection (pyinfra's
 CLI, as a deploy reaches them), not taken from whoever answers on the network.
 """
@@ -10,14 +11,18 @@ CLI, as a deploy reaches them), not taken from whoever answers on the network.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from typing import Any
 
-from agenthost.fleet import PYINFRA, InventoryError, inventory_argument, inventory_hosts
+from agenthost.fleet import (
+    InventoryError,
+    inventory_command,
+    inventory_hosts,
+    read_on_hosts,
+    retired,
+)
 from agenthost.report import EXIT_USAGE
-from agenthost.settings import redact
+from agenthost.settings import SettingsError
 
 READ_KEYS = "cat /etc/ssh/ssh_host_*_key.pub"
 KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
@@ -42,25 +47,15 @@ def known_hosts_lines(address: str, public_keys: str) -> list[str]:
 
 def host_keys(inventory: str) -> dict[str, str]:
     """Each host's public host key files, read over the inventory's connection."""
-    process = subprocess.run(
-        [PYINFRA, "--json", inventory_argument(inventory),
-         "fact", "server.Command", f"command={READ_KEYS}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    try:
-        facts = json.loads(process.stdout)
-    except json.JSONDecodeError:
-        said = " ".join(line.strip() for line in process.stderr.splitlines() if line.strip())
-        raise InventoryError(redact(f"{inventory}: host keys not read: {said}")) from None
-    # {"server.Command (command=...)": {host: output}}
-    by_host = next(iter(facts.values()), {}) if facts else {}
-    return {name: output or "" for name, output in by_host.items()}
+    return {name: output or "" for name, output in read_on_hosts(inventory, READ_KEYS).items()}
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         hosts = inventory_hosts(args.inventory)
-    except InventoryError as error:  # the command line names no inventory pyinfra can load
+        # Out of service: the controller must no longer reach it.
+        out = {host["name"] for host in hosts if retired(host)}
+    except (InventoryError, SettingsError) as error:  # before any host is read
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -70,6 +65,9 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     missing = []
     for host in hosts:
+        if host["name"] in out:
+            print(f"{host['name']}: retired (agent_retired), not listed", file=sys.stderr)
+            continue
         lines = known_hosts_lines(address(host["name"], host["data"]), keys.get(host["name"], ""))
         print("\n".join(lines)) if lines else missing.append(host["name"])
     if missing:
@@ -79,9 +77,5 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "known-hosts", help="print the hosts' SSH host keys as known_hosts lines",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("inventory", help="pyinfra inventory, e.g. inventory/production.py")
-    parser.set_defaults(func=_run)
+    inventory_command(subparsers, "known-hosts",
+                      "print the hosts' SSH host keys as known_hosts lines", __doc__, _run)

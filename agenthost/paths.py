@@ -7,11 +7,14 @@ SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 # Where systemd reads drop-ins for dockerd and its socket: only ours may be there.
 DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
 AGENT_ENV_DIR = "/etc/agenthost"
-SSHD_POLICY = "/etc/ssh/sshd_config.d/agenthost-docker.conf"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
+# apt's Proxy-Auto-Detect, run by apt as _apt: outside root-only /etc/agenthost.
+APT_NO_PROXY = "/usr/local/lib/agenthost/apt-no-proxy"
 AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as name=version
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
+BACKUP_DIR = "/var/backups/agenthost"  # <UTC run stamp>/<path> of what a run replaced
+RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (tasks.run_lock)
 WORK_DIR = "/var/lib/agenthost"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
 # which the agent passes through to reach its workspace.
@@ -23,3 +26,6 @@ APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
 def agent_env_file(container: str) -> str:
     """The root-only copy of an agent container's env_file."""
     return f"{AGENT_ENV_DIR}/{container}.env"
+# {"when", "version", "settings"}: the last deploy that changed the host, or its settings or
+# agenthost's version (agenthost status reads it; not a drift item).
+DEPLOY_STAMP = f"{WORK_DIR}/deployed.json"

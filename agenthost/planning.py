@@ -13,27 +13,50 @@ has nothing to do with the deploy:
 On a no-op (34 operations and 13 `@deploy` calls per host, 10 hosts) the two cost about 40 ms
 of the controller's CPU per host, and still about 12 ms with the module scan spared by naming
 the deploy file as a module, as agenthost did before. The controller's share is the one that
-adds up across a fleet, host after host. The fix belongs in pyinfra; until it is there,
-`speed_up` rebinds those three names in pyinfra's modules, for the pyinfra release it was
-checked against only, and only while they are still pyinfra's own.
+adds up across a fleet, host after host. The fix belongs in pyinfra
+(docs/upstream/pyinfra-planning.patch); until it is there, `speed_up` rebinds those three names
+in pyinfra's modules, for the pyinfra release it was checked against only, and only while they
+are still pyinfra's own. It patches the whole process, so only agenthost's own entry points
+call it (deploy.py and the drift plan), never the stages a deploy of yours composes.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
 
 import pyinfra
 from pyinfra.api import arguments, util
 
 CHECKED_RELEASE = "3.10."  # the pyinfra whose util and arguments read as described above
 
-_all_global_arguments = arguments.all_global_arguments
+log = logging.getLogger(__name__)
+_all_global_arguments = getattr(arguments, "all_global_arguments", None)
+
+
+def why_not() -> str | None:
+    """Why speed_up leaves this pyinfra as it is, or None when it applies."""
+    version = getattr(pyinfra, "__version__", "unknown")
+    if not version.startswith(CHECKED_RELEASE):
+        return f"pyinfra {version} is not the {CHECKED_RELEASE}x it was checked against"
+    missing = [f"{module.__name__}.{name}" for module, name in
+               [(util, "stack"), (util, "getframeinfo"), (arguments, "all_global_arguments")]
+               if not hasattr(module, name)]  # fmt: skip
+    return f"pyinfra no longer has {', '.join(missing)}" if missing else None
+
+
+@functools.cache
+def _said_why_not(reason: str) -> None:
+    log.info("agenthost.planning: planning left as pyinfra does it (%s)", reason)
 
 
 def speed_up() -> bool:
-    """Make pyinfra's ordering and argument resolution cheap; whether it applies here."""
-    if not pyinfra.__version__.startswith(CHECKED_RELEASE):  # read, not looked up per host
+    """Make pyinfra's ordering and argument resolution cheap; whether it applies here (said
+    once in pyinfra's log when it does not). Idempotent."""
+    reason = why_not()
+    if reason:
+        _said_why_not(reason)
         return False
     if util.stack is inspect.stack:
         util.stack = functools.partial(inspect.stack, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from agenthost import settings as settings_
+from agenthost.paths import APT_NO_PROXY
 from agenthost.settings import Settings
 
 
@@ -57,24 +58,54 @@ def client_config_json(settings: Settings) -> str:
 
 
 def apt_conf(settings: Settings) -> str | None:
-    """apt.conf lines sending apt through the proxies (hosts of docker_no_proxy direct)."""
+    """apt.conf lines sending apt through the proxies; what docker_no_proxy names goes direct,
+    decided by APT_NO_PROXY (apt's own per-host setting knows exact names only)."""
     if not settings.docker_apt_proxy:
         return None
-    lines = [
-        f'Acquire::{scheme}::Proxy "{url}";'
+    schemes = [
+        (scheme, url)
         for scheme, url in (
             ("http", settings.docker_http_proxy),
             ("https", settings.docker_https_proxy),
         )  # fmt: skip
         if url
     ]
-    if not lines:
+    if not schemes:
         return None
-    # apt knows exact host names only: no domains, wildcards or networks.
-    hosts = [
-        h for h in settings.docker_no_proxy if not h.startswith(".") and not set("*/") & set(h)
-    ]
-    lines += [
-        f'Acquire::{scheme}::Proxy::{h} "DIRECT";' for h in hosts for scheme in ("http", "https")
-    ]
+    lines = [f'Acquire::{scheme}::Proxy "{url}";' for scheme, url in schemes]
+    if apt_no_proxy_patterns(settings.docker_no_proxy):
+        lines += [f'Acquire::{scheme}::Proxy-Auto-Detect "{APT_NO_PROXY}";'
+                  for scheme, _ in schemes]  # fmt: skip
     return "".join(f"{line}\n" for line in ["// Managed by agenthost from docker_*_proxy.", *lines])
+
+
+def apt_no_proxy_patterns(entries: list[str]) -> list[str]:
+    """docker_no_proxy as shell `case` patterns for a URL's host, matched as Docker (Go) matches
+    them: `name` is that name and its subdomains, `.name` and `*.name` its subdomains, `*` all.
+    Networks (CIDR), IPv6 and entries with a port are not matched for apt. (Entries hold no
+    quote: settings allow [A-Za-z0-9.*_%[]:/-] only.)"""
+    patterns = []
+    for entry in entries:
+        if entry == "*":
+            patterns.append("*")
+        elif not set("/:[]") & set(entry):
+            name = entry.lower().removeprefix("*")
+            sub = f"*'.{name.lstrip('.')}'"
+            patterns += [sub] if name.startswith(".") else [f"'{name}'", sub]
+    return patterns
+
+
+def apt_no_proxy_script(settings: Settings) -> str | None:
+    """apt's Proxy-Auto-Detect program (given the URL): DIRECT past the proxy for what
+    docker_no_proxy names, nothing (apt's Acquire::*::Proxy) otherwise. None when unused."""
+    conf = apt_conf(settings)
+    patterns = apt_no_proxy_patterns(settings.docker_no_proxy)
+    if not conf or not patterns:
+        return None
+    return (
+        "#!/bin/sh\n# Managed by agenthost from docker_no_proxy: apt's Proxy-Auto-Detect.\n"
+        'host=${1#*://}; host=${host%%/*}; host=${host##*@}; host=${host%:*}\n'
+        'case "$(printf %s "$host" | tr A-Z a-z)" in\n'
+        f"    {'|'.join(patterns)}) echo DIRECT ;;\n"
+        "esac\n"
+    )

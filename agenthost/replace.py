@@ -11,6 +11,7 @@ import shlex
 NEXT_SUFFIX = "-agenthost-next"
 SETTLE_SECONDS = 5  # a crash-looping container is "running" for a moment; it must stay so
 HEALTH_WAIT_SECONDS = 180
+PROGRESS_SECONDS = 10  # a line this often while a health check is starting (the first takes 30 s)
 
 
 def next_name(name: str) -> str:
@@ -23,10 +24,12 @@ def renamed(args: list[str], name: str) -> list[str]:
     return [*args[:at], name, *args[at + 1 :]]
 
 
-def verify(container: str) -> str:
+def verify(container: str, shown: str | None = None) -> str:
     """Shell that succeeds once `container` runs, has not restarted for a few seconds, and is
-    healthy if it has a health check (bounded wait), else prints Docker's reason and fails."""
-    c = shlex.quote(container)
+    healthy if it has a health check (bounded wait), else prints Docker's reason and fails.
+    While the health check is still starting it says so every PROGRESS_SECONDS on stdout, naming
+    the container `shown` (the operator's name for it)."""
+    c, shown = shlex.quote(container), shown or container
     fmt = shlex.quote(
         "{{.State.Status}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}"
         "{{else}}none{{end}}"
@@ -39,9 +42,13 @@ def verify(container: str) -> str:
         f' echo "{container} is $1 (restarts: $2, health: $3): $(docker container inspect'
         f" --format '{{{{.State.Error}}}} exit code {{{{.State.ExitCode}}}}' {c})\" >&2; ok=no;"
         f' elif [ "$3" != starting ]; then ok=yes;'
+        f' [ $i -gt 0 ] && echo "{shown} is $3 after $((i+{SETTLE_SECONDS})) s";'
         f" elif [ $i -ge {HEALTH_WAIT_SECONDS} ]; then"
         f' echo "{container} is not healthy after {HEALTH_WAIT_SECONDS} s" >&2; ok=no;'
-        f" else i=$((i+1)); sleep 1; fi; done; [ $ok = yes ]"
+        f" else [ $((i % {PROGRESS_SECONDS})) = 0 ] && echo \"{shown}: running, waiting for"
+        f" its health check to pass ($((i+{SETTLE_SECONDS})) s so far,"
+        f' {HEALTH_WAIT_SECONDS + SETTLE_SECONDS} s at most)";'
+        f" i=$((i+1)); sleep 1; fi; done; [ $ok = yes ]"
     )
 
 
@@ -58,7 +65,8 @@ def replace_script(name: str, run_args: list[str], stop_old_first: bool) -> str:
         f" {create} >/dev/null || exit 1;"
         + (f" if {has_old}; then docker container stop {old} >/dev/null || exit 1; fi;"
            if stop_old_first else "")  # fmt: skip
-        + f" if docker container start {new} >/dev/null && {{ {verify(next_name(name))}; }}; then"
+        + f" if docker container start {new} >/dev/null"
+        f" && {{ {verify(next_name(name), name)}; }}; then"
         f" if {has_old}; then docker container stop {old} >/dev/null"
         f" && docker container rm {old} >/dev/null || exit 1; fi;"
         f" docker container rename {new} {old};"

@@ -179,7 +179,8 @@ class Settings(BaseModel):
     agent_retired: bool = Field(
         False,
         description="Out of service: agent containers, units, drop-ins and keys removed, "
-        "daemon.json and subid lines as before agenthost; engine, images and account kept.",
+        "daemon.json and subid lines as before agenthost; engine and account kept (remapped "
+        "images stay in /var/lib/docker/<uid>.<gid>, unread).",
     )
     agent_retired_remove_user: bool = Field(
         False, description="With agent_retired: also delete the agent account (not its files)."

@@ -72,23 +72,45 @@ Mode = Literal["root", "uid"]
 
 
 def agent_lines(text: str, user: str, own_id: int, count: int, mode: Mode = "root") -> str:
-    """The file with the agent's lines replaced by ours; every other line stays as it was."""
+    """The file with the agent's lines as `mode` wants them; every other line stays as it was.
+
+    This is the one rule for the subid files: the deploy writes it, so drift (the deploy,
+    planned) and the host suite (`in_place`) read it too. Lines already right stay where they
+    are, since Docker reads only the agent's lines, in their order: a range that useradd
+    appends for a new user afterwards changes nothing. Otherwise the agent's lines are replaced
+    by one block where its first line was (last when it had none); no other line moves.
+    """
     if mode == "uid" and own_id >= count:
         raise SubIdError(
             f"{user}'s id {own_id} is not below docker_subid_count ({count}), so it cannot be"
             " mapped to itself inside containers (docker_userns_agent: uid)"
         )
-    ours = [r for r in parse(text) if r.owner in (user, str(own_id))]
-    others = [r for r in parse(text) if r.owner not in (user, str(own_id))]
+    ranges = parse(text)
+    ours = [r for r in ranges if r.owner in (user, str(own_id))]
+    others = [r for r in ranges if r.owner not in (user, str(own_id))]
     start = allocate(others, count, _second_range(ours, own_id))
-    kept = [line for line in text.splitlines(keepends=True) if not _is_owned_by(line, user, own_id)]
-    if kept and not kept[-1].endswith("\n"):
-        kept[-1] += "\n"
+    wanted = [f"{user}:{first}:{n}\n" for first, n in _wanted(mode, own_id, start, count)]
+    lines = text.splitlines(keepends=True)
+    mine = [i for i, line in enumerate(lines) if _is_owned_by(line, user, own_id)]
+    # Byte for byte (the final newline aside): a line shadow's tools read otherwise is rewritten.
+    if [lines[i].rstrip("\n") + "\n" for i in mine] == wanted:
+        return text
+    kept = [line if line.endswith("\n") else f"{line}\n"
+            for i, line in enumerate(lines) if i not in mine]  # fmt: skip
+    at = mine[0] if mine else len(kept)  # no line of the agent's comes before its first
+    return "".join([*kept[:at], *wanted, *kept[at:]])
+
+
+def in_place(text: str, user: str, own_id: int, count: int, mode: Mode = "root") -> bool:
+    """Whether the file already has the agent's lines as `agent_lines` wants them."""
+    return agent_lines(text, user, own_id, count, mode) == text
+
+
+def _wanted(mode: Mode, own_id: int, start: int, count: int) -> list[tuple[int, int]]:
+    """(first id, how many) of the agent's lines, in the order Docker must read them."""
     if mode == "root":
-        lines = [(own_id, 1), (start, count)]
-    else:
-        lines = [(start, own_id), (own_id, 1), (start + own_id, count - own_id)]
-    return "".join(kept) + "".join(f"{user}:{first}:{n}\n" for first, n in lines)
+        return [(own_id, 1), (start, count)]
+    return [(start, own_id), (own_id, 1), (start + own_id, count - own_id)]
 
 
 def _second_range(ours: list[Range], own_id: int) -> Range | None:

@@ -51,18 +51,23 @@ def api(path, sock):
     s.close()
     return time.perf_counter() - started
 found = {}
-for sock in sockets:
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_BUILDKIT": "0"}
-    for name, command in commands.items():
-        times = []
-        for _ in range(runs):
+envs = {sock: {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_BUILDKIT": "0"}
+        for sock in sockets}
+# Interleaved, socket by socket within each round: a busy machine slows both alike.
+for name, command in commands.items():
+    times = {sock: [] for sock in sockets}
+    for _ in range(runs):
+        for sock in sockets:
             started = time.perf_counter()
-            subprocess.run(command, env=env, check=True, capture_output=True)
-            times.append(time.perf_counter() - started)
-        found.setdefault(name, {})[sock] = statistics.median(times) * 1000
-    for path in ("/_ping", "/v1.41/containers/json"):
-        found.setdefault(f"API GET {path}", {})[sock] = statistics.median(
-            [api(path, sock) for _ in range(300)]) * 1000
+            subprocess.run(command, env=envs[sock], check=True, capture_output=True)
+            times[sock].append(time.perf_counter() - started)
+    found[name] = {sock: statistics.median(t) * 1000 for sock, t in times.items()}
+for path in ("/_ping", "/v1.41/containers/json"):
+    times = {sock: [] for sock in sockets}
+    for _ in range(300):
+        for sock in sockets:
+            times[sock].append(api(path, sock))
+    found[f"API GET {path}"] = {sock: statistics.median(t) * 1000 for sock, t in times.items()}
 subprocess.run(["docker", "rm", "-f", "bench-exec"], capture_output=True)
 print(json.dumps(found))
 """
@@ -79,6 +84,8 @@ def replay_seconds(ssh_config: Path, name: str, socket: str) -> float:
     """The replay's wall time, SSH session included (the same both ways)."""
     workspace = "/var/lib/agenthost/workspace/bench-replay"
     replay = pipeline.command(workspace, agent_image.TAG)
+    # Root runs it (it may use both sockets); the workspace is the agent's, as under Jenkins.
+    on_host(ssh_config, name, f"install -d -o jenkins -g jenkins {workspace} {workspace}@tmp")
     started = time.monotonic()
     said = on_host(ssh_config, name, f"DOCKER_HOST=unix://{socket} {replay}")
     elapsed = time.monotonic() - started

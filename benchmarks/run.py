@@ -32,9 +32,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyinfra
 from cgroup import host_memory_mib, hosts_cpu_s, set_containers
 from report import render_cpu_table, render_table, write_chart
 
+from agenthost import planning
 from agenthost.lab import rehearsal, rehearsal_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -212,7 +214,10 @@ def machine() -> dict:
          if line.startswith("model name")), platform.processor(),
     )  # fmt: skip
     return {"cpus": os.cpu_count(), "cpu": model, "memory_gib": round(memory_kib / 2**20, 1),
-            "kernel": platform.release(), "python": platform.python_version()}  # fmt: skip
+            "kernel": platform.release(), "python": platform.python_version(),
+            # what the runs planned with: deploy.py speeds pyinfra up only where it applies
+            "pyinfra": pyinfra.__version__,
+            "planning_speed_up": planning.why_not() or "applied"}  # fmt: skip
 
 
 def main() -> None:

@@ -10,10 +10,9 @@ or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 
 from pyinfra import host, state
 
-from agenthost import planning
-from agenthost.hostdata import all_settings
+from agenthost.hostdata import all_settings, checking_drift
 from agenthost.tasks.agent_access import agent_access
-from agenthost.tasks.agent_containers import agent_containers, agent_containers_stopped
+from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
 from agenthost.tasks.docker_audit import audit_supported, docker_audit
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
@@ -29,13 +28,13 @@ from agenthost.tasks.host_reads import host_reads, system_reads
 from agenthost.tasks.retire import retire
 from agenthost.tasks.run_lock import hold_run_lock, run_lock_read
 from agenthost.tasks.snapshot import expect
+from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
 
 
 def agent_host() -> None:
     """Every stage, with the host's settings. Not a @deploy itself, so that operation names stay
     `Stage | state`; every host of the inventory is validated first, so one bad host stops the
     run before any is touched."""
-    planning.speed_up()  # pyinfra's per-operation overhead, before the first operation
     settings = all_settings(state)[host.name]
     # What the stages read comes in two round trips: the lock, the system and the accounts,
     # then everything else (which depends on those).
@@ -46,7 +45,9 @@ def agent_host() -> None:
         return
     system_supported(settings)
     audit_supported(settings)  # before any change, as the system's refusal
-    expect(host_reads(settings, host_system(), agent_account(settings)))
+    stamped = not checking_drift()  # the stamp is no drift item: drift neither reads nor plans it
+    expect([*host_reads(settings, host_system(), agent_account(settings)),
+            *([stamp_read()] if stamped else [])])  # fmt: skip
     agent_user(settings)
     engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
@@ -58,7 +59,6 @@ def agent_host() -> None:
         *docker_socket(settings),
         *docker_drop_ins(),
     ]
-    agent_containers_stopped(managed)
     docker_restart(settings, managed)
     agent_access(settings)
     # Before the agents: their Docker socket is their policy's.
@@ -68,3 +68,5 @@ def agent_host() -> None:
     agent_containers(settings)
     docker_prune(settings)
     docker_audit(settings)  # after the engine: its rules watch the engine's files
+    if stamped:
+        deploy_stamp(name="Deploy stamp for agenthost status", record=record_of(settings))

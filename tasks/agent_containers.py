@@ -23,15 +23,16 @@ from pyinfra.api import (
 )
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
-from pyinfra.operations.util import any_changed
 
-from agenthost import desired, proxy
+from agenthost import desired, explain, proxy
 from agenthost.agent_container import (
     AGENT_LABEL,
+    PARTS_LABEL,
     SPEC_LABEL,
     HostIds,
     env_file_content,
     labelled,
+    parts,
     run_args,
     spec_hash,
 )  # fmt: skip
@@ -41,7 +42,7 @@ from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
 from agenthost.tasks.facts import DockerImage, UserAccount
-from agenthost.tasks.ops import Managed, managed_file, not_checked
+from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 from agenthost.tasks.snapshot import read
 
 # One line per container (labels as JSON, so on one line too).
@@ -90,9 +91,11 @@ class ContainerSpec(FactBase):
         if not found:
             return None
         status, memory, nano_cpus, labels = found[0][0], *found[0][1].split(" ", 2)
+        labels = json.loads(labels) or {}
         return {
             "status": status,
-            "spec": (json.loads(labels) or {}).get(SPEC_LABEL),
+            "spec": labels.get(SPEC_LABEL),
+            "parts": json.loads(labels[PARTS_LABEL]) if PARTS_LABEL in labels else None,
             "memory": int(memory),
             "nano_cpus": int(nano_cpus),
         }
@@ -151,18 +154,25 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         env_file_sha256 = read(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = read(ContainerSpec, container=spec.name)
+    wanted = parts(args, image[0]["Id"], env_file_sha256)
     if current and current["spec"] == digest and limits(current) == limits_of(spec):
         if current["status"] == "running":
             host.noop(f"{spec.name} runs the configured spec")
             return
+        explain.record(explain.Difference(f"container {spec.name}", "running", current["status"]))
         # Stopped, or crash-looping (restarting): started again and seen running, or the
         # host fails with Docker's reason.
-        yield StringCommand(
+        yield ShownCommand(
             "docker", "container", "restart", QuoteString(spec.name), ">/dev/null", "&&",
             "{", verify(spec.name), ";", "}",
         )  # fmt: skip
         return
-    yield replace_script(spec.name, labelled(args, digest), stop_old_first=bool(spec.ports))
+    for difference in explain.container(spec.name, wanted, current,
+                                        bool(current) and current["spec"] == digest,
+                                        bool(current) and limits(current) != limits_of(spec)):
+        explain.record(difference)
+    yield ShownCommand(replace_script(spec.name, labelled(args, digest, wanted),
+                                      bool(spec.ports)))
 
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:
@@ -183,24 +193,23 @@ def agent_containers_only(names: list[str]):
     if not extra:
         host.noop("no other agent container exists")
         return
+    explain.record(explain.Difference("agent containers", f"only {', '.join(names) or 'none'}",
+                                      f"also {', '.join(extra)}"))  # fmt: skip
     for name in extra:
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))
         yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
 
 
-@operation()
-def no_agent_container_running():
-    """No agent container runs: before a restart of dockerd and docker.socket, which would leave
-    a running agent with a dead socket (the bind mount keeps the old one), and, when the data
-    root moves, running on unknown to dockerd. The deploy starts them again afterwards."""
-    running = [name for name, state in read(AgentContainers).items() if state == "running"]
-    if not running:
-        host.noop("no agent container is running")
-        return
-    for name in running:
-        # Each agent's own stop timeout, so a build can finish.
-        yield StringCommand("docker", "container", "stop", QuoteString(name))
+def running_agents_stopped():
+    """Commands that stop every running agent container, for `docker_applied` to run before a
+    restart of dockerd and docker.socket: that would leave a running agent with a dead socket
+    (the bind mount keeps the old one) and, when the data root moves, running unknown to
+    dockerd. The deploy starts them again afterwards."""
+    for name, state in read(AgentContainers).items():
+        if state == "running":
+            # Each agent's own stop timeout, so a build can finish.
+            yield StringCommand("docker", "container", "stop", QuoteString(name))
 
 
 def refuse_more_cpus_than_the_host(settings: Settings) -> None:
@@ -213,14 +222,6 @@ def refuse_more_cpus_than_the_host(settings: Settings) -> None:
                if cores and spec.cpus and spec.cpus > cores]  # fmt: skip
     if refused:
         raise invalid_settings(refused)
-
-
-@deploy("Agent containers")
-def agent_containers_stopped(managed: list[Managed]) -> None:
-    no_agent_container_running(
-        name="No agent container runs while Docker restarts (they start again after it)",
-        _if=any_changed(*(m.op for m in managed)),
-    )
 
 
 @deploy("Agent containers")

@@ -1,6 +1,8 @@
 """Directories, groups, accounts and units, as pyinfra's files.directory, server.group,
 server.user and systemd.service ensure them, but reading the host's snapshot (tasks.snapshot):
-the built-ins read `Users`, `Groups` and `Os` with a command each, every time."""
+the built-ins read `Users`, `Groups` and `Os` with a command each, every time. Each operation
+yields every command of its change (a unit file's daemon-reload too), so a host that needs none
+plans no change, not even a conditional one."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from agenthost import desired, explain
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
+from agenthost.tasks.ops import managed_file, managed_file_absent
 from agenthost.tasks.snapshot import read
 
 
@@ -31,6 +35,11 @@ def directory(path: str, user: str, group: str, mode: str):
     if owner_ok and mode_ok:
         host.noop(f"{path} is a directory, {mode} {user}:{group}")
         return
+    explain.record(explain.Difference(
+        path, f"directory {explain.mode_owner(mode, user, group)}",
+        explain.ABSENT if found is None
+        else f"directory {explain.mode_owner(str(found['mode']), found['user'], found['group'])}",
+    ))  # fmt: skip
     if found is None:
         yield StringCommand("mkdir", "-p", QuoteString(path))
     if not mode_ok:
@@ -45,6 +54,7 @@ def group_present(group: str):
     if read(GroupMembers, group=group) is not None:
         host.noop(f"group {group} exists")
         return
+    explain.record(explain.Difference(f"group {group}", "present", explain.ABSENT))
     yield StringCommand("groupadd", QuoteString(group))
 
 
@@ -133,6 +143,7 @@ def unit_running(unit: str):
     if active and enabled:
         host.noop(f"{unit} is enabled and active")
         return
+    explain.record(explain.unit(unit, active, enabled))
     if not active:
         yield StringCommand("systemctl", "start", QuoteString(unit))
     if not enabled:
@@ -140,6 +151,23 @@ def unit_running(unit: str):
 
 
 @operation()
-def unit_restarted(unit: str):
-    """The systemd unit `unit` is restarted: for `_if=`, after its configuration changed."""
-    yield StringCommand("systemctl", "restart", QuoteString(unit))
+def files_applied(files: list[desired.File], then: list[str]):
+    """`files` hold exactly their content (backed up first, as managed_file does); when any of
+    them changed, `then` runs once after all of them: one change, so a no-op plans none.
+
+    Example:
+        files_applied(name="Units are current", files=units, then=["systemctl daemon-reload"])
+    """
+    commands = []
+    for file in files:
+        if file.content is None:
+            commands += managed_file_absent._inner(path=file.path)
+        else:
+            commands += managed_file._inner(path=file.path, content=file.content, mode=file.mode,
+                                            user=file.user, group=file.group,
+                                            secret=file.secret)  # fmt: skip
+    if not commands:
+        host.noop(f"{len(files)} file(s) are up to date")
+        return
+    yield from commands
+    yield from (StringCommand(command) for command in then)

@@ -15,7 +15,7 @@ from agenthost import audit, desired
 from agenthost.settings import Settings
 from agenthost.tasks.basics import unit_running
 from agenthost.tasks.docker_engine import host_system
-from agenthost.tasks.ops import desired_file
+from agenthost.tasks.ops import desired_file, followed
 from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
@@ -59,7 +59,8 @@ def docker_audit(settings: Settings) -> None:
     if not mode:
         desired_file(desired.audit_tmpfiles(settings), f"No {audit.TMPFILES}")
         removed = desired_file(rules, "No audit rules of agenthost's")
-        rules_unloaded(name="The kernel has no audit rules of agenthost's", _if=removed.did_change)
+        followed(name="The kernel has no audit rules of agenthost's", changed=[removed],
+                 commands=[audit.UNLOAD])  # fmt: skip
         return
     packages_installed(name="auditd is installed", packages=dict.fromkeys(["auditd"]))
     desired_file(desired.audit_tmpfiles(settings), "/run/containerd is made at boot, before "
@@ -86,8 +87,3 @@ def rules_loaded(wanted: list[str]):
         f" {audit.RULES_FILE} loaded; see augenrules --check\" >&2; exit 1; }}"
     )
 
-
-@operation(is_idempotent=False)
-def rules_unloaded():
-    """agenthost's rules leave the kernel (an operator's rules stay)."""
-    yield f"if command -v auditctl >/dev/null; then auditctl -D -k {audit.KEY} >/dev/null; fi"

@@ -1,17 +1,23 @@
+"""dockerd's configuration: daemon.json, checked before it is written, and the one restart
+that applies everything dockerd reads (stopping the agent containers first), rolled back when
+dockerd does not come back healthy."""
+
 import shlex
 from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
+from agenthost.tasks.agent_containers import running_agents_stopped
 from agenthost.tasks.ops import (
     BACKUP_DIR,
     RUN_STAMP,
     Managed,
     atomic_upload,
+    changes,
     managed_file,
     temp_path,
 )
@@ -84,7 +90,8 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     """dockerd runs the files on disk, healthy, or runs the previous ones and the host fails.
 
     Restarts when this run changed a file or when the files differ from those last applied (a
-    run stopped before its restart), in a transient unit that outlives the SSH connection.
+    run stopped before its restart), in a transient unit that outlives the SSH connection, with
+    no agent container running. One operation: a converged host plans no change at all.
 
     Args:
         managed: the operations that may have changed what dockerd reads.
@@ -92,13 +99,14 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     """
     checksum = checksum_command(files)
     state = read(AppliedConfig, checksum=checksum)
-    changed_ops = [
-        m for m in managed if (m.op.did_change() if m.op.is_complete() else m.op.will_change)
-    ]
+    changed_ops = [m for m in managed if changes(m.op)]
     changed = bool(changed_ops)
     if not changed and state["current"] == state["applied"]:
         host.noop("dockerd runs the configuration on disk")
         return
+    # Which options the running dockerd has that the file on disk does not: read after the plan.
+    explain.record(explain.Difference("dockerd", "runs daemon.json as on disk",
+                                      "runs an earlier configuration", probe=True))
     undo = [m.undo for m in changed_ops if m.undo]
     script = render(
         "docker-apply.sh.j2",
@@ -113,6 +121,7 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     )
     yield StringCommand("install", "-d", "-m", "0700", APPLY_DIR)
     yield from atomic_upload(script, APPLY_SCRIPT, "700")
+    yield from running_agents_stopped()
     yield (
         f"if command -v systemd-run >/dev/null && [ -d /run/systemd/system ]; then"
         f" systemd-run --unit={APPLY_UNIT} --wait --collect --quiet --service-type=oneshot"

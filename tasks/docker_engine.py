@@ -48,10 +48,7 @@ def docker_engine(settings: Settings) -> list[Managed]:
     package change, which the deploy's single checked restart applies (or undoes)."""
     system = host_system()
     wanted = engine.engine(settings, system)
-    apt_proxy = desired.apt_proxy(settings)
-    desired_file(
-        apt_proxy, "apt uses the proxy" if apt_proxy.content else "apt has no proxy of ours"
-    )
+    _apt_proxy(settings)
     _docker_ce_repository(settings, system)
     if settings.docker_version:  # a version apt does not have stops the deploy before its pin
         versions_available(
@@ -78,6 +75,19 @@ def docker_engine(settings: Settings) -> list[Managed]:
     reinstall = reinstall_previous(wanted.packages, read(PackageVersions, names=names))
     undo = reinstall and f"{reinstall}; {restore_command(engine.PIN)}"
     return [Managed(installed, undo=undo)]
+
+
+def _apt_proxy(settings: Settings) -> None:
+    """apt's proxy drop-in and the bypass program it names: that program exists whenever the
+    drop-in names it (apt fails on a missing one)."""
+    conf, bypass = desired.apt_proxy(settings), desired.apt_no_proxy(settings)
+    steps = [
+        (conf, "apt uses the proxy" if conf.content else "apt has no proxy of ours"),
+        (bypass, "apt bypasses the proxy for docker_no_proxy" if bypass.content
+         else "apt has no proxy bypass of ours"),  # fmt: skip
+    ]
+    for file, name in steps[::-1] if bypass.content else steps:
+        desired_file(file, name)
 
 
 def pin_taken_back(version: str | None) -> str | None:

@@ -7,6 +7,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, operation
 
+from agenthost import explain
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.snapshot import read
 
@@ -44,6 +45,11 @@ class GroupMembers(_GroupEntry):
         return [name for name in members.split(",") if name]
 
 
+def members_title(group: str, users: list[str]) -> str:
+    """What an operation keeping `group` to `users` is called (no "exactly nobody": a user)."""
+    return f"{group} has exactly {', '.join(users)}" if users else f"{group} has no members"
+
+
 @operation()
 def group_members_exactly(group: str, users: list[str]):
     """`group` lists exactly `users` as members: missing ones added, any other removed.
@@ -62,8 +68,9 @@ def group_members_exactly(group: str, users: list[str]):
     add = [user for user in users if user not in members]
     remove = [user for user in members if user not in users]
     if not add and not remove:
-        host.noop(f"{group} has exactly {', '.join(users)}")
+        host.noop(members_title(group, users))
         return
+    explain.record(explain.members(group, users, members))
     for user in add:
         yield StringCommand("gpasswd", "--add", user, group, ">/dev/null")
     for user in remove:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import shlex
 
-from pyinfra import host
-from pyinfra.api import StringCommand, deploy, operation
+from pyinfra.api import deploy, operation
 
 from agenthost import desired
-from agenthost.docker_policy import UNIT
+from agenthost.docker_policy import CONTEXT, UNIT
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import UnitState, unit_running
-from agenthost.tasks.ops import managed_file, managed_file_absent
+from agenthost.tasks.basics import UnitState, files_applied, unit_running
+from agenthost.tasks.ops import desired_file
+from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
 
@@ -24,6 +24,10 @@ from agenthost.tasks.snapshot import read
 def docker_policy(settings: Settings) -> None:
     account = agent_account(settings)
     sockets = desired.policy_sockets(settings)
+    packages_installed(
+        name="The Docker policy's Python is installed",
+        packages=dict.fromkeys(desired.policy_packages(settings)),
+    )
     files_applied(
         name=f"Agents reach Docker only through the policy ({len(sockets)} socket(s))",
         files=desired.policy_files(settings, account),
@@ -33,34 +37,9 @@ def docker_policy(settings: Settings) -> None:
         users = [] if socket.kind == "account" else [socket.instance.removeprefix("container-")]
         socket_listening(name=f"Policy socket {socket.path} is listening", unit=socket.unit,
                          containers=users)  # fmt: skip
-    files_applied(
-        name=f"{settings.agent_user}'s SSH sessions use its policy socket (DOCKER_HOST)",
-        files=[desired.sshd_policy(settings)],
-        then=["/usr/sbin/sshd -t", "systemctl try-reload-or-restart ssh.service"],
-    )
-
-
-@operation()
-def files_applied(files: list[desired.File], then: list[str]):
-    """`files` hold exactly their content (backed up first, as managed_file does); when any of
-    them changed, `then` runs once after all of them: one change, so a no-op plans none.
-
-    Example:
-        files_applied(name="Units are current", files=units, then=["systemctl daemon-reload"])
-    """
-    commands = []
-    for file in files:
-        if file.content is None:
-            commands += managed_file_absent._inner(path=file.path)
-        else:
-            commands += managed_file._inner(path=file.path, content=file.content, mode=file.mode,
-                                            user=file.user, group=file.group,
-                                            secret=file.secret)  # fmt: skip
-    if not commands:
-        host.noop(f"{len(files)} file(s) are up to date")
-        return
-    yield from commands
-    yield from (StringCommand(command) for command in then)
+    context = desired.docker_context(settings, account)
+    desired_file(context, f"{settings.agent_user}'s docker uses its policy socket (context"
+                          f" {CONTEXT})")
 
 
 @operation()

@@ -34,7 +34,8 @@ def docker_proxy(settings: Settings) -> list[Managed]:
         mode="700",
     )
     json_keys(
-        name=f"{settings.agent_user}'s Docker client uses the same proxies, its logins kept",
+        name=f"{settings.agent_user}'s Docker client uses the same proxies and its policy"
+        " context, its logins kept",
         path=client.path,
         keys=json.loads(client.content),
         mode=client.mode,

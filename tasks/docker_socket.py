@@ -6,10 +6,9 @@ from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operati
 from agenthost import desired
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
-from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file
-from agenthost.tasks.packages import packages_installed
 from agenthost.tasks.snapshot import read
 
 SOCKET = "/run/docker.sock"
@@ -20,10 +19,6 @@ def docker_socket(settings: Settings) -> list[Managed]:
     """Only root and the docker group reach the socket; never a world-writable chmod. Agents
     reach Docker through their policy sockets (tasks.docker_policy)."""
     group_present(name="Group docker exists", group="docker")
-    packages_installed(
-        name="The Docker policy's Python is installed",
-        packages=dict.fromkeys(desired.socket_packages(settings)),
-    )
     drop_in = desired.socket_drop_in(settings)
     socket = desired_file(drop_in, "Docker socket is 0660 root:docker")
     socket_acl_cleared(name="Docker socket has no ACL entry")
@@ -32,9 +27,7 @@ def docker_socket(settings: Settings) -> list[Managed]:
             raise OperationError(f"docker_users: user {user!r} does not exist on {host.name}")
     members = desired.docker_group(settings)
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(members)}"
-        if members
-        else "The docker group has no members",
+        name=f"The {members_title('docker group', members)}",
         group="docker",
         users=members,
     )

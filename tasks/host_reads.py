@@ -44,7 +44,7 @@ def system_reads(settings: Settings) -> list[Read]:
 def host_reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
     wanted = engine.engine(settings, system)
     packages = [package_names(wanted.packages, wanted.absent)]
-    packages += [package_names(desired.socket_packages(settings))]
+    packages += [package_names(desired.policy_packages(settings))]
     packages += [package_names(desired.agent_packages(settings))]
     packages += [package_names(desired.audit_packages(settings))]
     client = desired.client_config_path(account)

@@ -20,17 +20,18 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
-from agenthost import desired, subids
+from agenthost import desired, explain, subids
+from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 from agenthost.tasks.snapshot import Read, read
 
-BACKUP_DIR = "/var/backups/agenthost"
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
 RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 # Temporary names carry the run's own id: two runs never write through the same file.
 RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
+_observed: dict[str, dict[str, list[str]]] = {}
 
 
 def not_checked(what: str) -> None:
@@ -42,6 +43,15 @@ def not_checked_on(name: str) -> list[str]:
     return _not_checked.get(name, [])
 
 
+def observe_packages(installed: dict[str, list[str]]) -> None:
+    """Keep the package versions an operation read: drift reports the engine's at no cost."""
+    _observed.setdefault(host.name, {}).update(installed)
+
+
+def packages_seen_on(name: str) -> dict[str, list[str]]:
+    return _observed.get(name, {})
+
+
 class Managed(NamedTuple):
     """An operation that may change what dockerd reads (desired.dockerd_files, or its packages),
     for the restart that applies it; if the restart fails, the files are restored from their
@@ -49,6 +59,33 @@ class Managed(NamedTuple):
 
     op: OperationMeta
     undo: str | None = None
+
+
+def changes(op: OperationMeta) -> bool:
+    """Whether `op` changed the host (executed) or will change it (planned): for an operation
+    that must follow it, as one operation rather than a conditional `_if` step, which a plan
+    lists as a possible change even when nothing changes."""
+    return op.did_change() if op.is_complete() else op.will_change
+
+
+@operation()
+def followed(changed: list[OperationMeta], commands: list[str]):
+    """`commands` have run if one of the operations `changed` changed the host: a reload that
+    follows them, as an operation of its own that reads their result (see `changes`)."""
+    if not any(changes(op) for op in changed):
+        host.noop("nothing it follows changed")
+        return
+    yield from (StringCommand(command) for command in commands)
+
+
+class ShownCommand(StringCommand):
+    """A command whose output pyinfra shows as it comes, as with `-v`: a wait that says what it
+    waits for, instead of a silent half-minute."""
+
+    def execute(self, state, host, connector_arguments):
+        connector_arguments.update(self.connector_arguments)
+        return host.run_shell_command(self, print_output=True, print_input=state.print_input,
+                                      **connector_arguments)  # fmt: skip
 
 
 def backup_path(path: str) -> str:
@@ -61,17 +98,43 @@ def restore_command(path: str) -> str:
     return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
 
 
-def backup(path: str, exists: bool = True):
+def backup(path: str, exists: bool = True, secret: bool = False):
     """Root-only through the top directory, the copy keeps its mode so a restore is exact; a
-    file this run creates gets a `.absent` marker instead, so a rollback removes only that."""
+    file this run creates gets a `.absent` marker instead, so a rollback removes only that. A
+    `secret` (credentials) is copied only when it is the host's own (secret_backup)."""
     backup = backup_path(path)
     yield StringCommand("install", "-d", "-m", "0700", BACKUP_DIR)
-    yield StringCommand("mkdir", "-p", QuoteString(backup.rsplit("/", 1)[0]))
-    if exists:
+    yield backup_dirs(backup.rsplit("/", 1)[0])
+    if exists and secret:
+        yield secret_backup(path)
+    elif exists:
         yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
     yield prune_backups(path)
+
+
+def backup_dirs(directory: str, root: str = BACKUP_DIR) -> str:
+    """Shell that makes `directory` and its parents 0700, and any folder of `root` a run before
+    this one made 0755 (mkdir -p's default) root-only too."""
+    return (
+        f"umask 077 && mkdir -p {shlex.quote(directory)}"
+        f" && find {root} -type d -perm /077 -exec chmod go= {{}} +"
+    )
+
+
+def secret_backup(path: str, root: str = BACKUP_DIR) -> str:
+    """Shell that copies a file holding credentials only when it is the host's own (no backup of
+    it yet, and agenthost did not create it: retiring restores it); otherwise removes every
+    backup of it but that first one, so a rotated password leaves no copy on the host."""
+    pattern, quoted = f"{root}/*{shlex.quote(path)}", shlex.quote(path)
+    copy = shlex.quote(f"{root}/{RUN_STAMP}{path}")
+    earlier = f"ls -1d {pattern} {pattern}.absent 2>/dev/null"
+    return (
+        f"if {earlier} | grep -q . || grep -qxF {quoted} {root}/created 2>/dev/null; then"
+        f" {earlier} | sort | sed 1d | xargs -r rm -f;"
+        f" else cp -p {quoted} {copy}; fi"
+    )
 
 
 def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
@@ -137,24 +200,32 @@ def _created(path: str):
 @operation()
 def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
                  group: str = "root", secret: bool = False,
-                 unchanged_from: str | None = None):  # fmt: skip
+                 unchanged_from: str | None = None, explained: bool = False):  # fmt: skip
     """`path` holds exactly `content`; a different file there is backed up first.
 
     The content arrives in a root-only file beside `path` that is then renamed over it, so a
     reader sees the old file or the new one, never half of it; a secret is never diffed.
+    `explained`: the caller has recorded what differs (agenthost.explain) its own way.
     """
     current = read(ManagedFileState, path=path)  # stat and checksum
     same = current and current["sha256"] == _sha256(content)
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
         return
+    if not explained:
+        for difference in explain.file_differences(path, content, mode, user, group, current,
+                                                   bool(same), secret):  # fmt: skip
+            explain.record(difference)
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
+    if not same and current and secret:
+        host.log(f"{path} holds credentials: its earlier versions are not kept in {BACKUP_DIR}"
+                 " (only the host's own, as its first backup)")  # fmt: skip
     if same:  # only the owner or mode differ
         yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
         yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
         return
-    yield from backup(path, exists=bool(current))
+    yield from backup(path, exists=bool(current), secret=secret)
     if not current:
         yield from _created(path)
     yield from atomic_upload(content, path, mode, user, group, unchanged_from)
@@ -205,6 +276,7 @@ def managed_file_absent(path: str):
     if not read(File, path=path):
         host.noop(f"{path} does not exist")
         return
+    explain.record(explain.Difference(path, explain.ABSENT, "present"))
     yield from backup(path)
     yield StringCommand("rm", "-f", QuoteString(path))
 
@@ -228,8 +300,11 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
     found = read(ManagedFileState, path=path)
+    if wanted != text:
+        explain.record(explain.lines(path, wanted, text, user))
     yield from managed_file._inner(
-        path=path, content=wanted, unchanged_from=found and found["sha256"]
+        path=path, content=wanted, unchanged_from=found and found["sha256"],
+        explained=wanted != text,
     )
 
 

@@ -7,26 +7,27 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, deploy, operation
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
 from agenthost import audit, desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
-from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SSHD_POLICY, SUBID_FILES
+from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState
-from agenthost.tasks.docker_audit import rules_unloaded
 from agenthost.tasks.docker_engine import host_system
-from agenthost.tasks.docker_group import group_members_exactly
+from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
     BACKUP_DIR,
     CREATED,
     backup,
+    changes,
     desired_file,
+    followed,
     managed_file,
     managed_file_absent,
 )
@@ -81,8 +82,12 @@ def subid_lines_restored(path: str, user: str):
 
 
 @operation()
-def docker_restarted():
-    """dockerd runs the restored configuration."""
+def docker_restarted(restored: list[OperationMeta]):
+    """dockerd runs the restored configuration: restarted when one of the operations `restored`
+    changed what it reads (in this operation, so a retired host plans no change at all)."""
+    if not any(changes(op) for op in restored):
+        host.noop("dockerd runs the host's own configuration")
+        return
     yield "systemctl daemon-reload"
     yield "systemctl reset-failed docker.service docker.socket 2>/dev/null; true"
     yield "systemctl restart docker.socket docker.service"
@@ -100,9 +105,24 @@ def policy_stopped(units: list[str]):
     yield StringCommand("systemctl", "stop", QuoteString(f"{POLICY_UNIT}@*.service"))
 
 
+def remapped_images_note(settings: Settings) -> str | None:
+    """What happens to the images a remapped engine holds once daemon.json is the host's own."""
+    if not settings.docker_userns_remap:
+        return None
+    return (
+        "images, containers and volumes made under userns-remap stay in the remapped data root"
+        " /var/lib/docker/<uid>.<gid> (ls -d /var/lib/docker/*.*), which the engine does not"
+        " read without userns-remap: `docker images` shows only what the host had before"
+        f" agenthost. Load or pull what you need again; `userns-remap: {settings.agent_user}`"
+        " in daemon.json makes them usable again; `rm -rf` that folder frees the space"
+    )
+
+
 @deploy("Retire the host")
 def retire(settings: Settings) -> None:
     user = settings.agent_user
+    if note := remapped_images_note(settings):
+        host.log(note)
     agent_containers_only(name="No agent container is left", names=[])
     systemd.service(
         name="Clean-up timer is stopped and disabled",
@@ -119,13 +139,10 @@ def retire(settings: Settings) -> None:
         for file in desired.files(settings, agent_account(settings), host_system())
         if file.path != DAEMON_JSON
     }
-    rules_unloaded(name="The kernel forgets agenthost's audit rules",
-                   _if=removed[audit.RULES_FILE].did_change)  # fmt: skip
-    systemd.daemon_reload(name="systemd forgets agenthost's units",
-                          _if=any_changed(*removed.values()))  # fmt: skip
-    server.shell(name="sshd forgets the agent's DOCKER_HOST",
-                 commands=["systemctl try-reload-or-restart ssh.service"],
-                 _if=removed[SSHD_POLICY].did_change)  # fmt: skip
+    followed(name="The kernel forgets agenthost's audit rules",
+             changed=[removed[audit.RULES_FILE]], commands=[audit.UNLOAD])  # fmt: skip
+    followed(name="systemd forgets agenthost's units", changed=list(removed.values()),
+             commands=["systemctl daemon-reload"])  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
     subid = [
         subid_lines_restored(
@@ -133,15 +150,14 @@ def retire(settings: Settings) -> None:
         )  # fmt: skip
         for path in SUBID_FILES
     ]
-    # Only what dockerd reads restarts it; systemd and sshd reload what they own.
+    # Only what dockerd reads restarts it; systemd reloads the units it owns.
     dockerd_paths = {file.path for file in desired.dockerd_files(settings)}
     dockerds = [op for path, op in removed.items() if path in dockerd_paths]
     docker_restarted(
-        name="Docker runs the host's own configuration",
-        _if=any_changed(daemon, *subid, *dockerds),
+        name="Docker runs the host's own configuration", restored=[daemon, *subid, *dockerds]
     )
     group_members_exactly(
-        name=f"The docker group has exactly {', '.join(settings.docker_users) or 'nobody'}",
+        name=f"The {members_title('docker group', settings.docker_users)}",
         group="docker",
         users=settings.docker_users,
     )

@@ -189,6 +189,11 @@ def expect(reads: Iterable[Read]) -> None:
             known.secret.add(entry)
 
 
+def forget() -> None:
+    """The current host's next read takes a new snapshot (what was read is out of date)."""
+    _host_reads().epoch = None
+
+
 def read(fact: type[FactBase], **arguments: Any) -> Any:
     """`host.get_fact(fact, **arguments)`, from the host's snapshot when the read was expected.
 

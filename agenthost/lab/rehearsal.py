@@ -159,9 +159,10 @@ def up(set_name: str, counts: Mapping[str, int], machine: str = "container") -> 
     return hosts
 
 
-def down(set_name: str) -> None:
-    """Remove the set's VMs, containers (stopped ones too), volumes, network and state files."""
-    vm.stop_all(state_dir(set_name) / "vm")
+def down(set_name: str) -> list[str]:
+    """Remove the set's VMs, containers (stopped ones too), volumes, network and state files;
+    returns the names of the hosts removed."""
+    machines = vm.stop_all(state_dir(set_name) / "vm")
     client = engine.ensure_engine()
     selector = _set_selector(set_name)
     containers = client.containers.list(all=True, filters=selector)
@@ -173,6 +174,13 @@ def down(set_name: str) -> None:
     for network in client.networks.list(filters=selector):
         network.remove()
     shutil.rmtree(state_dir(set_name), ignore_errors=True)
+    return sorted([*machines, *(c.name for c in containers)])
+
+
+def ssh_address(container: Container) -> str:
+    """Where a host's SSH answers (`127.0.0.1:PORT`), or `-` while it is stopped."""
+    bound = (container.ports or {}).get("22/tcp") or []
+    return ", ".join(f"{b['HostIp']}:{b['HostPort']}" for b in bound) or "-"
 
 
 def _set_selector(set_name: str) -> dict[str, str]:

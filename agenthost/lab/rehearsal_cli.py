@@ -180,7 +180,9 @@ def _cmd_reboot(args: argparse.Namespace) -> int:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    down(args.set)
+    removed = down(args.set)
+    print(f"removed set {args.set!r}: {', '.join(removed)}" if removed
+          else f"no hosts in set {args.set!r}; nothing removed")  # fmt: skip
     return 0
 
 
@@ -188,7 +190,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     client = engine.ensure_engine()
     containers = client.containers.list(all=True, filters=rehearsal._set_selector(args.set))
     for container in containers:
-        print(f"{container.name}\t{container.status}\t{container.ports.get('22/tcp')}")
+        print(f"{container.name}\t{container.status}\t{rehearsal.ssh_address(container)}")
     if not containers:
         print(f"no hosts in set {args.set!r}")
     return 0

@@ -103,7 +103,10 @@ def stop(directory: Path, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def stop_all(vm_root: Path) -> None:
-    """Power off every VM whose files are under vm_root (a set's vm/ directory)."""
-    for directory in sorted(vm_root.glob("*/")) if vm_root.is_dir() else []:
+def stop_all(vm_root: Path) -> list[str]:
+    """Power off every VM whose files are under vm_root (a set's vm/ directory); returns their
+    names."""
+    directories = sorted(vm_root.glob("*/")) if vm_root.is_dir() else []
+    for directory in directories:
         stop(directory)
+    return [directory.name for directory in directories]

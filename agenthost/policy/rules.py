@@ -13,6 +13,7 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DOCKER_SOCKETS = ("/run/docker.sock", "/run/containerd/containerd.sock")
+POLICY_SOCKETS = "/run/agenthost-docker"  # docker_policy.SOCKET_DIR (this package is stdlib only)
 MIN_API = (1, 24)  # older versions took a HostConfig at start, unchecked
 _VERSION = re.compile(r"^/v([0-9]+)\.([0-9]+)(/.*)$")
 
@@ -60,9 +61,9 @@ def route(method: str, target: str) -> tuple[str, dict[str, list[str]]]:
     path = path.rstrip("/") or "/"
     if method in ("GET", "HEAD"):
         if _REFUSED_READS.match(path):
-            raise Refused(f"{method} {path}", "endpoints")
+            raise Refused(f"{method} {path}")
     elif method not in _WRITE or not _WRITE[method].match(path):
-        raise Refused(f"{method} {path}: not an endpoint agents use", "endpoints")
+        raise Refused(f"{method} {path}: not an endpoint agents use")
     return path, parse_qs(split.query)
 
 
@@ -112,13 +113,14 @@ class Policy:
     def __init__(self, config: dict):
         self.allow = config["allow"]
         self.setting = config["setting"]
-        self.socket = config["socket"]
+        self.socket = os.path.realpath(config["socket"])
+        self.docker_sockets = [os.path.realpath(path) for path in DOCKER_SOCKETS]
         paths = [*config["binds"], *self.allow.get("bind_paths", [])]
         self.binds = [os.path.realpath(path) for path in paths]
 
     def message(self, refusal: Refused) -> str:
         head = f"agenthost docker policy refuses {refusal.what}"
-        if refusal.allowance is None or refusal.allowance == "endpoints":
+        if refusal.allowance is None:
             return head
         return f"{head} (allow it with {self.setting}.{refusal.allowance})"
 
@@ -217,10 +219,10 @@ class Policy:
     def bind(self, source: str) -> None:
         """A host path: beneath the workspace or a declared path, and not a Docker socket."""
         real = os.path.realpath(source)
-        if real == os.path.realpath(self.socket):
+        if real == self.socket:
             return  # its own socket: the same policy again
-        sockets = [os.path.realpath(s) for s in DOCKER_SOCKETS]
-        if any(_beneath(s, real) for s in sockets) or real.startswith("/run/agenthost-docker"):
+        held = any(_beneath(socket, real) for socket in self.docker_sockets)
+        if held or real.startswith(POLICY_SOCKETS):
             self.need("docker_socket", f"a bind mount of {source} (it is or holds a Docker socket)")
         if not any(_beneath(real, root) for root in self.binds):
             self.need("bind_paths", f"a bind mount of the host path {source}")

@@ -128,7 +128,7 @@ def downgraded(host, converge, first):
 
 
 def test_a_user_taken_out_of_docker_users_loses_access(host, downgraded):
-    assert sorted(host.group("docker").members) == ["alice", "jenkins"]
+    assert sorted(host.group("docker").members) == ["alice"]  # never the agent: its policy
     assert not can_use_docker(host, "bob") and can_use_docker(host, "alice")
 
 
@@ -278,6 +278,10 @@ def test_a_retired_host_has_no_agent_no_units_or_drop_ins_and_its_own_daemon_jso
     jenkins = host.user("jenkins")
     assert jenkins.exists
     assert f"jenkins:{jenkins.uid}:1\n" not in host.file("/etc/subuid").content_string
+    # As the run and the README say: remapped images stay on disk, which the engine reads no more.
+    assert "stay in the remapped data root /var/lib/docker/<uid>.<gid>" in retired.stderr
+    assert host.check_output("docker images --quiet") == ""
+    assert host.check_output(f"ls /var/lib/docker/{jenkins.uid}.{jenkins.gid}/image")
 
 
 def test_a_retired_host_stays_retired(host, converge, retired):

@@ -11,8 +11,10 @@ leaves nothing. The hosts converge in `root` mode, switch to `uid`, and switch b
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -285,6 +287,13 @@ def test_a_killed_policy_comes_back_and_nothing_else_stops(hosts, files, root_mo
                                   f"container-{AGENT}.sock is listening"}, run.changed()
     for host in hosts:
         assert AGENT in ssh_root(host, agent_ps).stdout.split(), "the agent reaches Docker again"
+    # After the escape attempts and the outage: nothing drifted, and a re-run changes nothing.
+    path = inventory(files, "root")
+    drift = subprocess.run([sys.executable, "-m", "agenthost", "drift", str(path)], cwd=REPO,
+                           env={**os.environ, "AGENTHOST_REHEARSAL_SET": SET},
+                           capture_output=True, text=True)  # fmt: skip
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert deploy(inventory=path).changed() == {}
 
 
 # --- uid mode: the agent's own uid is the agent -----------------------------------------------

@@ -2,7 +2,8 @@
 
 The wheel is built from this checkout, installed with its declared dependencies only, and run
 from an empty directory against the session's rehearsal hosts: the deploy through pyinfra's
-function form (no deploy file of our own), the drift check, the settings table and the lab.
+function form (no deploy file of our own), the drift check, the testinfra suite (`agenthost
+verify`), the settings table and the lab.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def test_the_wheel_holds_the_tasks_and_templates_and_nothing_of_the_repo(install
     package = site / "agenthost"
     assert (package / "tasks" / "docker_daemon.py").is_file()
     assert (package / "templates" / "docker-apply.sh.j2").is_file()
+    assert (package / "verify" / "test_agent_host.py").is_file()
+    assert (package / "policy" / "server.py").is_file()
     assert not (site / "tasks").exists(), "no top-level `tasks` to collide with a user's own"
 
 
@@ -83,6 +86,11 @@ def test_the_installed_cli_deploys_and_checks_from_outside_the_repository(
     assert drift.returncode == 0, drift.stdout + drift.stderr
     for name in rehearsal.load_hosts(SET):
         assert f"{name.name}: no drift" in drift.stdout
+    # The testinfra suite ships in the wheel: the same hosts pass it, read-only.
+    verified = run(str(installed / "agenthost"), "verify", "inventory.py", "-q",
+                   cwd=elsewhere, env=env)  # fmt: skip
+    hosts = len(rehearsal.load_hosts(SET))
+    assert f"{10 * hosts} passed" in verified.stdout, verified.stdout[-2000:]  # 10 checks a host
 
 
 @pytest.fixture(scope="module")

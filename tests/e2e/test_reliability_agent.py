@@ -19,7 +19,7 @@ from tests.e2e.test_agent import (  # noqa: F401 (fixtures)
 @pytest.mark.parametrize(
     ("change", "said"),
     [
-        ({"cpus": 64}, "cpus = 64.0 but"),  # checked on the host before the agent is touched
+        ({"cpus": 64}, "cpus = 64.0: more than the"),  # refused while planning, as each host says
         ({"command": ["/nonexistent/agent"]}, "ci-agent was not replaced"),  # never runs
     ],
 )

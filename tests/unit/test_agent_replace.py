@@ -58,6 +58,11 @@ def test_limits_changed_by_docker_update_recreate_the_agent():
 FAKE_DOCKER = r"""#!/bin/sh
 # A stand-in docker: containers are files in $STATE; the mode says how a new one behaves.
 echo "$*" >>"$STATE/calls"
+health() {  # MODE slow: a health check starting for 25 inspections, then healthy
+    [ "$MODE" = slow ] || { echo "running 0 none"; return; }
+    n=$(( $(cat "$STATE/n" 2>/dev/null || echo 0) + 1 )); echo $n >"$STATE/n"
+    [ $n -lt 25 ] && echo "running 0 starting" || echo "running 0 healthy"
+}
 cmd=$2
 for last; do :; done
 case "$cmd" in
@@ -68,7 +73,7 @@ case "$cmd" in
            case "$4" in *Error*) echo "boom exit code 1" ;; "{{.RestartCount}}") echo 0 ;;
              *) if [ "$(cat "$STATE/$last")" = running ]; then
                   case "$last" in *-next) [ "$MODE" = crash ] && echo "restarting 3 none" \
-                    || echo "running 0 none" ;; *) echo "running 0 none" ;; esac
+                    || health "$last" ;; *) echo "running 0 none" ;; esac
                 else echo "exited 0 none"; fi ;; esac ;;
   start) echo running >"$STATE/$last" ;;
   stop) echo exited >"$STATE/$last" ;;
@@ -120,3 +125,31 @@ def test_a_new_agent_that_does_not_run_leaves_the_old_one_running(docker, mode, 
     else:
         assert "ci-agenthost-next is restarting (restarts: 3" in result.stderr
         assert "ci was not replaced" in result.stderr
+
+
+def test_a_health_check_that_takes_its_time_is_waited_for_out_loud(docker):
+    result = replace_with(docker, "slow")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    assert said == [
+        *(f"ci: running, waiting for its health check to pass ({s} s so far, 185 s at most)"
+          for s in (5, 15, 25)),  # fmt: skip
+        "ci is healthy after 29 s",
+    ]
+    assert (docker / "ci").read_text() == "running\n"
+
+
+class _Host:
+    def run_shell_command(self, command, **arguments):
+        self.arguments = arguments
+        return True, []
+
+
+@pytest.mark.parametrize("current", [None, {"status": "exited", "spec": "", **LIMITS}])
+def test_waits_for_an_agent_are_shown_as_they_come_even_without_v(current):
+    if current:
+        current["spec"] = digest_of(SPEC)
+    (command,) = planned(SPEC, current).yielded
+    host, state = _Host(), type("State", (), {"print_output": False, "print_input": False})
+    command.execute(state, host, {"_sudo": True})
+    assert host.arguments == {"print_output": True, "print_input": False, "_sudo": True}

@@ -8,7 +8,6 @@ from agenthost.tasks.basics import (
     account_present,
     directory,
     group_present,
-    unit_restarted,
     unit_running,
 )
 from tests.unit.harness import run_op
@@ -93,7 +92,6 @@ def test_a_unit_is_started_and_enabled_as_needed():
     assert run_op(unit_running, state(False, False), unit="docker.service").commands == [
         "systemctl start docker.service", "systemctl enable docker.service",
     ]  # fmt: skip
-    assert run_op(unit_restarted, {}, unit="x.timer").commands == ["systemctl restart x.timer"]
 
 
 def test_unit_state_judges_as_systemd_status_and_enabled_do():

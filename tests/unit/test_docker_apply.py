@@ -35,8 +35,9 @@ def checksum(files):
                           text=True, check=True).stdout.strip()  # fmt: skip
 
 
-def state(files, current="a", applied="a"):
-    return {"AppliedConfig": {checksum_command(files): {"current": current, "applied": applied}}}
+def state(files, current="a", applied="a", agents=None):
+    return {"AppliedConfig": {checksum_command(files): {"current": current, "applied": applied}},
+            "AgentContainers": agents or {}}  # fmt: skip
 
 
 def test_in_sync_is_a_noop(tmp_path):
@@ -59,6 +60,24 @@ def test_no_record_yet_applies_once_and_a_change_this_run_applies(tmp_path):
                   files=files).commands  # fmt: skip
     changed = managed(will_change=True)
     assert run_op(docker_applied, state(files), managed=changed, files=files).commands
+
+
+def test_running_agents_stop_right_before_the_restart_in_the_same_operation(tmp_path):
+    """No separate conditional step: a converged host then plans no change at all."""
+    files = dockerd_files(tmp_path)
+    agents = {"ci-agent": "running", "old-agent": "exited"}
+    result = run_op(docker_applied, state(files, agents=agents), managed=managed(True),
+                    files=files)  # fmt: skip
+    assert result.commands[-2:-1] == ["docker container stop ci-agent"]
+    assert not any("old-agent" in command for command in result.commands)
+    assert f"systemd-run --unit={APPLY_UNIT} --wait" in result.commands[-1]
+
+
+def test_nothing_to_apply_stops_no_agent(tmp_path):
+    files = dockerd_files(tmp_path)
+    result = run_op(docker_applied, state(files, agents={"ci-agent": "running"}),
+                    managed=managed(), files=files)  # fmt: skip
+    assert result.commands == []
 
 
 def test_the_fact_reads_the_current_checksum_and_the_record():

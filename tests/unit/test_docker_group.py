@@ -44,3 +44,8 @@ def test_waits_for_the_agent_while_planning_and_fails_without_it():
 )
 def test_group_members_fact(output, members):
     assert GroupMembers().process(output) == members
+
+
+def test_an_empty_group_has_no_members_not_exactly_nobody():
+    result = run_op(group_members_exactly, facts([]), group="docker", users=[])
+    assert result.noops == ["docker has no members"]  # `nobody` is a user's name

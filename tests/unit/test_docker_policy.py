@@ -7,7 +7,8 @@ import json
 
 from agenthost import desired
 from agenthost.settings import Settings
-from agenthost.tasks.docker_policy import files_applied, socket_listening
+from agenthost.tasks.basics import files_applied
+from agenthost.tasks.docker_policy import socket_listening
 from agenthost.tasks.docker_socket import SocketAcl, socket_acl_cleared
 from tests.unit.harness import run_op
 
@@ -46,9 +47,18 @@ def test_the_units_run_the_shipped_package_as_root_with_one_capability():
     assert "-m policy.server /etc/agenthost/docker-policy/%i.json" in service
     assert "CapabilityBoundingSet=CAP_DAC_READ_SEARCH" in service and "Restart=always" in service
     assert "def route(" in files["/usr/local/lib/agenthost/policy/rules.py"]
-    sshd = desired.sshd_policy(SETTINGS).content
-    assert "Match User jenkins" in sshd
-    assert "SetEnv DOCKER_HOST=unix:///run/agenthost-docker/account.sock" in sshd
+
+
+
+def test_the_agents_docker_is_pointed_at_its_policy_socket_by_a_context():
+    context = desired.docker_context(SETTINGS, ACCOUNT)
+    # The CLI's own layout: contexts/meta/<sha256 of the name>/meta.json
+    digest = hashlib.sha256(b"agenthost").hexdigest()
+    assert context.path == f"/home/jenkins/.docker/contexts/meta/{digest}/meta.json"
+    meta = json.loads(context.content)
+    assert meta["Endpoints"]["docker"]["Host"] == "unix:///run/agenthost-docker/account.sock"
+    assert (context.user, context.mode) == ("jenkins", "644")
+    assert desired.client_config(SETTINGS)["currentContext"] == "agenthost"
 
 
 def test_files_applied_is_one_change_with_its_follow_up_or_a_noop():

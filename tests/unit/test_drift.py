@@ -4,6 +4,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from pyinfra.api.operation import OperationMeta
 
 from agenthost import cli, drift, report
 from agenthost.report import HostReport, Item
@@ -26,20 +27,20 @@ def test_a_host_record_gives_an_item_per_operation_and_each_thing_not_checked():
     assert found.drifted == [found.items[0]] and found.status == "drifted"
 
 
-class FakeMeta:
-    def __init__(self, changes):
-        self._maybe_is_change = changes
-
-
 class FakeData:
     def __init__(self, changes, conditional=False):
-        self.operation_meta = FakeMeta(changes)
+        self.operation_meta = OperationMeta("hash", changes)  # pyinfra's, planned
         self.global_arguments = {"_if": [lambda: True] if conditional else []}
 
 
 class FakeOpMeta:
     def __init__(self, *names):
         self.names = set(names)
+
+
+class FakeHost:
+    def __init__(self, name):
+        self.name = name
 
 
 class FakeState:
@@ -49,15 +50,26 @@ class FakeState:
 
 
 def test_planned_operations_leave_out_conditional_ones_and_redact_names():
-    state = FakeState(A, {
+    host = FakeHost(A)
+    state = FakeState(host, {
         "a": (FakeData(True), FakeOpMeta("proxy http://u:pw@proxy:3128")),
         "b": (FakeData(True, conditional=True), FakeOpMeta("Docker restart")),
-        "c": (FakeData(None), FakeOpMeta("Docker socket")),
+        "c": (FakeData(False), FakeOpMeta("Docker socket")),
     })  # fmt: skip
-    assert drift.planned_operations(state, A) == [
-        ("proxy http://***@proxy:3128", True),
-        ("Docker socket", False),
+    assert drift.planned_operations(state, host) == [
+        ("proxy http://***@proxy:3128", True, []),
+        ("Docker socket", False, []),
     ]
+
+
+def test_planned_operations_take_the_context_proxies_the_drift_plan_passes():
+    import pyinfra
+    from pyinfra.context import ctx_host, ctx_state
+
+    state = FakeState(A, {"c": (FakeData(False), FakeOpMeta("Docker socket"))})
+    with ctx_state.use(state), ctx_host.use(A):  # as pyinfra runs the plan for host A
+        planned = drift.planned_operations(pyinfra.state, pyinfra.host)
+    assert planned == [("Docker socket", False, [])]
 
 
 def test_the_plan_command_passes_limits_as_pyinfra_does():
@@ -141,11 +153,13 @@ def test_json_report():
         "expected": "member",
         "actual": "not a member",
         "ok": False,
+        "differences": [],
     }
     assert unchecked == {
         "name": "agent-03",
         "status": "unchecked",
         "error": "ssh failed: Connection refused",
+        "engine": None,
         "items": [],
     }
     text = report.to_json([CLEAN])
@@ -214,3 +228,11 @@ def test_what_was_not_checked_is_shown_but_is_not_drift():
     found = HostReport(A, (item,))
     assert found.status == "clean" and report.exit_code([found]) == 0
     assert "file x: content" in report.table([found])
+
+
+def test_a_wait_for_another_runs_lock_is_said_at_once(capsys):
+    wait = "[agent-01] agenthost run R holds /run/agenthost.lock since 21:58:00 UTC (5 s): ...\n"
+    output = []
+    drift.relay_waits(["--> Loading inventory...\n", wait], output)
+    assert output == ["--> Loading inventory...\n", wait]
+    assert capsys.readouterr().err == wait

@@ -1,6 +1,8 @@
 """Jenkins on agenthost hosts: the agent's identity in containers, the socket ACL, inbound
 agents, Java, known_hosts lines and the pipeline replay's parsing."""
 
+import argparse
+
 import pytest
 from pydantic import ValidationError
 from pyinfra.api import OperationError
@@ -11,7 +13,7 @@ from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.lab import pipeline
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
-from agenthost.tasks.agent_containers import AgentContainers, no_agent_container_running
+from agenthost.tasks.agent_containers import AgentContainers
 from agenthost.tasks.ops import subid_file
 from tests.unit.harness import run_op
 
@@ -88,12 +90,8 @@ def test_the_socket_is_root_and_docker_only_in_every_mode(remap):
     assert "jenkins" not in desired.docker_group(Settings(docker_userns_remap=remap))
 
 
-def test_running_agents_stop_before_a_restart():
-    given = {"AgentContainers": {"ci-agent": "running", "old": "exited"}}
-    result = run_op(no_agent_container_running, given)
-    assert result.commands == ["docker container stop ci-agent"]
-    result = run_op(no_agent_container_running, {"AgentContainers": {"old": "exited"}})
-    assert result.commands == [] and result.noops == ["no agent container is running"]
+def test_agent_containers_are_read_with_their_state():
+    # Which of them docker_applied stops before a restart: tests/unit/test_docker_apply.py
     assert AgentContainers().process(["ci-agent running", "old exited"]) == {
         "ci-agent": "running", "old": "exited",
     }  # fmt: skip
@@ -183,6 +181,40 @@ def test_known_hosts_names_hosts_as_the_inventory_connects():
     assert known_hosts_lines("[h]:2222", keys) == [
         "[h]:2222 ssh-ed25519 AAAA1", "[h]:2222 ecdsa-sha2-nistp256 AAAA2"
     ]  # fmt: skip
+
+
+def test_known_hosts_leaves_out_a_retired_host(monkeypatch, capsys, tmp_path):
+    from agenthost import known_hosts
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data/old.yaml").write_text("agent_retired: true\n")
+    monkeypatch.chdir(tmp_path)
+    hosts = [{"name": "a", "groups": [], "data": {}}, {"name": "b", "groups": [], "data": {}},
+             {"name": "c", "groups": ["old"], "data": {}}]  # fmt: skip
+    hosts[1]["data"]["agent_retired"] = True
+    monkeypatch.setattr(known_hosts, "inventory_hosts", lambda inventory: hosts)
+    monkeypatch.setattr(known_hosts, "host_keys", lambda inventory: dict.fromkeys("abc", KEY))
+    assert known_hosts._run(argparse.Namespace(inventory="inv.py")) == 0
+    out, err = capsys.readouterr()
+    assert out == "a ssh-ed25519 AAAA1\n"
+    assert "b: retired (agent_retired), not listed" in err and "c: retired" in err
+
+
+KEY = "ssh-ed25519 AAAA1 root@h\n"
+
+
+def test_known_hosts_says_a_broken_group_data_file_before_reading_any_host(monkeypatch, capsys,
+                                                                         tmp_path):  # fmt: skip
+    from agenthost import known_hosts
+
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data/all.yaml").write_text("agent_retired: [\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(known_hosts, "inventory_hosts",
+                        lambda inventory: [{"name": "a", "groups": [], "data": {}}])  # fmt: skip
+    monkeypatch.setattr(known_hosts, "host_keys", lambda inventory: pytest.fail("host read"))
+    assert known_hosts._run(argparse.Namespace(inventory="inv.py")) == 64
+    assert "group_data/all.yaml: not YAML" in capsys.readouterr().err
 
 
 # --- the pipeline replay ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
     result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
     assert result.commands == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
-        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"touch {STAMPED}.absent",
         ops.prune_backups(PATH),
         f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || echo {PATH} >> {ops.CREATED}",
@@ -57,7 +57,7 @@ def test_a_different_file_is_backed_up_first():
     result = run_op(ops.managed_file, facts(stat(), "hand written\n"), path=PATH, content="{}\n")
     assert result.commands[:3] == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
-        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"cp -p {PATH} {STAMPED}",
     ]
     assert result.commands[-1] == f"mv -f {TEMP} {PATH}"
@@ -107,6 +107,20 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
     assert f"mv -f {temp} /etc/subuid" in replace
 
 
+@pytest.mark.parametrize("path", ["/etc/subuid", "/etc/subgid"])
+def test_subid_lines_in_place_with_a_user_added_after_them_are_a_noop(path):
+    """useradd after a converge appends carol's range: the file is not written again."""
+    own = 1500 if path.endswith("uid") else 1600  # JENKINS's uid, gid
+    text = f"alice:100000:65536\njenkins:{own}:1\njenkins:165536:65536\ncarol:231072:65536\n"
+    result = run_op(
+        ops.subid_file,
+        {"UserAccount": JENKINS, "FileContents": {path: text.splitlines()},
+         "ManagedFileState": {path: {**stat(), "sha256": sha(text)}}},
+        path=path, user="jenkins", count=65536,
+    )  # fmt: skip
+    assert result.commands == [] and result.noops == [f"{path} is up to date"]
+
+
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
     facts_ = {"UserAccount": {"jenkins": None}}
     planned = run_op(ops.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
@@ -142,7 +156,7 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
     assert remove == f"rm -f {candidate}"
     assert result.commands[4:7] == [
         f"install -d -m 0700 {ops.BACKUP_DIR}",
-        f"mkdir -p {STAMPED.rsplit('/', 1)[0]}",
+        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"cp -p {PATH} {STAMPED}",
     ]
     assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
@@ -196,3 +210,48 @@ def test_backups_are_pruned_to_the_first_and_the_newest_few_per_file(tmp_path):
     # The first is the host's own version: retiring the host restores it.
     assert kept == [f"202611{day:02d}T000000Z" for day in (1, *range(5, 15))]
     assert len(list(tmp_path.glob("*/etc/subuid"))) == 14  # another file's backups stay
+
+
+def test_backup_folders_are_root_only_and_earlier_0755_ones_become_so(tmp_path):
+    import subprocess
+
+    old = tmp_path / "20261101T000000Z/etc"
+    old.mkdir(parents=True, mode=0o755)
+    new = tmp_path / "20261206T000000Z/etc/docker"
+    subprocess.run(["sh", "-c", ops.backup_dirs(str(new), str(tmp_path))], check=True)
+    folders = [p for p in tmp_path.rglob("*") if p.is_dir()]
+    assert len(folders) == 5 and {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
+
+
+def test_a_replaced_secret_is_not_copied_and_its_earlier_copies_go_but_the_hosts_own(tmp_path):
+    import subprocess
+
+    secret = "/etc/docker/proxy.env"
+    result = run_op(ops.managed_file, {"ManagedFileState": {secret: {**stat(600), "sha256": "x"}},
+                                       "FileContents": {}},
+                    path=secret, content="new\n", mode="600", secret=True)  # fmt: skip
+    assert ops.secret_backup(secret) in result.commands
+    assert not any(c.startswith("cp -p") for c in result.commands)
+    assert any("holds credentials" in line for line in result.host.logs)
+    for day, text in (("01", "host's own"), ("02", "old password"), ("03", "older password")):
+        copy = tmp_path / f"202611{day}T000000Z{secret}"
+        copy.parent.mkdir(parents=True)
+        copy.write_text(text)
+    subprocess.run(["sh", "-c", ops.secret_backup(secret, str(tmp_path))], check=True)
+    assert [p.read_text() for p in tmp_path.glob(f"*{secret}")] == ["host's own"]
+
+
+def test_a_secret_of_the_hosts_own_is_backed_up_once(tmp_path):
+    import subprocess
+
+    (tmp_path / "etc").mkdir()
+    own = tmp_path / "etc/proxy.env"
+    own.write_text("host's own")
+    backups = tmp_path / "backups"
+    (backups / f"{ops.RUN_STAMP}{own.parent}").mkdir(parents=True)
+    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert (backups / f"{ops.RUN_STAMP}{own}").read_text() == "host's own"
+    (backups / "created").write_text(f"{own}\n")  # one agenthost created: never copied
+    (backups / f"{ops.RUN_STAMP}{own}").unlink()
+    subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
+    assert not (backups / f"{ops.RUN_STAMP}{own}").exists()

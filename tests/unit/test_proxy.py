@@ -3,6 +3,7 @@ import json
 import pytest
 
 from agenthost import desired, proxy
+from agenthost.paths import APT_NO_PROXY
 from agenthost.settings import Settings, redact
 
 
@@ -51,7 +52,7 @@ def test_client_config():
     assert config == {"proxies": {"default": {"httpsProxy": "http://p:1", "noProxy": "a,b"}}}
 
 
-def test_apt_goes_through_the_proxies_with_exact_hosts_direct():
+def test_apt_goes_through_the_proxies_and_asks_the_bypass_program_about_each_host():
     conf = proxy.apt_conf(settings(
         docker_http_proxy="http://u:pw@p:3128", docker_https_proxy="http://p:3128",
         docker_no_proxy=["localhost", ".corp", "10.0.0.0/8", "mirror.lan"],
@@ -59,14 +60,38 @@ def test_apt_goes_through_the_proxies_with_exact_hosts_direct():
     assert conf.splitlines()[1:] == [
         'Acquire::http::Proxy "http://u:pw@p:3128";',
         'Acquire::https::Proxy "http://p:3128";',
-        'Acquire::http::Proxy::localhost "DIRECT";',
-        'Acquire::https::Proxy::localhost "DIRECT";',
-        'Acquire::http::Proxy::mirror.lan "DIRECT";',
-        'Acquire::https::Proxy::mirror.lan "DIRECT";',
+        f'Acquire::http::Proxy-Auto-Detect "{APT_NO_PROXY}";',
+        f'Acquire::https::Proxy-Auto-Detect "{APT_NO_PROXY}";',
     ]
     assert proxy.apt_conf(settings()) is None
     off = settings(docker_http_proxy="http://p:3128", docker_apt_proxy=False)
-    assert proxy.apt_conf(off) is None
+    assert proxy.apt_conf(off) is None and proxy.apt_no_proxy_script(off) is None
+    none = settings(docker_http_proxy="http://p:3128", docker_no_proxy=["10.0.0.0/8"])
+    assert "Auto-Detect" not in proxy.apt_conf(none) and proxy.apt_no_proxy_script(none) is None
+
+
+@pytest.mark.parametrize(("url", "direct"), [
+    ("http://deb.example.com/debian/dists/x", True),   # a domain, as Docker matches it
+    ("https://a.b.example.com:8443/x", True),
+    ("http://example.com/x", False),                   # `.example.com`: subdomains only
+    ("http://mirror.lan/debian", True),                # a name and its subdomains
+    ("http://pkgs.mirror.lan/debian", True),
+    ("http://MIRROR.LAN/debian", True),
+    ("http://user:pw@deb.corp.internal/x", True),     # `*.corp.internal`
+    ("http://deb.debian.org/debian", False),
+    ("http://10.1.2.3/debian", False),                 # networks are not matched for apt
+    ("http://evilmirror.lan/x", False),
+])
+def test_apts_bypass_program_says_direct_for_what_docker_no_proxy_names(url, direct, tmp_path):
+    import subprocess
+
+    script = proxy.apt_no_proxy_script(settings(
+        docker_http_proxy="http://p:3128",
+        docker_no_proxy=[".example.com", "mirror.lan", "*.corp.internal", "10.0.0.0/8"],
+    ))  # fmt: skip
+    (tmp_path / "detect").write_text(script)
+    said = subprocess.run(["sh", str(tmp_path / "detect"), url], capture_output=True, text=True)
+    assert said.stdout == ("DIRECT\n" if direct else "") and said.returncode == 0
 
 
 def test_apt_proxy_file_is_root_only_with_credentials():

@@ -139,3 +139,23 @@ def test_cli_rejects_bad_arguments(argv):
 
 def test_cli_set_has_a_name_alias():
     assert parse(["down", "--name", "e2e"]).set == "e2e"
+
+
+class _Container:
+    def __init__(self, ports):
+        self.ports = ports
+
+
+def test_status_shows_where_ssh_answers_not_a_python_repr():
+    bound = {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32768"}]}
+    assert rehearsal.ssh_address(_Container(bound)) == "127.0.0.1:32768"
+    assert rehearsal.ssh_address(_Container({})) == "-"  # stopped: nothing published
+
+
+def test_down_says_what_it_removed(monkeypatch, capsys):
+    monkeypatch.setattr(rehearsal_cli, "down", lambda name: ["agenthost-e2e-bookworm-1"])
+    assert rehearsal_cli._cmd_down(argparse.Namespace(set="e2e")) == 0
+    assert capsys.readouterr().out == "removed set 'e2e': agenthost-e2e-bookworm-1\n"
+    monkeypatch.setattr(rehearsal_cli, "down", lambda name: [])
+    rehearsal_cli._cmd_down(argparse.Namespace(set="e2e"))
+    assert capsys.readouterr().out == "no hosts in set 'e2e'; nothing removed\n"

@@ -1,8 +1,15 @@
 """Retiring a host: given its backups, these commands restore what it had before agenthost."""
 
+from types import SimpleNamespace
+
 from agenthost import subids
-from agenthost.tasks.ops import BACKUP_DIR
-from agenthost.tasks.retire import FirstBackup, original_restored, subid_lines_restored
+from agenthost.tasks.ops import BACKUP_DIR, followed
+from agenthost.tasks.retire import (
+    FirstBackup,
+    docker_restarted,
+    original_restored,
+    subid_lines_restored,
+)
 from tests.unit.harness import run_op
 
 PATH = "/etc/docker/daemon.json"
@@ -51,3 +58,34 @@ def test_only_the_agents_subid_lines_go_back():
     }
     result = run_op(subid_lines_restored, facts, path="/etc/subuid", user="jenkins")
     assert list(result.uploads.values()) == [restored]
+
+
+def restore(will_change: bool) -> SimpleNamespace:
+    """A planned restoring operation."""
+    return SimpleNamespace(is_complete=lambda: False, will_change=will_change)
+
+
+def test_docker_restarts_only_after_a_restore_and_plans_nothing_otherwise():
+    """One operation, no conditional step: a retired host's re-run plans no change at all."""
+    same = run_op(docker_restarted, {}, restored=[restore(False), restore(False)])
+    assert same.commands == [] and same.noops == ["dockerd runs the host's own configuration"]
+    restored = run_op(docker_restarted, {}, restored=[restore(False), restore(True)])
+    assert "systemctl restart docker.socket docker.service" in restored.commands
+
+
+def test_a_reload_follows_only_a_change_of_what_it_follows():
+    """systemd's reload after a retire: planned as a change only when due."""
+    same = run_op(followed, {}, changed=[restore(False)], commands=["systemctl daemon-reload"])
+    assert same.commands == [] and same.noops == ["nothing it follows changed"]
+    due = run_op(followed, {}, changed=[restore(False), restore(True)],
+                 commands=["systemctl daemon-reload"])  # fmt: skip
+    assert due.commands == ["systemctl daemon-reload"]
+
+
+def test_retiring_a_remapped_host_says_where_its_images_stay():
+    from agenthost.settings import Settings
+    from agenthost.tasks.retire import remapped_images_note
+
+    note = remapped_images_note(Settings(agent_retired=True))
+    assert "/var/lib/docker/<uid>.<gid>" in note and "`docker images` shows only" in note
+    assert remapped_images_note(Settings(agent_retired=True, docker_userns_remap=False)) is None

@@ -33,6 +33,11 @@ def alone(entry: Read):
     return fact.process(lines) if lines else fact.default()
 
 
+def without_atime(found: dict) -> dict:
+    return {entry: {k: v for k, v in value.items() if k != "atime"}
+            if isinstance(value, dict) else value for entry, value in found.items()}  # fmt: skip
+
+
 class Fails(FactBase):
     def command(self) -> str:
         return "echo half; exit 3"
@@ -96,7 +101,9 @@ def test_reads_of_a_batched_fact_are_one_command_and_each_as_its_own_command_rea
     snapshot = Snapshot()
     command = snapshot.command(reads=reads).get_raw_value()
     found = snapshot.process(shell(command))
-    assert found == {entry: alone(entry) for entry in reads}
+    # Without atime: the batch's `find` reads "a dir", which may move its atime to the next
+    # second before the read alone (this test failed about once in a dozen runs).
+    assert without_atime(found) == without_atime({entry: alone(entry) for entry in reads})
     assert command.count("stat -c '%a") == 1 and command.count("sha256sum") == 1
     assert command.count("stat -c 'user=") == 1  # File and Directory alike
     assert command.count("getent group") == 1 and command.count("find") == 1

@@ -1,13 +1,24 @@
+"""The agent's lines in /etc/subuid and /etc/subgid: in place when right, no other line moved."""
+
 import pytest
 
-from agenthost.subids import SUB_ID_MAX, Range, SubIdError, agent_lines, allocate, parse
+from agenthost.subids import (
+    SUB_ID_MAX,
+    Range,
+    SubIdError,
+    agent_lines,
+    allocate,
+    in_place,
+    parse,
+)
 
 USERADD = "alice:100000:65536\njenkins:165536:65536\nbob:231072:65536\n"
 
 
 def test_agent_gets_own_id_first_then_a_free_range():
     text = agent_lines(USERADD, "jenkins", 1001, 65536)
-    assert text == "alice:100000:65536\nbob:231072:65536\njenkins:1001:1\njenkins:165536:65536\n"
+    # Where useradd put the agent's range: the missing line joins it, bob stays after it.
+    assert text == "alice:100000:65536\njenkins:1001:1\njenkins:165536:65536\nbob:231072:65536\n"
 
 
 def test_other_users_lines_stay_byte_for_byte():
@@ -24,7 +35,7 @@ def test_rerun_is_stable():
 def test_useradd_range_replaced_when_size_differs():
     text = agent_lines(USERADD, "jenkins", 1001, 131072)
     assert "jenkins:165536" not in text
-    assert text.endswith("jenkins:1001:1\njenkins:296608:131072\n")
+    assert text == "alice:100000:65536\njenkins:1001:1\njenkins:296608:131072\nbob:231072:65536\n"
 
 
 def test_agent_range_moves_off_another_users_range():
@@ -69,3 +80,36 @@ def test_exhaustion_is_an_error():
 def test_unparseable_line_is_an_error():
     with pytest.raises(SubIdError, match="line 2"):
         parse("alice:100000:65536\ngarbage\n")
+
+
+@pytest.mark.parametrize("mode", ["root", "uid"])
+def test_a_user_added_after_the_deploy_moves_nothing(mode):
+    """useradd (and adduser) append the new user's range after the agent's lines."""
+    converged = agent_lines(USERADD, "jenkins", 1001, 65536, mode)
+    added = converged + "carol:296608:65536\n"
+    assert agent_lines(added, "jenkins", 1001, 65536, mode) == added
+    assert in_place(added, "jenkins", 1001, 65536, mode)
+
+
+def test_a_host_converged_with_the_agent_last_stays_as_it_is():
+    """What earlier releases wrote (the agent's lines last), with users added since."""
+    text = "alice:100000:65536\njenkins:1001:1\njenkins:165536:65536\ncarol:231072:65536\n"
+    assert agent_lines(text, "jenkins", 1001, 65536) == text
+
+
+def test_right_lines_apart_from_each_other_stay_where_they_are():
+    text = "jenkins:1001:1\nalice:100000:65536\njenkins:165536:65536\n"
+    assert in_place(text, "jenkins", 1001, 65536)
+
+
+def test_wrong_lines_are_replaced_where_the_first_was_and_no_other_line_moves():
+    text = "alice:100000:65536\njenkins:1001:1\nbob:231072:65536\njenkins:999:5\ncarol:1:2\n"
+    assert agent_lines(text, "jenkins", 1001, 65536) == (
+        "alice:100000:65536\njenkins:1001:1\njenkins:165536:65536\nbob:231072:65536\ncarol:1:2\n"
+    )
+    assert not in_place(text, "jenkins", 1001, 65536)
+
+
+def test_a_line_right_but_for_spaces_is_rewritten():
+    text = "jenkins:1001:1 \njenkins:165536:65536\n"
+    assert agent_lines(text, "jenkins", 1001, 65536) == "jenkins:1001:1\njenkins:165536:65536\n"

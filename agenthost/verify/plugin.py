@@ -1,17 +1,18 @@
 """Hosts for the testinfra suite: a pyinfra inventory's, or testinfra's own --hosts.
 
-    pytest tests/host --inventory inventory/production.py
-    pytest tests/host --hosts ssh://agent-01,ssh://agent-02 [--ssh-config F] [--sudo]
+    agenthost verify inventory/production.py [--limit agent-01]
+    agenthost verify inventory/production.py --hosts ssh://agent-01 --ssh-config F [--sudo]
 
 Expected values come from agenthost.desired, given each host's settings: the inventory's (with
 both options, --hosts picks the inventory's hosts by name and says how to reach them), or with
---hosts alone the defaults and group_data/*.yaml. It runs against real hosts on demand only: a
-plain `pytest` does not collect it (pyproject's testpaths).
+--hosts alone the defaults and group_data/*.yaml. A pytest plugin (`-p agenthost.verify.plugin`,
+as `agenthost verify` loads it): a plain `pytest` of the repository does not collect the suite.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--inventory", metavar="FILE",
         help="pyinfra inventory: check its hosts against their settings",
     )  # fmt: skip
+    parser.getgroup("agenthost").addoption(
+        "--limit", action="append", metavar="HOST",
+        help="only these hosts of the inventory: names, groups or globs",
+    )  # fmt: skip
 
 
 def spec_from_inventory(name: str, data: dict[str, Any]) -> str:
@@ -100,6 +105,7 @@ def agent_hosts(config: pytest.Config) -> list[AgentHost]:
         unknown = sorted(set(names) - set(settings))
         if unknown:
             raise pytest.UsageError(f"--hosts {', '.join(unknown)}: not in {inventory}")
+        hosts = limited(hosts, config.getoption("limit"))
         return [
             AgentHost(h["name"], names.get(h["name"]) or spec_from_inventory(h["name"], h["data"]),
                       settings[h["name"]], ssh_options(h["data"]))
@@ -108,6 +114,16 @@ def agent_hosts(config: pytest.Config) -> list[AgentHost]:
     blank = [{"name": name, "groups": [], "data": {}} for name in names]
     settings = fleet.settings_of(blank, Path("group_data")) if blank else {}
     return [AgentHost(name, spec, settings[name]) for name, spec in names.items()]
+
+
+def limited(hosts: list[dict[str, Any]], patterns: list[str] | None) -> list[dict[str, Any]]:
+    """The hosts a pyinfra --limit of these patterns keeps (a name, a group, or a glob)."""
+    if not patterns:
+        return hosts
+    kept = [h for h in hosts if any(fnmatch(h["name"], p) or p in h["groups"] for p in patterns)]
+    if not kept:
+        raise pytest.UsageError(f"No host matches found for --limit pattern(s): {patterns}")
+    return kept
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from agenthost import desired
-from tests.host.conftest import Probe
+from agenthost import desired, subids
+from agenthost.paths import SUBID_FILES
+from agenthost.verify.plugin import Probe
 
 
 def file_state(probe: Probe, file: desired.File) -> dict:
@@ -43,6 +44,22 @@ def test_files(agent_host: Probe) -> None:
         if found != want:
             wrong[file.path] = {"expected": want, "found": found}
     assert not wrong, json.dumps(wrong, indent=2)
+
+
+def test_subordinate_ids(agent_host: Probe) -> None:
+    """The agent's lines as the deploy writes them (subids.agent_lines, which drift plans too);
+    other users' lines, such as a range useradd added later, are theirs."""
+    settings = agent_host.settings
+    if not settings.docker_userns_remap:
+        pytest.skip("docker_userns_remap is off: the subid files are not agenthost's")
+    user = agent_host.host.user(settings.agent_user)
+    wrong = {}
+    for path, own_id in zip(SUBID_FILES, (user.uid, user.gid), strict=True):
+        text = agent_host.host.file(path).content_string
+        if not subids.in_place(text, user.name, own_id, settings.docker_subid_count,
+                               settings.docker_userns_agent):  # fmt: skip
+            wrong[path] = [line for line in text.splitlines() if line.startswith(f"{user.name}:")]
+    assert not wrong, f"the agent's lines are not as the deploy writes them: {wrong}"
 
 
 def test_packages(agent_host: Probe) -> None:
