@@ -64,13 +64,14 @@ def cache_dir() -> Path:
 def ensure_key() -> Path:
     """The rehearsal SSH key (ed25519), generated once; its public half is baked into images."""
     key = cache_dir() / "rehearsal_ed25519"
-    if not key.exists():
-        key.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agenthost-rehearsal",
-             "-f", str(key)],
-            check=True,
-        )
+    with engine.machine_lock():
+        if not key.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agenthost-rehearsal",
+                 "-f", str(key)],
+                check=True,
+            )
     key.chmod(0o600)
     return key
 
