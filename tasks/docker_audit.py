@@ -62,7 +62,8 @@ def docker_audit(settings: Settings) -> None:
         followed(name="The kernel has no audit rules of agenthost's", changed=[removed],
                  commands=[audit.UNLOAD])  # fmt: skip
         return
-    packages_installed(name="auditd is installed", packages=dict.fromkeys(["auditd"]))
+    packages_installed(name="auditd is installed", packages=dict.fromkeys(["auditd"]),
+                       lock_timeout=settings.docker_apt_lock_timeout)  # fmt: skip
     desired_file(desired.audit_tmpfiles(settings), "/run/containerd is made at boot, before "
                  "the audit rules that watch in it load")
     desired_file(rules, f"Docker's audit rules are written (docker_audit: {mode})")
