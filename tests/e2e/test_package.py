@@ -62,6 +62,7 @@ def test_the_wheel_holds_the_tasks_and_templates_and_nothing_of_the_repo(install
     package = site / "agenthost"
     assert (package / "tasks" / "docker_daemon.py").is_file()
     assert (package / "templates" / "docker-apply.sh.j2").is_file()
+    assert (package / "reads" / "snapshot.py").is_file()
     assert (package / "verify" / "test_agent_host.py").is_file()
     assert (package / "policy" / "server.py").is_file()
     assert not (site / "tasks").exists(), "no top-level `tasks` to collide with a user's own"

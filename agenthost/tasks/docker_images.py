@@ -17,11 +17,11 @@ from pyinfra.api import (
 from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.paths import WORK_DIR
+from agenthost.reads.snapshot import read
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import not_checked
-from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"

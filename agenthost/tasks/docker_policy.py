@@ -12,12 +12,12 @@ from pyinfra.api import deploy, operation
 
 from agenthost import desired
 from agenthost.docker_policy import CONTEXT, UNIT
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState, files_applied, unit_running
 from agenthost.tasks.ops import desired_file
 from agenthost.tasks.packages import packages_installed
-from agenthost.tasks.snapshot import read
 
 
 @deploy("Docker policy")

@@ -21,8 +21,8 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 
 from agenthost.paths import RUN_LOCK
+from agenthost.reads.snapshot import Read, forget, read
 from agenthost.tasks.ops import RUN_ID
-from agenthost.tasks.snapshot import Read, forget, read
 
 LOCK = RUN_LOCK
 WAIT_SECONDS = 600

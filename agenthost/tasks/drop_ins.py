@@ -9,15 +9,15 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
 from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost.reads.snapshot import read
 from agenthost.tasks.ops import Managed, managed_file_absent
-from agenthost.tasks.snapshot import read
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
 
 
 class DropInDirs(FactBase):
     """What `DropIns` prints for each of the directories `values`, by one `find`
-    (tasks.snapshot batches reads with it): {"/etc/systemd/system/docker.service.d": [...]}"""
+    (reads.snapshot batches reads with it): {"/etc/systemd/system/docker.service.d": [...]}"""
 
     default = dict
 

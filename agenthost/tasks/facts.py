@@ -13,12 +13,12 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError
 from pyinfra.facts import docker, files
 
-from agenthost.tasks.snapshot import read
+from agenthost.reads.snapshot import read
 
 
 class ManagedFileStates(FactBase):
     """What `ManagedFileState` prints for each of the paths `values`, by one `stat` and one
-    `sha256sum` (tasks.snapshot batches reads with it):
+    `sha256sum` (reads.snapshot batches reads with it):
 
         {"/etc/docker/daemon.json": ["644 root root", "9f86...  /etc/docker/daemon.json"]}
 
@@ -70,7 +70,7 @@ class ManagedFileState(FactBase):
 
 class PathStats(FactBase):
     """What pyinfra's `File` and `Directory` print for each of the paths `values`, by one
-    `stat` (tasks.snapshot batches reads with it): {"/home/jenkins": ["user=jenkins ..."]},
+    `stat` (reads.snapshot batches reads with it): {"/home/jenkins": ["user=jenkins ..."]},
     without the paths where nothing is."""
 
     default = dict
@@ -154,7 +154,7 @@ def _dpkg_query(names: tuple[str, ...]) -> str:
 
 class PackageStatuses(FactBase):
     """What `PackageVersions` prints for each of the name lists `values`, by one `dpkg-query`
-    of them all (tasks.snapshot batches reads with it), which reads dpkg's database once:
+    of them all (reads.snapshot batches reads with it), which reads dpkg's database once:
 
         {("acl",): ["ii  acl 2.3.1-3"], ("docker.io", "runc"): [...]}
     """

@@ -38,12 +38,12 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.hostdata import invalid_settings
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.reads.snapshot import read
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
 from agenthost.tasks.facts import DockerImage, UserAccount
 from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
-from agenthost.tasks.snapshot import read
 
 # One line per container (labels as JSON, so on one line too).
 _SPEC_FIELDS = (
@@ -61,7 +61,7 @@ def _inspect(fields: str, containers: tuple[str, ...]) -> str:
 
 class ContainerSpecs(FactBase):
     """What `ContainerSpec` prints for each of the containers `values`, by one `docker container
-    inspect` (tasks.snapshot batches reads with it): {"ci-agent": ["running 0 0 {...}"]},
+    inspect` (reads.snapshot batches reads with it): {"ci-agent": ["running 0 0 {...}"]},
     without the containers that do not exist."""
 
     default = dict

@@ -10,6 +10,7 @@ from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, oper
 
 from agenthost import desired, explain
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import running_agents_stopped
 from agenthost.tasks.ops import (
@@ -21,7 +22,6 @@ from agenthost.tasks.ops import (
     managed_file,
     temp_path,
 )
-from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
 APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"

@@ -11,9 +11,9 @@ from pyinfra.api import StringCommand, operation
 
 from agenthost import explain
 from agenthost.engine import satisfied
+from agenthost.reads.snapshot import read
 from agenthost.tasks.facts import PackageVersions
 from agenthost.tasks.ops import observe_packages
-from agenthost.tasks.snapshot import read
 
 APT = (
     "DEBIAN_FRONTEND=noninteractive apt-get -y -q --allow-downgrades -o DPkg::Lock::Timeout=300"

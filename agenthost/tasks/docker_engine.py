@@ -10,6 +10,7 @@ from pyinfra.facts.server import OsRelease
 from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import unit_running
 from agenthost.tasks.facts import PackageVersions
@@ -27,7 +28,6 @@ from agenthost.tasks.packages import (
     reinstall_previous,
     versions_available,
 )
-from agenthost.tasks.snapshot import read
 
 
 def host_system() -> engine.System:

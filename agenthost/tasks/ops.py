@@ -22,8 +22,8 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, explain, subids
 from agenthost.paths import BACKUP_DIR
+from agenthost.reads.snapshot import Read, read
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
-from agenthost.tasks.snapshot import Read, read
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
@@ -240,7 +240,7 @@ def desired_file(file: desired.File, name: str) -> OperationMeta:
 
 
 def desired_file_read(file: desired.File) -> Read:
-    """What `desired_file` reads for `file`, for the host's snapshot (tasks.host_reads)."""
+    """What `desired_file` reads for `file`, for the host's snapshot (reads.host_reads)."""
     return Read(File if file.content is None else ManagedFileState, path=file.path)
 
 

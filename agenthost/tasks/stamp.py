@@ -17,9 +17,9 @@ from pyinfra.facts.files import FileContents
 
 from agenthost import __version__
 from agenthost.paths import DEPLOY_STAMP
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.ops import RUN_STAMP, atomic_upload
-from agenthost.tasks.snapshot import Read, read
 
 
 def settings_digest(settings: Settings) -> str:

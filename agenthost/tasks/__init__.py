@@ -11,6 +11,9 @@ or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 from pyinfra import host, state
 
 from agenthost.hostdata import all_settings, checking_drift
+from agenthost.reads.host_reads import host_reads, system_reads
+from agenthost.reads.run_lock import hold_run_lock, run_lock_read
+from agenthost.reads.snapshot import expect
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
@@ -23,10 +26,7 @@ from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
-from agenthost.tasks.host_reads import host_reads, system_reads
 from agenthost.tasks.retire import retire
-from agenthost.tasks.run_lock import hold_run_lock, run_lock_read
-from agenthost.tasks.snapshot import expect
 from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
 
 

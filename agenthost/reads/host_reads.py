@@ -1,5 +1,5 @@
 """Everything the stages read from a host, declared before they run, so that one snapshot
-(tasks.snapshot) answers a deploy that changes nothing. Each entry is a read an operation makes,
+(reads.snapshot) answers a deploy that changes nothing. Each entry is a read an operation makes,
 with the same arguments; the e2e suite checks that a no-op makes no other. The system and the
 agent's account come first: the package names and the files under the home depend on them.
 """
@@ -12,6 +12,7 @@ from pyinfra.facts.server import OsRelease
 
 from agenthost import desired, docker_ce, engine
 from agenthost.paths import AGENT_ENV_DIR, DROP_IN_DIRS, SUBID_FILES, agent_env_file
+from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
@@ -30,7 +31,6 @@ from agenthost.tasks.facts import (
 )
 from agenthost.tasks.ops import desired_file_read
 from agenthost.tasks.packages import package_names
-from agenthost.tasks.snapshot import Read
 
 
 def system_reads(settings: Settings) -> list[Read]:

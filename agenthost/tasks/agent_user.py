@@ -1,10 +1,10 @@
 from pyinfra.api import deploy
 
 from agenthost.desired import Account
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import account_present
 from agenthost.tasks.facts import UserAccount
-from agenthost.tasks.snapshot import read
 
 
 def agent_account(settings: Settings) -> Account:

@@ -2,12 +2,12 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
 from agenthost import desired
+from agenthost.reads.snapshot import read
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import directory
 from agenthost.tasks.ops import desired_file
 from agenthost.tasks.packages import packages_installed
-from agenthost.tasks.snapshot import read
 
 
 @deploy("Agent access")

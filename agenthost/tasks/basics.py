@@ -1,5 +1,5 @@
 """Directories, groups, accounts and units, as pyinfra's files.directory, server.group,
-server.user and systemd.service ensure them, but reading the host's snapshot (tasks.snapshot):
+server.user and systemd.service ensure them, but reading the host's snapshot (reads.snapshot):
 the built-ins read `Users`, `Groups` and `Os` with a command each, every time. Each operation
 yields every command of its change (a unit file's daemon-reload too), so a host that needs none
 plans no change, not even a conditional one."""
@@ -13,10 +13,10 @@ from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, op
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from agenthost import desired, explain
+from agenthost.reads.snapshot import read
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
 from agenthost.tasks.ops import managed_file, managed_file_absent
-from agenthost.tasks.snapshot import read
 
 
 @operation()
@@ -94,7 +94,7 @@ _UNIT_KEYS = f"--property {SystemdStatus.state_key} --property {SystemdEnabled.s
 
 class UnitStates(FactBase):
     """What `UnitState` prints for each of the units `values`, from one `systemctl show`
-    (tasks.snapshot batches reads with it): {"docker.service": ["SubState=running", ...]}"""
+    (reads.snapshot batches reads with it): {"docker.service": ["SubState=running", ...]}"""
 
     default = dict
 

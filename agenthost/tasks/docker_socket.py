@@ -4,12 +4,12 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
 from agenthost import desired
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
 from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file
-from agenthost.tasks.snapshot import read
 
 SOCKET = "/run/docker.sock"
 

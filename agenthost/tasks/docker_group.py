@@ -8,13 +8,13 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, operation
 
 from agenthost import explain
+from agenthost.reads.snapshot import read
 from agenthost.tasks.facts import UserAccount
-from agenthost.tasks.snapshot import read
 
 
 class GroupEntries(FactBase):
     """What `getent group` prints for each of the groups `values`, by one `getent`
-    (tasks.snapshot batches reads with it): {"docker": ["docker:x:998:jenkins"]}"""
+    (reads.snapshot batches reads with it): {"docker": ["docker:x:998:jenkins"]}"""
 
     default = dict
 

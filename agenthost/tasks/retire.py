@@ -14,6 +14,7 @@ from pyinfra.operations import server, systemd
 from agenthost import desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
 from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
+from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
@@ -30,7 +31,6 @@ from agenthost.tasks.ops import (
     managed_file,
     managed_file_absent,
 )
-from agenthost.tasks.snapshot import read
 
 
 class FirstBackup(FactBase):
