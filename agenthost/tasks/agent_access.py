@@ -1,3 +1,7 @@
+"""The agent's access stage: what SSH build agents need on the host: its workspace and ~/.ssh,
+exactly the configured authorized keys, the agent packages (held at the versions asked), and a
+Java recent enough for Jenkins' remoting when `agent_java` is set."""
+
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 

@@ -1,3 +1,7 @@
+"""The agent user stage: the account Jenkins logs in as, created if missing; an existing one
+keeps its uid, home and groups unless a setting says otherwise (`agent_account` is what the
+other stages read of it)."""
+
 from pyinfra.api import deploy
 
 from agenthost.desired import Account

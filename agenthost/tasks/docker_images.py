@@ -1,3 +1,7 @@
+"""The Docker images stage: images loaded from `docker save` tarballs, pulled (with the
+registry logins, never shown), or built on the host from agenthost/templates/Dockerfile.agent.j2,
+into the data root dockerd uses after the restart."""
+
 import json
 import tarfile
 from functools import cache

@@ -1,3 +1,7 @@
+"""The Docker proxy stage: dockerd's proxy drop-in and its root-only credentials file (applied
+by the one restart), and the agent's Docker client configured with the same proxies and its
+policy context, its own logins kept."""
+
 import json
 
 from pyinfra.api import deploy

@@ -1,3 +1,7 @@
+"""The userns-remap ids stage: /etc/subuid and /etc/subgid give the agent user the ids dockerd
+maps containers to (container root is the agent, or the agent keeps its own id), applied by
+the one restart."""
+
 from pyinfra.api import deploy
 
 from agenthost.paths import SUBID_FILES
