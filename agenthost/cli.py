@@ -14,7 +14,7 @@ from agenthost import (
     status,
     verify,
 )
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 
 
 def _settings(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@
 On each host, as root: the median of --runs runs of `docker ps`, `docker run --rm`, `docker exec`
 and a small `docker build`, through the real socket and through the agent's policy socket, and
 of 300 raw API calls (`GET /_ping`, `GET /containers/json`) each way; then the pipeline replay
-(agenthost.lab.pipeline) once each way. Prints a table and writes
+(agenthost_lab.pipeline) once each way. Prints a table and writes
 results/policy-latency-<time>.json.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agenthost.docker_policy import SOCKET_DIR
-from agenthost.lab import agent_image, pipeline, rehearsal
+from agenthost_lab import agent_image, pipeline, rehearsal
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REAL = "/run/docker.sock"

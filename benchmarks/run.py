@@ -37,7 +37,7 @@ from cgroup import host_memory_mib, hosts_cpu_s, set_containers
 from report import render_cpu_table, render_table, write_chart
 
 from agenthost import planning
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"

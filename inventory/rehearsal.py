@@ -10,9 +10,9 @@ import os
 
 from pyinfra.api.exceptions import InventoryError
 
-from agenthost.lab import quickstart
-from agenthost.lab.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
-from agenthost.lab.rehearsal_image import RehearsalError
+from agenthost_lab import quickstart
+from agenthost_lab.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
+from agenthost_lab.rehearsal_image import RehearsalError
 
 _set = os.environ.get("AGENTHOST_REHEARSAL_SET", DEFAULT_SET)
 try:

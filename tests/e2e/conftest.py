@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 from tests.e2e.runner import SET, deploy, rehearsal_hosts
 
 

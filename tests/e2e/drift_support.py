@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX
 
 SET = f"{SET_PREFIX}drift"

@@ -20,8 +20,8 @@ import pytest
 
 from agenthost import __version__, desired, paths
 from agenthost.docker_policy import CONFIG_DIR as POLICY_DIR
-from agenthost.lab import engine, rehearsal
 from agenthost.settings import Settings
+from agenthost_lab import engine, rehearsal
 from tests.e2e import runner
 from tests.e2e.drift_support import (
     AGENT_IMAGE,
@@ -94,7 +94,7 @@ def inventory(drift_hosts, tmp_path_factory) -> Path:
             "agent_containers": [agent]}  # fmt: skip
     path = directory / "inventory.py"
     path.write_text(
-        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost_lab.rehearsal import inventory_groups, load_hosts\n"
         f"rehearsal = (inventory_groups(load_hosts({SET!r}))['rehearsal'], {data!r})\n"
     )
     return path

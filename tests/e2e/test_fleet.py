@@ -14,8 +14,8 @@ import pytest
 import testinfra
 
 from agenthost import engine
-from agenthost.lab import rehearsal
 from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost_lab import rehearsal
 from tests.e2e.runner import SET_PREFIX, deploy, rehearsal_hosts, write_inventory
 from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 

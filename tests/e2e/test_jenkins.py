@@ -1,6 +1,6 @@
 """Jenkins pipelines on agenthost hosts, both docker_userns_agent modes, on both releases.
 
-What Jenkins runs on an agent host is replayed command for command (agenthost.lab.pipeline):
+What Jenkins runs on an agent host is replayed command for command (agenthost_lab.pipeline):
 from a real SSH session as the agent (its key from agent_ssh_authorized_keys, the host key from
 `agenthost known-hosts`) and from inside a Docker-out-of-Docker agent container. Each (agent
 kind, mode) cell of the README's "Connecting Jenkins" table is one test: unchanged, the flows the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.lab import agent_image, pipeline, rehearsal
+from agenthost_lab import agent_image, pipeline, rehearsal
 from tests.e2e import escapes
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
 

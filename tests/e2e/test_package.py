@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 from tests.e2e.runner import REPO, SET, deploy
 
 
@@ -51,7 +51,7 @@ def elsewhere(hosts, tmp_path_factory) -> Path:
     """An operator's directory outside the repository, with an inventory of the session hosts."""
     directory = tmp_path_factory.mktemp("operator")
     (directory / "inventory.py").write_text(
-        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost_lab.rehearsal import inventory_groups, load_hosts\n"
         f"agents = inventory_groups(load_hosts({SET!r}))['rehearsal']\n"
     )
     return directory

@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 from tests.e2e.runner import REPO, SET_PREFIX
 from tests.e2e.runner import SET as E2E_SET
 

@@ -4,9 +4,9 @@ import json
 import docker
 import pytest
 
-from agenthost.lab import rehearsal
-from agenthost.lab.rehearsal import Host
-from agenthost.lab.rehearsal_image import RehearsalError
+from agenthost_lab import rehearsal
+from agenthost_lab.rehearsal import Host
+from agenthost_lab.rehearsal_image import RehearsalError
 
 HOSTS = [
     Host("agenthost-bookworm-1", "bookworm", 32768, "/k/rehearsal_ed25519"),

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from agenthost.lab import rehearsal, rehearsal_relay
-from agenthost.lab.rehearsal import Host
+from agenthost_lab import rehearsal, rehearsal_relay
+from agenthost_lab.rehearsal import Host
 
 DELAY = 0.05
 TIMEOUT = 5.0

@@ -20,7 +20,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import replace
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal
 
 LOOPBACK = "127.0.0.1"
 CHUNK = 65536

@@ -23,8 +23,8 @@ import docker
 from docker.errors import DockerException
 from docker.models.containers import Container
 
-from agenthost.lab import engine
-from agenthost.lab.rehearsal_image import (
+from agenthost_lab import engine
+from agenthost_lab.rehearsal_image import (
     RELEASE_LABEL,
     RehearsalError,
     ensure_images,
@@ -404,7 +404,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               help="delay each way, in ms (default: %(default)s)")
     relay_parser.set_defaults(func=_reporting_errors(_cmd_relay))
 
-    from agenthost.lab import quickstart  # it builds on this module
+    from agenthost_lab import quickstart  # it builds on this module
 
     quickstart.add_commands(commands, set_option, _reporting_errors)
 
@@ -451,7 +451,7 @@ def _cmd_docker_args(args: argparse.Namespace) -> int:
 
 
 def _cmd_relay(args: argparse.Namespace) -> int:
-    from agenthost.lab import rehearsal_relay  # it builds on this module
+    from agenthost_lab import rehearsal_relay  # it builds on this module
 
     rehearsal_relay.run(args.set, args.delay_ms / 1000)
     return 0

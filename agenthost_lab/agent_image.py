@@ -16,8 +16,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from agenthost.lab import engine
-from agenthost.lab.rehearsal_image import RehearsalError
+from agenthost_lab import engine
+from agenthost_lab.rehearsal_image import RehearsalError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import docker
 from docker.errors import NotFound
 from docker.models.images import Image
 
-from agenthost.lab import engine
+from agenthost_lab import engine
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import argparse
 import logging
 from typing import Any
 
-from agenthost.lab import agent_image, pipeline, rehearsal
 from agenthost.settings import Settings
+from agenthost_lab import agent_image, pipeline, rehearsal
 
 log = logging.getLogger(__name__)
 
