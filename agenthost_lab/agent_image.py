@@ -17,7 +17,7 @@ import tarfile
 from pathlib import Path
 
 from agenthost_lab import engine
-from agenthost_lab.rehearsal_image import RehearsalError
+from agenthost_lab.state import RehearsalError
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,11 @@ there, inventory/rehearsal.py gives the set's hosts the agent container (setting
 
 from __future__ import annotations
 
-import argparse
 import logging
 from typing import Any
 
 from agenthost.settings import Settings
-from agenthost_lab import agent_image, pipeline, rehearsal
+from agenthost_lab import agent_image, pipeline, state
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ AGENT = "ci-agent"
 
 def settings(set_name: str) -> dict[str, Any]:
     """The set's agent settings: none until `agenthost rehearsal agent-image` made the image."""
-    tarball = rehearsal.state_dir(set_name) / agent_image.FILE_NAME
+    tarball = state.state_dir(set_name) / agent_image.FILE_NAME
     if not tarball.exists():
         return {}
     return {
@@ -36,11 +35,11 @@ def settings(set_name: str) -> dict[str, Any]:
 
 def replay_all(set_name: str) -> bool:
     """The replay through the agent container of every host of the set; True when all passed."""
-    ssh_config = rehearsal.state_dir(set_name) / "ssh_config"
+    ssh_config = state.state_dir(set_name) / "ssh_config"
     workspace = f"{Settings().agent_workspace}/workspace/quickstart"
     replay = pipeline.command(workspace, agent_image.TAG)
     passed = True
-    for host in rehearsal.load_hosts(set_name):
+    for host in state.load_hosts(set_name):
         log.info("%s: replaying the pipeline in %s", host.name, AGENT)
         done = pipeline.ssh(ssh_config, host.name, pipeline.in_container(AGENT, replay))
         found = pipeline.results(done.stdout)
@@ -50,24 +49,3 @@ def replay_all(set_name: str) -> bool:
                 print(f"  ({done.stderr.strip()})")
             passed = False
     return passed
-
-
-def add_commands(commands: argparse._SubParsersAction, set_option: argparse.ArgumentParser,
-                 reporting) -> None:  # fmt: skip
-    commands.add_parser(
-        "agent-image", parents=[set_option],
-        help="make the DooD agent image here and save it for the set's inventory",
-    ).set_defaults(func=reporting(_cmd_agent_image))
-    commands.add_parser(
-        "pipeline", parents=[set_option],
-        help="replay a Docker Pipeline through the agent container of each host",
-    ).set_defaults(func=reporting(_cmd_pipeline))
-
-
-def _cmd_agent_image(args: argparse.Namespace) -> int:
-    agent_image.save(rehearsal.state_dir(args.set))
-    return 0
-
-
-def _cmd_pipeline(args: argparse.Namespace) -> int:
-    return 0 if replay_all(args.set) else 1

@@ -6,37 +6,29 @@ deploy converges it over SSH exactly as it would a machine. Images are built fro
 Everything created carries the label `agenthost.rehearsal=<set>`, which is what `down` removes.
 """
 
-import argparse
-import json
 import logging
-import os
-import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import docker
-from docker.errors import DockerException
 from docker.models.containers import Container
 
 from agenthost_lab import engine
-from agenthost_lab.rehearsal_image import (
-    RELEASE_LABEL,
+from agenthost_lab.rehearsal_image import RELEASE_LABEL, ensure_images, ensure_key, image_tag
+from agenthost_lab.state import (
+    DEFAULT_SET,
+    RELEASES,
+    Host,
     RehearsalError,
-    ensure_images,
-    ensure_key,
-    image_tag,
+    state_dir,
+    write_state,
 )
 
 log = logging.getLogger(__name__)
-
-RELEASES = {"bookworm": "12", "trixie": "13"}
-DEFAULT_RELEASE = "bookworm"
-DEFAULT_SET = "default"
 
 SET_LABEL = "agenthost.rehearsal"
 
@@ -60,75 +52,6 @@ BOOT_TIMEOUT = 180.0
 # Hosts created, started and waited for at once: the engine and sshd's key generation at boot
 # overlap well; beyond this the 2-core machine only queues them.
 PARALLEL = 8
-
-
-@dataclass(frozen=True)
-class Host:
-    name: str
-    release: str
-    port: int
-    key: str
-
-
-# --- paths and state ------------------------------------------------------------------------
-
-def state_dir(set_name: str) -> Path:
-    base = os.environ.get("AGENTHOST_REHEARSAL_DIR")
-    # Beside the inventory that reads it: the working directory, as for pyinfra's group_data.
-    root = Path(base) if base else Path.cwd() / ".rehearsal"
-    return root / set_name
-
-
-def load_hosts(set_name: str = DEFAULT_SET) -> list[Host]:
-    path = state_dir(set_name) / "hosts.json"
-    if not path.exists():
-        option = "" if set_name == DEFAULT_SET else f" --set {set_name}"
-        raise RehearsalError(
-            f"no rehearsal hosts for set {set_name!r} ({path} is missing): "
-            f"run `agenthost rehearsal up{option}` first"
-        )
-    return [Host(**entry) for entry in json.loads(path.read_text())["hosts"]]
-
-
-def render_ssh_config(hosts: Iterable[Host]) -> str:
-    return "".join(
-        f"Host {h.name}\n"
-        f"  HostName 127.0.0.1\n"
-        f"  Port {h.port}\n"
-        f"  User root\n"
-        f"  IdentityFile {h.key}\n"
-        f"  IdentitiesOnly yes\n"
-        f"  StrictHostKeyChecking no\n"
-        f"  UserKnownHostsFile /dev/null\n"
-        f"  LogLevel ERROR\n\n"
-        for h in hosts
-    )
-
-
-def inventory_groups(hosts: Iterable[Host]) -> dict[str, list[tuple[str, dict]]]:
-    """pyinfra groups: `rehearsal` with every host, and one group per release."""
-    groups: dict[str, list[tuple[str, dict]]] = {"rehearsal": [], **{r: [] for r in RELEASES}}
-    for h in hosts:
-        entry = (h.name, {
-            "ssh_hostname": "127.0.0.1",
-            "ssh_port": h.port,
-            "ssh_user": "root",
-            "ssh_key": h.key,
-            "ssh_strict_host_key_checking": "no",
-            "ssh_known_hosts_file": "/dev/null",
-        })
-        groups["rehearsal"].append(entry)
-        groups[h.release].append(entry)
-    return groups
-
-
-def write_state(set_name: str, hosts: list[Host]) -> Path:
-    directory = state_dir(set_name)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {"set": set_name, "hosts": [asdict(h) for h in hosts]}
-    (directory / "hosts.json").write_text(json.dumps(state, indent=2) + "\n")
-    (directory / "ssh_config").write_text(render_ssh_config(hosts))
-    return directory
 
 
 # --- hosts ----------------------------------------------------------------------------------
@@ -249,6 +172,11 @@ def down(set_name: str) -> list[str]:
     return sorted(c.name for c in containers)
 
 
+def containers(set_name: str) -> list[Container]:
+    """The set's containers, running or not."""
+    return engine.ensure_engine().containers.list(all=True, filters=_set_selector(set_name))
+
+
 def ssh_address(container: Container) -> str:
     """Where a host's SSH answers (`127.0.0.1:PORT`), or `-` while it is stopped."""
     bound = (container.ports or {}).get("22/tcp") or []
@@ -319,146 +247,3 @@ def describe(set_name: str, hosts: list[Host]) -> str:
         + f" --ssh-config={ssh_config}",
     ]
     return "\n".join(lines)
-
-
-# --- command line ---------------------------------------------------------------------------
-
-def parse_release_list(value: str) -> list[str]:
-    """argparse type of --release: a comma-separated list of known releases."""
-    releases = [r.strip() for r in value.split(",") if r.strip()]
-    unknown = [r for r in releases if r not in RELEASES]
-    if unknown or not releases:
-        raise argparse.ArgumentTypeError(f"unknown release(s) {unknown}; known: {list(RELEASES)}")
-    return releases
-
-
-def parse_set_name(value: str) -> str:
-    """argparse type of --set: it becomes part of container, volume and network names."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", value):
-        raise argparse.ArgumentTypeError("use lower-case letters, digits, '.', '_' and '-'")
-    return value
-
-
-def parse_positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError("must be a whole number, at least 1")
-    return int(value)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "rehearsal", help="start or stop local rehearsal hosts (systemd + sshd containers)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="rehearsal_command", required=True)
-    set_option = argparse.ArgumentParser(add_help=False)
-    set_option.add_argument(
-        "--set", "--name", dest="set", type=parse_set_name, default=DEFAULT_SET,
-        help="host set, so that e.g. the tests' set does not clash with yours "
-             "(default: %(default)s; state in .rehearsal/SET/)")
-    release_option = argparse.ArgumentParser(add_help=False)
-    release_option.add_argument(
-        "--release", action="extend", type=parse_release_list, metavar="RELEASE[,RELEASE...]",
-        help=", ".join(f"{r} (Debian {v})" for r, v in RELEASES.items())
-        + f"; repeat or comma-separate (default: {DEFAULT_RELEASE})")
-
-    up_parser = commands.add_parser(
-        "up", parents=[set_option, release_option],
-        help="start a fresh set of hosts and write its inventory",
-        description="Start a fresh set of hosts (removing the set's leftovers) and write "
-                    ".rehearsal/SET/hosts.json and ssh_config. The hosts are dealt over the "
-                    "releases in turn: `--hosts 3 --release bookworm,trixie` starts "
-                    "2 bookworm + 1 trixie.")
-    up_parser.add_argument("--hosts", type=parse_positive, default=1,
-                           help="total number of hosts (default: %(default)s)")
-    up_parser.set_defaults(func=_reporting_errors(_cmd_up))
-
-    commands.add_parser(
-        "down", parents=[set_option],
-        help="remove the set's containers, volumes, network and state",
-    ).set_defaults(func=_reporting_errors(_cmd_down))
-
-    commands.add_parser(
-        "status", parents=[set_option], help="list the set's containers",
-    ).set_defaults(func=_reporting_errors(_cmd_status))
-
-    commands.add_parser(
-        "docker-args", parents=[set_option],
-        help="print, one a line, the `docker create` options a rehearsal host needs (Vagrantfile)",
-    ).set_defaults(func=_cmd_docker_args)
-
-    image_parser = commands.add_parser(
-        "image", parents=[release_option],
-        help="build or reuse the images only and print their tags (the Vagrantfile runs this)")
-    image_parser.add_argument("--rebuild", action="store_true",
-                              help="rebuild even if the cached image fits")
-    image_parser.set_defaults(func=_reporting_errors(_cmd_image))
-
-    relay_parser = commands.add_parser(
-        "relay", parents=[set_option],
-        help="serve a slow network in front of the set's hosts (set SET-delayed) until stopped",
-        description="Relay each host's SSH port through 127.0.0.1, holding data --delay-ms in "
-                    "each direction, and write the set SET-delayed that goes through the relays "
-                    "(removed again on SIGINT or SIGTERM).")
-    relay_parser.add_argument("--delay-ms", type=parse_positive, default=25,
-                              help="delay each way, in ms (default: %(default)s)")
-    relay_parser.set_defaults(func=_reporting_errors(_cmd_relay))
-
-    from agenthost_lab import quickstart  # it builds on this module
-
-    quickstart.add_commands(commands, set_option, _reporting_errors)
-
-
-def _reporting_errors(command: Callable[[argparse.Namespace], int]
-                      ) -> Callable[[argparse.Namespace], int]:
-    """Expected failures end in a message and exit code 1, not a traceback."""
-    def run(args: argparse.Namespace) -> int:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-        try:
-            return command(args)
-        except (RehearsalError, engine.EngineError, DockerException) as error:
-            log.error("error: %s", error)
-            return 1
-    return run
-
-
-def _cmd_up(args: argparse.Namespace) -> int:
-    hosts = up(args.set, spread(args.hosts, args.release or [DEFAULT_RELEASE]))
-    print(describe(args.set, hosts))
-    return 0
-
-
-def _cmd_down(args: argparse.Namespace) -> int:
-    removed = down(args.set)
-    print(f"removed set {args.set!r}: {', '.join(removed)}" if removed
-          else f"no hosts in set {args.set!r}; nothing removed")  # fmt: skip
-    return 0
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    client = engine.ensure_engine()
-    containers = client.containers.list(all=True, filters=_set_selector(args.set))
-    for container in containers:
-        print(f"{container.name}\t{container.status}\t{ssh_address(container)}")
-    if not containers:
-        print(f"no hosts in set {args.set!r}")
-    return 0
-
-
-def _cmd_docker_args(args: argparse.Namespace) -> int:
-    print("\n".join(docker_cli_options(args.set)))
-    return 0
-
-
-def _cmd_relay(args: argparse.Namespace) -> int:
-    from agenthost_lab import rehearsal_relay  # it builds on this module
-
-    rehearsal_relay.run(args.set, args.delay_ms / 1000)
-    return 0
-
-
-def _cmd_image(args: argparse.Namespace) -> int:
-    releases = args.release or [DEFAULT_RELEASE]
-    ensure_images(releases, rebuild=args.rebuild)
-    print("\n".join(image_tag(r) for r in releases))
-    return 0

@@ -23,6 +23,7 @@ from docker.errors import NotFound
 from docker.models.images import Image
 
 from agenthost_lab import engine
+from agenthost_lab.state import RehearsalError
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ MASKED_UNITS = (
     "e2scrub_reap.service", "fstrim.timer", "man-db.timer", "systemd-tmpfiles-clean.timer",
     "getty@.service", "serial-getty@.service", "console-getty.service",
 )
-
-
-class RehearsalError(RuntimeError):
-    """A rehearsal host or image could not be made."""
 
 
 # --- SSH key --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import replace
 
-from agenthost_lab import rehearsal
+from agenthost_lab import state
 
 LOOPBACK = "127.0.0.1"
 CHUNK = 65536
@@ -103,18 +103,18 @@ def delayed_set_name(set_name: str) -> str:
 async def serve_set(set_name: str, delay: float, ready: Callable[[str], None]) -> None:
     """Relay every host of `set_name`, write the set `<set>-delayed` that goes through the
     relays and call `ready` with its name; serve until cancelled, then remove that set's state."""
-    hosts = rehearsal.load_hosts(set_name)
+    hosts = state.load_hosts(set_name)
     servers = {h.name: await start_relay(h.port, delay) for h in hosts}
     delayed = delayed_set_name(set_name)
     relayed = [replace(h, port=listen_port(servers[h.name])) for h in hosts]
-    rehearsal.write_state(delayed, relayed)
+    state.write_state(delayed, relayed)
     try:
         ready(delayed)
         await asyncio.gather(*(s.serve_forever() for s in servers.values()))
     finally:
         for server in servers.values():
             server.close()
-        shutil.rmtree(rehearsal.state_dir(delayed), ignore_errors=True)
+        shutil.rmtree(state.state_dir(delayed), ignore_errors=True)
 
 
 def run(set_name: str, delay: float) -> None:

@@ -11,8 +11,7 @@ import os
 from pyinfra.api.exceptions import InventoryError
 
 from agenthost_lab import quickstart
-from agenthost_lab.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
-from agenthost_lab.rehearsal_image import RehearsalError
+from agenthost_lab.state import DEFAULT_SET, RehearsalError, inventory_groups, load_hosts
 
 _set = os.environ.get("AGENTHOST_REHEARSAL_SET", DEFAULT_SET)
 try:

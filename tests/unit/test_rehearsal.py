@@ -4,9 +4,8 @@ import json
 import docker
 import pytest
 
-from agenthost_lab import rehearsal
-from agenthost_lab.rehearsal import Host
-from agenthost_lab.rehearsal_image import RehearsalError
+from agenthost_lab import cli, rehearsal, state
+from agenthost_lab.state import Host, RehearsalError
 
 HOSTS = [
     Host("agenthost-bookworm-1", "bookworm", 32768, "/k/rehearsal_ed25519"),
@@ -59,7 +58,7 @@ def test_spread_deals_hosts_over_releases_in_turn(total, releases, expected):
 
 
 def test_ssh_config_reaches_each_host_on_loopback_with_the_key():
-    text = rehearsal.render_ssh_config(HOSTS)
+    text = state.render_ssh_config(HOSTS)
     assert text.startswith(
         "Host agenthost-bookworm-1\n"
         "  HostName 127.0.0.1\n"
@@ -73,7 +72,7 @@ def test_ssh_config_reaches_each_host_on_loopback_with_the_key():
 
 
 def test_inventory_groups_by_release_with_pyinfra_ssh_data():
-    groups = rehearsal.inventory_groups(HOSTS)
+    groups = state.inventory_groups(HOSTS)
     assert [name for name, _ in groups["rehearsal"]] == [h.name for h in HOSTS]
     assert [name for name, _ in groups["bookworm"]] == ["agenthost-bookworm-1"]
     assert [name for name, _ in groups["trixie"]] == ["agenthost-trixie-1"]
@@ -90,29 +89,29 @@ def test_inventory_groups_by_release_with_pyinfra_ssh_data():
 def test_inventory_data_keys_are_pyinfra_ssh_connector_keys():
     from pyinfra.connectors.ssh import ConnectorData
 
-    (_, data), *_ = rehearsal.inventory_groups(HOSTS)["rehearsal"]
+    (_, data), *_ = state.inventory_groups(HOSTS)["rehearsal"]
     assert set(data) <= set(ConnectorData.__annotations__)
 
 
 def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
     with pytest.raises(RehearsalError, match="agenthost rehearsal up --set e2e"):
-        rehearsal.load_hosts("e2e")
-    rehearsal.write_state("e2e", HOSTS)
-    assert rehearsal.load_hosts("e2e") == HOSTS
+        state.load_hosts("e2e")
+    state.write_state("e2e", HOSTS)
+    assert state.load_hosts("e2e") == HOSTS
     assert json.loads((tmp_path / "e2e/hosts.json").read_text())["set"] == "e2e"
-    assert (tmp_path / "e2e/ssh_config").read_text() == rehearsal.render_ssh_config(HOSTS)
+    assert (tmp_path / "e2e/ssh_config").read_text() == state.render_ssh_config(HOSTS)
 
 
 def test_state_dir_defaults_to_the_working_directory(monkeypatch, tmp_path):
     monkeypatch.delenv("AGENTHOST_REHEARSAL_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert rehearsal.state_dir("default") == tmp_path / ".rehearsal" / "default"
+    assert state.state_dir("default") == tmp_path / ".rehearsal" / "default"
 
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    rehearsal.add_parser(parser.add_subparsers(dest="command", required=True))
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["rehearsal", *argv])
 
 
@@ -150,8 +149,8 @@ def test_status_shows_where_ssh_answers_not_a_python_repr():
 
 def test_down_says_what_it_removed(monkeypatch, capsys):
     monkeypatch.setattr(rehearsal, "down", lambda name: ["agenthost-e2e-bookworm-1"])
-    assert rehearsal._cmd_down(argparse.Namespace(set="e2e")) == 0
+    assert cli._cmd_down(argparse.Namespace(set="e2e")) == 0
     assert capsys.readouterr().out == "removed set 'e2e': agenthost-e2e-bookworm-1\n"
     monkeypatch.setattr(rehearsal, "down", lambda name: [])
-    rehearsal._cmd_down(argparse.Namespace(set="e2e"))
+    cli._cmd_down(argparse.Namespace(set="e2e"))
     assert capsys.readouterr().out == "no hosts in set 'e2e'; nothing removed\n"
