@@ -9,11 +9,13 @@ or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 """
 
 from pyinfra import host, state
+from pyinfra.facts.server import OsRelease
 
 from agenthost.hostdata import all_settings, checking_drift
-from agenthost.reads.host_reads import host_reads, system_reads
+from agenthost.reads.declared import stage_reads
 from agenthost.reads.run_lock import hold_run_lock, run_lock_read
-from agenthost.reads.snapshot import expect
+from agenthost.reads.snapshot import Read, expect
+from agenthost.settings import Settings
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
@@ -26,8 +28,20 @@ from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
+from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.retire import retire
 from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
+
+# The stages in the order they run; each declares what it reads (reads.declared).
+STAGES = (agent_user, docker_engine, docker_userns, docker_daemon_json, docker_proxy, docker_socket,
+          docker_drop_ins, docker_restart, agent_access, docker_policy, docker_images,
+          agent_containers, docker_prune)  # fmt: skip
+
+
+def system_reads(settings: Settings) -> list[Read]:
+    """The system and the accounts: what the stages' reads are computed from."""
+    users = [settings.agent_user, *settings.docker_users]
+    return [Read(OsRelease), *(Read(UserAccount, user=user) for user in users)]
 
 
 def agent_host() -> None:
@@ -44,7 +58,7 @@ def agent_host() -> None:
         return
     system_supported(settings)
     stamped = not checking_drift()  # the stamp is no drift item: drift neither reads nor plans it
-    expect([*host_reads(settings, host_system(), agent_account(settings)),
+    expect([*stage_reads(STAGES, settings, host_system(), agent_account(settings)),
             *([stamp_read()] if stamped else [])])  # fmt: skip
     agent_user(settings)
     engine = docker_engine(settings)

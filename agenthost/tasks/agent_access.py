@@ -5,15 +5,31 @@ Java recent enough for Jenkins' remoting when `agent_java` is set."""
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
-from agenthost import desired
-from agenthost.reads.snapshot import read
+from agenthost import desired, engine
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import directory
-from agenthost.tasks.ops import desired_file
-from agenthost.tasks.packages import packages_installed
+from agenthost.tasks.facts import Directory, PackageVersions
+from agenthost.tasks.ops import desired_file, desired_file_read
+from agenthost.tasks.packages import package_names, packages_installed
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    files = [desired.authorized_keys(settings, account), desired.authorized_keys2(account),
+             desired.agent_pin(settings)]  # fmt: skip
+    names = package_names(desired.agent_packages(settings))
+    return [
+        *(desired_file_read(file) for file in files),
+        Read(Directory, path=settings.agent_workspace),
+        Read(Directory, path=f"{account.home}/.ssh"),
+        *([Read(PackageVersions, names=names)] if names else []),
+        *([Read(JavaMajor)] if settings.agent_java else []),
+    ]
+
+
+@declares(_reads)
 @deploy("Agent access")
 def agent_access(settings: Settings) -> None:
     """What SSH build agents need: a workspace, exactly the listed keys, their packages."""

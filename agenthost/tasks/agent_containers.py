@@ -24,7 +24,7 @@ from pyinfra.api import (
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
 
-from agenthost import desired, explain, proxy
+from agenthost import desired, engine, explain, proxy
 from agenthost.agent_container import (
     AGENT_LABEL,
     PARTS_LABEL,
@@ -38,11 +38,12 @@ from agenthost.agent_container import (
 )  # fmt: skip
 from agenthost.hostdata import invalid_settings
 from agenthost.paths import AGENT_ENV_DIR, agent_env_file
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import DockerImage, UserAccount
+from agenthost.tasks.facts import Directory, DockerImage, ManagedFileState, UserAccount
 from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 
 # One line per container (labels as JSON, so on one line too).
@@ -224,6 +225,19 @@ def refuse_more_cpus_than_the_host(settings: Settings) -> None:
         raise invalid_settings(refused)
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    containers = settings.agent_containers
+    env_files = [agent_env_file(c.name) for c in containers if c.env_file]
+    return [
+        *([Read(Directory, path=AGENT_ENV_DIR)] if env_files else []),
+        *(Read(ContainerSpec, container=c.name) for c in containers),
+        *(Read(ManagedFileState, path=path) for path in env_files),
+        Read(AgentContainers),
+        *([Read(Cpus)] if any(c.cpus for c in containers) else []),
+    ]
+
+
+@declares(_reads)
 @deploy("Agent containers")
 def agent_containers(settings: Settings) -> None:
     refuse_more_cpus_than_the_host(settings)

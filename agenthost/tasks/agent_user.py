@@ -4,11 +4,14 @@ other stages read of it)."""
 
 from pyinfra.api import deploy
 
+from agenthost import engine
 from agenthost.desired import Account
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import account_present
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.facts import Directory, UserAccount
 
 
 def agent_account(settings: Settings) -> Account:
@@ -19,6 +22,12 @@ def agent_account(settings: Settings) -> Account:
     return Account(home, group)
 
 
+def _reads(settings: Settings, system: engine.System, account: Account) -> list[Read]:
+    # A new agent takes a group of its name.
+    return [Read(Directory, path=account.home), Read(GroupMembers, group=settings.agent_user)]
+
+
+@declares(_reads)
 @deploy("Agent user")
 def agent_user(settings: Settings) -> None:
     # An existing agent keeps its uid, home and groups unless a setting says otherwise.

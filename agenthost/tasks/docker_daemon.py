@@ -8,9 +8,10 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
-from agenthost import desired, explain
+from agenthost import desired, engine, explain
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import running_agents_stopped
 from agenthost.tasks.ops import (
@@ -19,6 +20,7 @@ from agenthost.tasks.ops import (
     Managed,
     atomic_upload,
     changes,
+    desired_file_read,
     managed_file,
     temp_path,
 )
@@ -48,6 +50,11 @@ def validated_daemon_json(content: str, mode: str = "644", secret: bool = False)
     yield from commands
 
 
+def _json_reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    return [desired_file_read(desired.daemon_json(settings))]
+
+
+@declares(_json_reads)
 @deploy("Docker daemon configuration")
 def docker_daemon_json(settings: Settings) -> list[Managed]:
     file = desired.daemon_json(settings)
@@ -130,6 +137,12 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     )
 
 
+def _restart_reads(settings: Settings, system: engine.System,
+                   account: desired.Account) -> list[Read]:  # fmt: skip
+    return [Read(AppliedConfig, checksum=checksum_command(desired.dockerd_files(settings)))]
+
+
+@declares(_restart_reads)
 @deploy("Docker restart")
 def docker_restart(settings: Settings, managed: list[Managed]) -> None:
     docker_applied(

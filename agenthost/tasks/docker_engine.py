@@ -10,14 +10,16 @@ from pyinfra.facts.server import OsRelease
 from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import unit_running
-from agenthost.tasks.facts import PackageVersions
+from agenthost.tasks.basics import UnitState, unit_running
+from agenthost.tasks.facts import File, ManagedFileState, PackageVersions
 from agenthost.tasks.ops import (
     Managed,
     backup_path,
     desired_file,
+    desired_file_read,
     managed_file,
     managed_file_absent,
     restore_command,
@@ -41,6 +43,27 @@ def system_supported(settings: Settings) -> None:
         raise OperationError(f"{host.name}: {refusal}")
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    wanted = engine.engine(settings, system)
+    names = package_names(wanted.packages, wanted.absent)
+    return [
+        desired_file_read(desired.apt_proxy(settings)),
+        desired_file_read(desired.apt_no_proxy(settings)),
+        desired_file_read(desired.engine_pin(settings, system)),
+        Read(File, path=engine.OLD_PIN),
+        *_repository_reads(settings),
+        *([Read(PackageVersions, names=names)] if names else []),
+        Read(UnitState, unit="docker.service"),
+    ]
+
+
+def _repository_reads(settings: Settings) -> list[Read]:
+    if settings.docker_source == "docker-ce":
+        return [Read(ManagedFileState, path=docker_ce.SOURCES), Read(DebArch)]
+    return [Read(File, path=docker_ce.SOURCES), Read(File, path=docker_ce.KEYRING)]
+
+
+@declares(_reads)
 @deploy("Docker engine")
 def docker_engine(settings: Settings) -> list[Managed]:
     """The engine from one source at the asked version, held there; the other source's
@@ -122,5 +145,5 @@ def _docker_ce_repository(settings: Settings, system: engine.System) -> None:
     managed_file(
         name=f"Docker's apt repository is {url}",
         path=docker_ce.SOURCES,
-        content=docker_ce.sources(url, system.codename, host.get_fact(DebArch)),
+        content=docker_ce.sources(url, system.codename, read(DebArch)),
     )

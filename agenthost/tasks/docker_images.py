@@ -18,10 +18,12 @@ from pyinfra.api import (
     operation,
 )
 
+from agenthost import desired, engine
 from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.paths import WORK_DIR
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage, UserAccount
@@ -118,6 +120,15 @@ def image_pulled(reference: str, config: str | None = None):
                         PULL_CONFIG, ";", "exit", "$rc")  # fmt: skip
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    """Read after the restart, from the same snapshot if nothing changed before."""
+    images = [*settings.docker_image_pull, *(c.image for c in settings.agent_containers)]
+    if settings.agent_image_build:
+        images.append(settings.agent_image_build.tag)
+    return [Read(DockerImage, object_id=image) for image in dict.fromkeys(images)]
+
+
+@declares(_reads)
 @deploy("Docker images")
 def docker_images(settings: Settings) -> None:
     """Images: preloaded tarballs (air-gapped hosts), pulls from registries, then the agent image

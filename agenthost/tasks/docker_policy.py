@@ -10,16 +10,29 @@ import shlex
 
 from pyinfra.api import deploy, operation
 
-from agenthost import desired
+from agenthost import desired, engine
 from agenthost.docker_policy import CONTEXT, UNIT
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState, files_applied, unit_running
-from agenthost.tasks.ops import desired_file
-from agenthost.tasks.packages import packages_installed
+from agenthost.tasks.facts import PackageVersions
+from agenthost.tasks.ops import desired_file, desired_file_read
+from agenthost.tasks.packages import package_names, packages_installed
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    files = [*desired.policy_files(settings, account), desired.docker_context(settings, account)]
+    names = package_names(desired.policy_packages(settings))
+    return [
+        *(desired_file_read(file) for file in files),
+        *([Read(PackageVersions, names=names)] if names else []),
+        *(Read(UnitState, unit=socket.unit) for socket in desired.policy_sockets(settings)),
+    ]
+
+
+@declares(_reads)
 @deploy("Docker policy")
 def docker_policy(settings: Settings) -> None:
     account = agent_account(settings)

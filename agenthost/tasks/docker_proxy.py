@@ -5,14 +5,28 @@ policy context, its own logins kept."""
 import json
 
 from pyinfra.api import deploy
+from pyinfra.facts.files import FileContents
 
-from agenthost import desired
+from agenthost import desired, engine
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import directory
-from agenthost.tasks.ops import Managed, desired_file, json_keys
+from agenthost.tasks.facts import Directory
+from agenthost.tasks.ops import Managed, desired_file, desired_file_read, json_keys
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    return [
+        *(desired_file_read(file) for file in desired.proxy_files(settings, account)),
+        # The proxies' credentials, docker logins.
+        Read.secret(FileContents, path=desired.client_config_path(account)),
+        Read(Directory, path=f"{account.home}/.docker"),
+    ]
+
+
+@declares(_reads)
 @deploy("Docker proxy")
 def docker_proxy(settings: Settings) -> list[Managed]:
     account = agent_account(settings)

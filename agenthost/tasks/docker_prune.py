@@ -3,12 +3,21 @@ for the timer, its restart, so a host that has them plans no change; then the ti
 
 from pyinfra.api import deploy
 
-from agenthost import desired
+from agenthost import desired, engine
 from agenthost.paths import PRUNE_UNIT as UNIT
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import files_applied, unit_running
+from agenthost.tasks.basics import UnitState, files_applied, unit_running
+from agenthost.tasks.ops import desired_file_read
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    return [*(desired_file_read(file) for file in desired.prune_units(settings)),
+            Read(UnitState, unit=f"{UNIT}.timer")]  # fmt: skip
+
+
+@declares(_reads)
 @deploy("Docker clean-up")
 def docker_prune(settings: Settings) -> None:
     until, schedule = settings.docker_prune_until, settings.docker_prune_schedule

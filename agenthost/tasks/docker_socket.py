@@ -3,17 +3,28 @@
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
-from agenthost import desired
-from agenthost.reads.snapshot import read
+from agenthost import desired, engine
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
-from agenthost.tasks.docker_group import group_members_exactly, members_title
+from agenthost.tasks.docker_group import GroupMembers, group_members_exactly, members_title
 from agenthost.tasks.facts import UserAccount
-from agenthost.tasks.ops import Managed, desired_file
+from agenthost.tasks.ops import Managed, desired_file, desired_file_read
 
 SOCKET = "/run/docker.sock"
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    return [
+        desired_file_read(desired.socket_drop_in(settings)),
+        *(Read(UserAccount, user=user) for user in settings.docker_users),
+        Read(GroupMembers, group="docker"),
+        Read(SocketAcl),
+    ]
+
+
+@declares(_reads)
 @deploy("Docker socket")
 def docker_socket(settings: Settings) -> list[Managed]:
     """Only root and the docker group reach the socket; never a world-writable chmod. Agents

@@ -3,12 +3,23 @@ maps containers to (container root is the agent, or the agent keeps its own id),
 the one restart."""
 
 from pyinfra.api import deploy
+from pyinfra.facts.files import FileContents
 
+from agenthost import desired, engine
 from agenthost.paths import SUBID_FILES
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
+from agenthost.tasks.facts import ManagedFileState
 from agenthost.tasks.ops import Managed, subid_file
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    paths = SUBID_FILES if settings.docker_userns_remap else ()
+    return [Read(fact, path=path) for path in paths for fact in (FileContents, ManagedFileState)]
+
+
+@declares(_reads)
 @deploy("Docker userns-remap ids")
 def docker_userns(settings: Settings) -> list[Managed]:
     """The agent user is container root, or its own uid, as docker_userns_agent says."""

@@ -8,8 +8,11 @@ import shlex
 from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
+from agenthost import desired, engine
 from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN
-from agenthost.reads.snapshot import read
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
+from agenthost.settings import Settings
 from agenthost.tasks.ops import Managed, managed_file_absent
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
@@ -65,6 +68,11 @@ def only_our_drop_ins(directory: str, ours: list[str]):
         yield from managed_file_absent._inner(path=path)
 
 
+def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
+    return [Read(DropIns, directory=directory) for directory in DROP_IN_DIRS]
+
+
+@declares(_reads)
 @deploy("Docker drop-ins")
 def docker_drop_ins() -> list[Managed]:
     return [

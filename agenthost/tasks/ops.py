@@ -240,7 +240,7 @@ def desired_file(file: desired.File, name: str) -> OperationMeta:
 
 
 def desired_file_read(file: desired.File) -> Read:
-    """What `desired_file` reads for `file`, for the host's snapshot (reads.host_reads)."""
+    """What `desired_file` reads for `file`, for the host's snapshot (reads.declared)."""
     return Read(File if file.content is None else ManagedFileState, path=file.path)
 
 
