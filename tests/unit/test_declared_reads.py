@@ -6,15 +6,11 @@ test (end to end, one only shows as a third command on a converged host).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import pytest
-from pyinfra.api import Config, Inventory, State
-from pyinfra.context import ctx_host, ctx_state
 from pyinfra.facts import files, server
 
-from agenthost.reads import snapshot
-from agenthost.tasks import agent_host
+from agenthost.reads.snapshot import Read
+from tests.unit.harness import PlannedHost, plan_agent_host
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci"
 ENV_FILE = "ENV_FILE"  # replaced by a file of the test's own, holding a secret
@@ -50,49 +46,15 @@ OUTSIDE = {
 }
 
 
-class Host(NamedTuple):
-    """The host planned on: Debian 12, its run lock free, every account there but, on a fresh
-    host, the agent's; anything else not there (what its fact makes of no output)."""
-
-    agent: str
-    fresh: bool
-
-    def answer(self, fact: type, arguments: dict) -> object:
-        name = fact.__name__
-        if name == "OsRelease":
-            return {"id": "debian", "version_id": "12", "version_codename": "bookworm"}
-        if name == "RunLock":
-            return "held"
-        if name == "UserAccount":
-            user = arguments["user"]
-            if self.fresh and user == self.agent:
-                return None
-            return {"uid": 1001, "gid": 1001, "home": f"/home/{user}", "group": user, "groups": []}
-        try:
-            return fact().process([])
-        except Exception:  # noqa: BLE001 - a fact that cannot read nothing has its default
-            return fact().default()
-
-
 def reads_outside_the_snapshot(data: dict, fresh: bool) -> list[str]:
     """The reads of planning `agent_host()` with `data` that the snapshot did not answer."""
-    inventory = Inventory(([("agent-01.example.com", data)], {}))
-    state = State(inventory, Config())
-    host = inventory.get_host("agent-01.example.com")
-    facts = Host(data.get("agent_user", "jenkins"), fresh)
     outside: list[str] = []
 
-    def get_fact(fact: type, *_args: object, **arguments: object) -> object:
-        if fact is snapshot.Snapshot:
-            return {read: facts.answer(read.fact, read.arguments) for read in arguments["reads"]}
+    def read_alone(fact: type, arguments: dict) -> None:
         if fact not in OUTSIDE:
-            outside.append(repr(snapshot.Read(fact, **arguments)))
-        return facts.answer(fact, arguments)
+            outside.append(repr(Read(fact, **arguments)))
 
-    host.get_fact = get_fact
-    with ctx_state.use(state), ctx_host.use(host):
-        agent_host()
-    assert state.ops[host], "nothing was planned"
+    plan_agent_host(data, PlannedHost(data.get("agent_user", "jenkins"), fresh), read_alone)
     return outside
 
 
