@@ -22,7 +22,7 @@ from pyinfra.api.exceptions import PyinfraError
 
 from agenthost.paths import RUN_LOCK
 from agenthost.reads.snapshot import Read, forget, read
-from agenthost.tasks.ops import RUN_ID
+from agenthost.run import RUN_ID
 
 LOCK = RUN_LOCK
 WAIT_SECONDS = 600

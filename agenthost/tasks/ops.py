@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import uuid
-from datetime import UTC, datetime
 from io import StringIO
 from typing import NamedTuple
 
@@ -23,13 +21,11 @@ from pyinfra.operations.util.files import generate_color_diff
 from agenthost import desired, explain, subids
 from agenthost.paths import BACKUP_DIR
 from agenthost.reads.snapshot import Read, read
+from agenthost.run import RUN_ID, RUN_STAMP
 from agenthost.tasks.facts import File, ManagedFileState, account_in_op
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
-RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-# Temporary names carry the run's own id: two runs never write through the same file.
-RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
 _observed: dict[str, dict[str, list[str]]] = {}
 

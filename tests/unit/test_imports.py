@@ -1,6 +1,7 @@
 """The import graph of agenthost and its lab, read from the source: no module imports itself
 through others, the product never imports the lab (nor the docker SDK, which only the lab extra
-installs), and every module starts with a docstring that says its job.
+installs), the read machinery does not import the stages that declare their reads to it, and
+every module starts with a docstring that says its job.
 
 The graph is the one Python runs: imports inside functions count, imports under
 `if TYPE_CHECKING:` do not (they are never executed).
@@ -103,6 +104,13 @@ def test_the_product_never_imports_the_lab_nor_its_docker_sdk():
     for module, tree in product.items():
         wrong = {n for n in _imported(tree) if n.split(".")[0] in ("agenthost_lab", "docker")}
         assert not wrong, f"{module} imports {sorted(wrong)}"
+
+
+def test_the_read_machinery_does_not_import_the_stages():
+    graph = import_graph()
+    for module in (m for m in graph if m.startswith("agenthost.reads")):
+        stages = {m for m in graph[module] if m.startswith("agenthost.tasks")}
+        assert not stages, f"{module} imports {sorted(stages)}"
 
 
 def test_the_cycle_check_sees_a_cycle():
