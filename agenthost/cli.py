@@ -55,7 +55,7 @@ def _add_extras(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_missing(commands: argparse._SubParsersAction, name: str, extras: list[str],
-                 module: str | None) -> None:  # fmt: skip
+                 module: str) -> None:  # fmt: skip
     install = f"pip install 'agenthost[{','.join(extras)}]'"
     parser = commands.add_parser(name, help=f"not installed here: {install}", add_help=False)
     parser.add_argument("words", nargs=argparse.REMAINDER)
