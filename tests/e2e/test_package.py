@@ -79,7 +79,6 @@ def test_the_installed_cli_deploys_and_checks_from_outside_the_repository(
     assert version.startswith("agenthost ")
     table = run(str(installed / "agenthost"), "settings", cwd=elsewhere, env=env).stdout
     assert "| `docker_userns_remap` |" in table
-    run(str(installed / "agenthost"), "rehearsal", "status", "--set", SET, cwd=elsewhere, env=env)
     # The session hosts are converged: the installed deploy finds nothing to change.
     plan = run(str(installed / "pyinfra"), "-y", "inventory.py", "agenthost.tasks.agent_host",
                cwd=elsewhere, env=env)  # fmt: skip
