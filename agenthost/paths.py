@@ -14,13 +14,13 @@ AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as 
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
 BACKUP_DIR = "/var/backups/agenthost"  # <UTC run stamp>/<path> of what a run replaced
-RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (tasks.run_lock)
+RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (reads.run_lock)
 WORK_DIR = "/var/lib/agenthost"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
 # which the agent passes through to reach its workspace.
 APPLY_DIR = f"{WORK_DIR}/apply"
 # The transient unit that applies dockerd's configuration (tasks.docker_daemon); a run waits
-# for one left running by a run whose connection dropped (tasks.run_lock).
+# for one left running by a run whose connection dropped (reads.run_lock).
 APPLY_UNIT = "agenthost-docker-apply"
 # "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
 APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"

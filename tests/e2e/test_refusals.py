@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agenthost import engine, report
-from agenthost.lab import engine as lab_engine
+from agenthost_lab import engine as lab_engine
 from tests.e2e.runner import REPO, deploy, write_inventory
 
 MARKER = "/tmp/agenthost-refusal-marker"
