@@ -52,8 +52,9 @@ class DaemonConfigError(ValueError):
     """docker_daemon_options holds something dockerd would refuse."""
 
 
-def check_options(options: dict[str, Any]) -> None:
-    """Refuse unknown keys, wrong types and keys the systemd unit already sets as flags."""
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """`options`, once it holds no unknown key, wrong type or key the systemd unit already sets
+    as a flag."""
     problems = []
     for key, value in options.items():
         if key in UNIT_FLAG_KEYS:
@@ -69,6 +70,7 @@ def check_options(options: dict[str, Any]) -> None:
             problems.append(f"{key!r} must be a JSON {SCHEMA[key].__name__}, got {value!r}")
     if problems:
         raise DaemonConfigError("; ".join(problems))
+    return options
 
 
 def _is_type(value: Any, expected: type) -> bool:

@@ -38,7 +38,12 @@ IMAGE_REFERENCE = re.compile(
     rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
-DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+~:-]+)?$")
+# Debian policy 5.6.1 and 5.6.12: a name, and a version as [epoch:]upstream[-revision] that
+# starts with a digit (apt's `name=version`).
+_DEB_NAME = r"[a-z0-9][a-z0-9+.-]+"
+_DEB_VERSION = r"[0-9][A-Za-z0-9.+~:-]*"
+DEB_VERSION = re.compile(rf"^{_DEB_VERSION}$")
+DEB_PACKAGE = re.compile(rf"^{_DEB_NAME}(?:={_DEB_VERSION})?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 # Docker reserves these label namespaces; agenthost.* holds our spec and agent labels.
@@ -46,6 +51,7 @@ RESERVED_LABELS = ("agenthost.", "com.docker.", "io.docker.", "org.dockerproject
 # A host, domain, .domain, *.domain, IP or CIDR, optionally with a port.
 NO_PROXY_ENTRY = re.compile(r"^[A-Za-z0-9.*_%\[\]:/-]+$")
 MEMORY = re.compile(r"^([0-9]+)([kmgKMG])$")
+MEMORY_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd: "Minimum memory limit allowed is 6MB"
 VOLUME_MODES = frozenset("ro rw z Z shared slave private rshared rslave rprivate nocopy".split())
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -105,10 +111,15 @@ def deb_package(name: str) -> str:
     return name
 
 
-def memory(value: str) -> str:
+def memory_bytes(value: str) -> int | None:
+    """A Docker memory size with a unit (k, m, g, any case) in bytes; None if it is not one."""
     match = MEMORY.match(value)
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    if not match or int(match[1]) * units[match[2].lower()] < MIN_MEMORY:
+    return int(match[1]) * MEMORY_UNITS[match[2].lower()] if match else None
+
+
+def memory(value: str) -> str:
+    size = memory_bytes(value)
+    if size is None or size < MIN_MEMORY:
         raise ValueError("expected a size with a unit (k, m, g) of at least 6m, e.g. 2g")
     return value
 

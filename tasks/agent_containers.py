@@ -15,7 +15,6 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import (
     FactBase,
-    OperationError,
     QuoteString,
     StringCommand,
     deploy,
@@ -24,7 +23,7 @@ from pyinfra.api import (
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
 
-from agenthost import desired, proxy
+from agenthost import desired, proxy, safety
 from agenthost.agent_container import (
     AGENT_LABEL,
     SPEC_LABEL,
@@ -39,7 +38,7 @@ from agenthost.paths import AGENT_ENV_DIR, agent_env_file
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import DockerImage, UserAccount
+from agenthost.tasks.facts import DockerImage, UserAccount, pending
 from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 from agenthost.tasks.snapshot import read
 
@@ -140,9 +139,8 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         if not found
     ]
     if missing:
-        if host.state.is_executing:
-            raise OperationError(f"container {spec.name} cannot run: no {', '.join(missing)}")
-        yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
+        yield pending(f"container {spec.name} cannot run: no {', '.join(missing)}",
+                      f"{spec.name} runs once there are {', '.join(missing)}")  # fmt: skip
         return
     ids = HostIds(account["uid"], account["gid"])
     args = run_args(spec, ids, workspace, userns_agent, env_file, socket)
@@ -166,8 +164,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:
     """The memory (bytes) and NanoCpus Docker keeps for `spec`; 0 is no limit."""
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    memory = int(spec.memory[:-1]) * units[spec.memory[-1].lower()] if spec.memory else 0
+    memory = safety.memory_bytes(spec.memory) if spec.memory else 0
     return memory, round((spec.cpus or 0) * 1e9)
 
 

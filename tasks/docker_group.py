@@ -5,9 +5,9 @@ from __future__ import annotations
 import shlex
 
 from pyinfra import host
-from pyinfra.api import FactBase, OperationError, StringCommand, operation
+from pyinfra.api import FactBase, StringCommand, operation
 
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import UserAccount, pending
 from agenthost.tasks.snapshot import read
 
 
@@ -60,9 +60,8 @@ def group_members_exactly(group: str, users: list[str]):
     if absent or members is None:
         missing = [f"user {user}" for user in absent]
         missing += [f"group {group}"] if members is None else []
-        if host.state.is_executing:
-            raise OperationError(f"{group} cannot list {', '.join(users)}: no {', '.join(missing)}")
-        yield StringCommand("true", f"# {group} is set once there are {', '.join(missing)}")
+        yield pending(f"{group} cannot list {', '.join(users)}: no {', '.join(missing)}",
+                      f"{group} is set once there are {', '.join(missing)}")  # fmt: skip
         return
     add = [user for user in users if user not in members]
     remove = [user for user in members if user not in users]

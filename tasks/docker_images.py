@@ -7,7 +7,6 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import (
     FileUploadCommand,
-    OperationError,
     QuoteString,
     StringCommand,
     deploy,
@@ -19,7 +18,7 @@ from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.paths import WORK_DIR
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
-from agenthost.tasks.facts import DockerImage, UserAccount
+from agenthost.tasks.facts import DockerImage, UserAccount, pending
 from agenthost.tasks.ops import not_checked
 from agenthost.tasks.snapshot import read
 from agenthost.templating import render
@@ -67,9 +66,8 @@ def image_built(build: AgentImageBuild, user: str):
     """`build.tag` is built from the current Dockerfile (its hash is a label on the image)."""
     account = read(UserAccount, user=user)
     if not account:
-        if host.state.is_executing:
-            raise OperationError(f"{build.tag} cannot be built: no user {user}")
-        yield StringCommand("true", f"# {build.tag} is built once {user} exists")
+        yield pending(f"{build.tag} cannot be built: no user {user}",
+                      f"{build.tag} is built once {user} exists")  # fmt: skip
         return
     dockerfile = render(
         "Dockerfile.agent.j2",

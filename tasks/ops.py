@@ -22,7 +22,7 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from agenthost import desired, subids
 from agenthost.paths import BACKUP_DIR
-from agenthost.tasks.facts import File, ManagedFileState, account_in_op
+from agenthost.tasks.facts import File, ManagedFileState, UserAccount, pending
 from agenthost.tasks.snapshot import Read, read
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
@@ -272,9 +272,9 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
 
     Read at execution, since the user may be created earlier in the same run.
     """
-    account = account_in_op(user, f"{path} cannot map it")
+    account = read(UserAccount, user=user)
     if account is None:
-        yield StringCommand("true", f"# {path} is written once {user} exists")
+        yield pending(f"{user} does not exist, so {path} cannot map it", f"{path} waits for {user}")
         return
     own_id = account["uid"] if path.endswith("subuid") else account["gid"]
     text = "\n".join(read(FileContents, path=path) or [])

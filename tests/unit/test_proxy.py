@@ -38,9 +38,15 @@ def test_env_file_keeps_percent_and_escapes_dollar():
 
 
 def test_credentials_detected_in_either_url():
-    assert not proxy.has_credentials(settings(docker_http_proxy="http://p:3128"))
-    assert proxy.has_credentials(settings(docker_https_proxy="http://u:secret@p:3128"))
-    assert proxy.has_credentials(settings(docker_http_proxy="http://token@p:3128"))
+    def secret(**given):
+        """apt's drop-in root-only, and dockerd's proxies in a root-only environment file."""
+        apt = desired.apt_proxy(settings(**given))
+        env_file = desired.proxy_files(settings(**given), desired.Account("/home/j", "j"))[1]
+        return apt.mode == "600", env_file.content is not None
+
+    assert secret(docker_http_proxy="http://p:3128") == (False, False)
+    assert secret(docker_https_proxy="http://u:secret@p:3128") == (True, True)
+    assert secret(docker_http_proxy="http://token@p:3128") == (True, True)
 
 
 def test_client_config():
