@@ -274,7 +274,8 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
     """
     account = read(UserAccount, user=user)
     if account is None:
-        yield pending(f"{user} does not exist, so {path} cannot map it", f"{path} waits for {user}")
+        missing = f"{user} does not exist, so {path} cannot map it"
+        yield pending(missing, f"{path} is written once {user} exists")
         return
     own_id = account["uid"] if path.endswith("subuid") else account["gid"]
     text = "\n".join(read(FileContents, path=path) or [])
