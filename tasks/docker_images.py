@@ -1,7 +1,6 @@
 import json
 import tarfile
 from functools import cache
-from io import StringIO
 from pathlib import Path
 
 from pyinfra import host
@@ -19,7 +18,7 @@ from agenthost.paths import WORK_DIR
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage, UserAccount, pending
-from agenthost.tasks.ops import not_checked
+from agenthost.tasks.ops import not_checked, upload
 from agenthost.tasks.snapshot import read
 from agenthost.templating import render
 
@@ -84,7 +83,7 @@ def image_built(build: AgentImageBuild, user: str):
         return
     context = f"{WORK_DIR}/build/{digest}"
     yield StringCommand("install", "-d", "-m", "0700", context)
-    yield FileUploadCommand(StringIO(dockerfile), f"{context}/Dockerfile")
+    yield upload(dockerfile, f"{context}/Dockerfile")
     yield StringCommand(
         "docker", "image", "build", "--label", f"{DOCKERFILE_LABEL}={digest}",
         "--tag", QuoteString(build.tag), context,
@@ -107,7 +106,7 @@ def image_pulled(reference: str, config: str | None = None):
         yield pull
         return
     yield StringCommand("install", "-d", "-m", "0700", PULL_CONFIG)
-    yield FileUploadCommand(StringIO(config), f"{PULL_CONFIG}/config.json")
+    yield upload(config, f"{PULL_CONFIG}/config.json")
     yield StringCommand(f"DOCKER_CONFIG={PULL_CONFIG}", pull, ";", "rc=$?;", "rm", "-rf",
                         PULL_CONFIG, ";", "exit", "$rc")  # fmt: skip
 

@@ -143,6 +143,14 @@ def temp_path(path: str) -> str:
     return f"{directory}/.{name}.agenthost-{RUN_ID}"
 
 
+def upload(content: str, path: str) -> FileUploadCommand:
+    """`content` uploaded to `path`. With _sudo, pyinfra uploads to a temporary file first:
+    in the operation's _temp_dir when it has one (as files.put does), never past it to /tmp."""
+    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
+    staged = host.get_temp_filename(path, temp_directory=temp_dir)
+    return FileUploadCommand(StringIO(content), path, remote_temp_filename=staged)
+
+
 def atomic_upload(content: str, path: str, mode: str, user: str = "root", group: str = "root",
                   unchanged_from: str | None = None):  # fmt: skip
     """`path` gets `content` whole or not at all: written root-only beside it, then renamed.
@@ -153,10 +161,7 @@ def atomic_upload(content: str, path: str, mode: str, user: str = "root", group:
     temp = temp_path(path)
     yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
     yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(temp))
-    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
-    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
-    staged = host.get_temp_filename(temp, temp_directory=temp_dir)
-    yield FileUploadCommand(StringIO(content), temp, remote_temp_filename=staged)
+    yield upload(content, temp)
     yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(temp))
     yield StringCommand("chmod", QuoteString(mode), QuoteString(temp))
     if unchanged_from is None:
