@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from agenthost import daemon_config, engine, proxy
 from agenthost import docker_policy as policy
-from agenthost.credentials import has_credentials
+from agenthost.credentials import has_credentials, has_secrets
 from agenthost.paths import (
     AGENT_PIN,
     APT_NO_PROXY,
@@ -76,9 +76,11 @@ def dockerd_files(settings: Settings) -> list[DockerdFile]:
 
 
 def daemon_json(settings: Settings) -> File:
-    """0644 as CIS 3.17 asks, unless an option holds credentials (a proxy URL's): then 0600."""
-    content = daemon_config.render(settings.daemon_json())
-    secret = has_credentials(content)
+    """0644 as CIS 3.17 asks, unless an option holds credentials (a URL's userinfo, or an option
+    named for a secret such as a log driver's splunk-token): then 0600, never shown."""
+    config = settings.daemon_json()
+    content = daemon_config.render(config)
+    secret = has_credentials(content) or has_secrets(config)
     return File(DAEMON_JSON, content, "600" if secret else "644", secret=secret)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agenthost import safety
-from agenthost.credentials import redact
+from agenthost.credentials import MASK, is_secret_key, masked, redact
 from agenthost.settings.model import SETTING_NAMES, Settings
 
 # Settings live in these namespaces; a key there that is not a setting is a typo.
@@ -44,24 +44,29 @@ def split_data(data: dict[str, Any], pyinfra_keys: Set[str]) -> tuple[dict[str, 
             close = difflib.get_close_matches(key, SETTING_NAMES, n=1, cutoff=0.8)
             if close or key.startswith(OUR_PREFIXES):
                 hint = f"did you mean {close[0]!r}?" if close else "it is not a setting"
-                unknown.append(redact(f"{key} = {value!r}: unknown setting, {hint}"))
+                unknown.append(f"{shown(key, value)}: unknown setting, {hint}")
     return ours, unknown
+
+
+def shown(where: str, value: Any) -> str:
+    """`where = value` for a message, credentials and values of secret-named keys masked."""
+    secret = any(is_secret_key(part) for part in where.split("."))
+    return redact(f"{where} = {MASK if secret else masked(value)!r}")
 
 
 def _describe(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "settings"
-    value = error.get("input")
-    message = error["msg"].removeprefix("Value error, ")
+    message = redact(error["msg"].removeprefix("Value error, "))
     if not error["loc"]:  # a rule across settings names them itself; the input is all of them
-        return redact(message)
-    return redact(f"{where} = {value!r}: {message}")
+        return message
+    return f"{shown(where, error.get('input'))}: {message}"
 
 
 def validate(name: str, data: dict[str, Any], pyinfra_keys: Set[str] | None = None) -> Settings:
     """The settings of host `name`, or a SettingsError naming every bad setting and value."""
     ours, problems = split_data(data, _pyinfra_keys() if pyinfra_keys is None else pyinfra_keys)
     # Units, drop-ins, env files and the Dockerfile are line based: a newline adds a directive.
-    problems += [redact(f"{where} = {value!r}: control characters are not allowed")
+    problems += [f"{shown(where, value)}: control characters are not allowed"
                  for where, value in safety.control_characters(ours)]  # fmt: skip
     settings = None
     try:
