@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 AGENT_LABEL = "agenthost.agent"  # value: the container's name; the prune timer spares these
 SPEC_LABEL = "agenthost.spec"  # value: spec_hash() of everything the container was run with
+PARTS_LABEL = "agenthost.parts"  # value: parts() as JSON, for drift to say which parts differ
+BARE_FLAGS = ("--init", "--no-healthcheck")  # run_args' options that take no value
+PART_OF = {"--volume": "mounts", "--env": "environment names", "--env-file": "env file",
+           "--memory": "limits", "--cpus": "limits", "--publish": "ports",
+           "--user": "user"}  # fmt: skip
 DOCKER_SOCKET = "/var/run/docker.sock"
 DEFAULT_ADDRESS = "127.0.0.1"
 ADDRESS = r"[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:.]+\]"  # IPv4 or [IPv6]
@@ -128,6 +133,28 @@ def spec_hash(args: list[str], image_id: str, env_file_sha256: str | None) -> st
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def labelled(args: list[str], digest: str) -> list[str]:
-    """`args` with the spec label put before the image."""
-    return ["--label", f"{SPEC_LABEL}={digest}", *args]
+def labelled(args: list[str], digest: str, parts: dict | None = None) -> list[str]:
+    """`args` with the spec label (and the parts label) put before the image."""
+    recorded = ["--label", f"{PARTS_LABEL}={json.dumps(parts, sort_keys=True)}"] if parts else []
+    return ["--label", f"{SPEC_LABEL}={digest}", *recorded, *args]
+
+
+def parts(args: list[str], image_id: str, env_file_sha256: str | None) -> dict[str, list[str]]:
+    """run_args by part (image, mounts, limits, environment names, ...) for drift to name what
+    differs. Environment values are left out: names only, the env file by checksum."""
+    found: dict[str, list[str]] = {}
+    index = 0
+    while index < len(args) and args[index].startswith("--"):
+        flag = args[index]
+        value = None if flag in BARE_FLAGS else args[index + 1]
+        index += 1 if value is None else 2
+        part = PART_OF.get(flag, "options")
+        if flag == "--env":
+            value = value.split("=", 1)[0]
+        with_flag = part in ("options", "limits")
+        shown = " ".join(filter(None, (flag, value))) if with_flag else value
+        found.setdefault(part, []).append(shown)
+    found["image"] = [f"{args[index]} ({image_id[:19]})"]
+    found["command"] = args[index + 1:]
+    found["env file content"] = [env_file_sha256[:16]] if env_file_sha256 else []
+    return found

@@ -4,7 +4,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from agenthost import __version__, backups, drift, known_hosts, report, settings, verify
+from agenthost import (
+    __version__,
+    backups,
+    drift_command,
+    known_hosts,
+    report,
+    settings,
+    status,
+    verify,
+)
 from agenthost.lab import rehearsal
 
 
@@ -39,7 +48,8 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     rehearsal.add_parser(commands)
-    drift.add_parser(commands)
+    drift_command.add_parser(commands)
+    status.add_parser(commands)
     known_hosts.add_parser(commands)
     backups.add_parser(commands)
     verify.add_parser(commands)

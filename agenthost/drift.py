@@ -7,8 +7,11 @@ deploy cannot disagree, and drift reaches every host the deploy reaches, through
 connectors, authentication and privilege settings. An operation that would change a host is a
 drifted item; conditional ones (restarts, reloads that follow another change) are not counted.
 
-It needs no secrets or tarballs on the machine that runs it: what only they could tell is
-reported as not checked. Each host's result is printed as soon as it is known.
+Each drifted item says what differs, expected against actual (agenthost/explain.py): a clean
+host costs no extra command, a drifted one at most one (its files' diffs and the live daemon's
+options). It needs no secrets or tarballs on the machine that runs it: what only they could tell
+is reported as not checked. Each host's result is printed as soon as it is known. `--shard K/N`
+checks a stable share of the hosts; `--prometheus FILE` writes node_exporter's textfile format.
 
 Exit 0: no drift; 2: drift; 1: a host could not be checked (it is named; this wins over 2), or
 invalid settings (each named, with the file it came from); 64: a usage error: an option, the
@@ -17,21 +20,21 @@ inventory or a --limit that cannot work (agenthost/drift_checks.py), found befor
 
 from __future__ import annotations
 
-import argparse
-import getpass
 import json
 import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from agenthost import drift_checks, fleet, report
+from agenthost import explain, report
+from agenthost.engine import installed_engine
 from agenthost.hostdata import DRIFT_REPORT_FD as REPORT_FD
 from agenthost.paths import RUN_LOCK
-from agenthost.report import NO_CHANGE, NOT_CHECKED, WOULD_CHANGE, HostReport, Item
+from agenthost.report import NOT_CHECKED, HostReport, Item
 from agenthost.settings import redact
 from agenthost.templating import render
 
@@ -50,27 +53,50 @@ class DriftError(RuntimeError):
 _inventory_sent = False
 
 
-def planned_operations(state, host) -> list[tuple[str, bool]]:
-    """(name, would change) of each operation planned for `host`, in order, but the conditional
-    ones (a restart that follows a change is not drift of its own)."""
+def planned_operations(state, host) -> list[tuple[str, bool, list[explain.Difference]]]:
+    """(name, would change, what differs) of each operation planned for `host`, in order, but
+    the conditional ones (a restart that follows a change is not drift of its own)."""
     planned = []
     for op_hash, data in state.ops[host].items():  # in pyinfra's context of `host`, planned
         if not data.global_arguments.get("_if"):
             name = redact(", ".join(sorted(state.op_meta[op_hash].names)))
-            planned.append((name, data.operation_meta.will_change))
+            changes = data.operation_meta.will_change
+            found = explain.recorded(host.name, op_hash) if changes else []
+            planned.append((name, changes, found))
     return planned
 
 
-def report_planned(state, host) -> None:
-    """Write `host`'s record, one JSON line, to the descriptor `agenthost drift` listens on."""
-    global _inventory_sent
-    from agenthost.tasks.ops import not_checked_on
+def with_contents(host, planned: list) -> list:
+    """`planned` with the diff of every drifted file and the live daemon's differing options,
+    read in one command: the one extra read a drifted host costs (none when it needs neither)."""
+    from pyinfra.facts.server import Command
 
+    sections = explain.pending_reads([d for _, _, found in planned for d in found])
+    if not sections:
+        return planned
+    mark = f"--agenthost-file-{uuid.uuid4().hex}--"
+    output = host.get_fact(Command, explain.read_command(sections, mark)) or ""
+    contents = explain.split_contents(output, mark)
+    return [(n, c, explain.with_diffs(found, contents)) for n, c, found in planned]
+
+
+def report_planned(state, host) -> None:
+    """Send `host`'s planned operations and what differs to `agenthost drift`."""
+    from agenthost.tasks.ops import not_checked_on, packages_seen_on
+
+    planned = with_contents(host, planned_operations(state, host))
     record: dict[str, Any] = {
         "host": host.name,
-        "operations": planned_operations(state, host),
+        "operations": [(n, c, [d.public() for d in found]) for n, c, found in planned],
         "not_checked": not_checked_on(host.name),
+        "engine": installed_engine(packages_seen_on(host.name)),
     }
+    send(state, record)
+
+
+def send(state, record: dict[str, Any]) -> None:
+    """Write a host's record, one JSON line, to the descriptor the agenthost command reads."""
+    global _inventory_sent
     if not _inventory_sent:  # the first host tells which hosts there are to wait for
         record["inventory"] = [h.name for h in (state.limit_hosts or state.inventory)]
         _inventory_sent = True
@@ -81,14 +107,15 @@ def report_planned(state, host) -> None:
 
 
 def host_report(record: dict[str, Any]) -> HostReport:
-    """A host's items: one per operation, drifted where it would change, and what was not
-    checked."""
-    items = [
-        Item(name, NO_CHANGE, WOULD_CHANGE if changes else NO_CHANGE)
-        for name, changes in record["operations"]
-    ]
+    """A host's items: one per operation, drifted where it would change (with what differs,
+    when the operation said), and what was not checked."""
+    items = []
+    for name, changes, *found in record["operations"]:
+        differences = [explain.Difference(**d) for d in (found[0] if found else [])]
+        items.append(report.item(name, changes, differences))
     items += [Item(what, "as configured", NOT_CHECKED) for what in record["not_checked"]]
-    return HostReport(record["host"], tuple(items))
+    engine = record.get("engine")
+    return HostReport(record["host"], tuple(items), engine=tuple(engine) if engine else None)
 
 
 def pyinfra_said(output: str, host: str) -> str:
@@ -112,19 +139,28 @@ def relay_waits(stream: Iterable[str], output: list[str]) -> None:
             print(line.strip(), file=sys.stderr, flush=True)
 
 
-def plan_command(inventory: str, limit: list[str]) -> list[str]:
+def plan_command(inventory: str, limit: list[str], plan: Path = PLAN) -> list[str]:
     limits = [arg for name in limit for arg in ("--limit", name)]
     # Not -y: with it, pyinfra skips the change detection this check is made of.
-    return [PYINFRA, "--dry", *limits, inventory, str(PLAN)]
+    return [PYINFRA, "--dry", *limits, inventory, str(plan)]
+
+
+def unreachable(name: str, why: str) -> HostReport:
+    return HostReport(name, error=why)
 
 
 def check(
-    inventory: str, limit: list[str] = (), on_report: Callable[[HostReport], None] = print
-) -> list[HostReport]:
-    """A report per host, each handed to `on_report` as soon as pyinfra has planned it."""
+    inventory: str, limit: list[str] = (), on_report: Callable[[Any], None] = print,
+    plan: Path = PLAN, make: Callable[[dict], Any] = host_report,
+    down: Callable[[str, str], Any] = unreachable, hosts: list[str] | None = None,
+) -> list:
+    """A report per host (`make` of its record, `down` of a host pyinfra could not plan), each
+    handed to `on_report` as soon as pyinfra has planned it. `plan` is the deploy file pyinfra
+    runs with --dry, which `send`s each host's record. With `hosts` (the names pyinfra is to
+    plan), a run that reached none names each with its reason instead of raising DriftError."""
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        plan_command(inventory, list(limit)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        plan_command(inventory, list(limit), plan), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, pass_fds=(write_fd,),
         env={**os.environ, REPORT_FD: str(write_fd)},
     )  # fmt: skip
@@ -141,16 +177,17 @@ def check(
         for line in records:
             record = json.loads(line)
             expected = expected or record.get("inventory")
-            reports[record["host"]] = host_report(record)
+            reports[record["host"]] = make(record)
             on_report(reports[record["host"]])
     process.wait()
     reader.join()
     said = "".join(output)
+    expected = expected or hosts
     if expected is None:
         raise DriftError(f"no host could be checked: {pyinfra_said(said, '')}")
     for name in expected:
         if name not in reports:
-            reports[name] = HostReport(name, error=pyinfra_said(said, name))
+            reports[name] = down(name, pyinfra_said(said, name))
             on_report(reports[name])
     return [reports[name] for name in expected]
 
@@ -174,84 +211,3 @@ def units(inventory: str, schedule: str, user: str, directory: Path) -> dict[str
         ),
         "agenthost-drift.timer": render("agenthost-drift.timer.j2", schedule=schedule),
     }
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "drift", help="report hosts that are no longer what the inventory says (changes nothing)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument("inventory", help="pyinfra inventory file, as for a deploy")
-    parser.add_argument(
-        "--limit", action="append", default=[], metavar="HOST",
-        help="check only this host or group (repeat for more), as pyinfra's --limit",
-    )  # fmt: skip
-    parser.add_argument("--json", dest="json_file", metavar="FILE", help="write the report as JSON")
-    parser.add_argument(
-        "--junit", metavar="FILE", help="write JUnit XML: a testcase per host and item"
-    )
-    parser.add_argument(
-        "--write-units", metavar="DIR",
-        help="instead of checking, write agenthost-drift.service and .timer into DIR (e.g. "
-             f"/etc/systemd/system): they run this check with reports in {UNITS_STATE_DIR}",
-    )  # fmt: skip
-    parser.add_argument(
-        "--schedule", default=UNITS_SCHEDULE, help="the timer's OnCalendar (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--user", default=getpass.getuser(),
-        help="user the units run the check as: whose SSH keys reach the hosts (%(default)s)",
-    )  # fmt: skip
-    parser.set_defaults(func=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    try:
-        hosts = _usage_checked(args)
-    except drift_checks.UsageError as error:
-        print(*(f"agenthost drift: {p}" for p in error.problems), sep="\n", file=sys.stderr)
-        return report.EXIT_USAGE
-    if args.write_units:
-        units_ = units(args.inventory, args.schedule, args.user, Path.cwd())
-        for name, content in units_.items():
-            path = Path(args.write_units) / name
-            path.write_text(content)
-            print(f"wrote {path}")
-        print("then: systemctl daemon-reload && systemctl enable --now agenthost-drift.timer")
-        return 0
-    errors = fleet.settings_errors(hosts, Path("group_data"))
-    if errors:
-        print("agenthost drift: invalid settings, no host was checked:", *errors, sep="\n",
-              file=sys.stderr)  # fmt: skip
-        return report.EXIT_UNCHECKED
-    try:
-        reports = check(
-            args.inventory, args.limit, lambda r: print(report.table([r]), end="", flush=True)
-        )
-    except DriftError as error:
-        print(f"agenthost drift: {error}", file=sys.stderr)
-        return report.EXIT_UNCHECKED
-    if args.json_file:
-        Path(args.json_file).write_text(report.to_json(reports))
-    if args.junit:
-        Path(args.junit).write_text(report.junit(reports))
-    return report.exit_code(reports)
-
-
-def _usage_checked(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The hosts within --limit, once every option is seen to work; else UsageError naming
-    every mistake (the inventory is read, no host is)."""
-    problems = drift_checks.report_paths({"--json": args.json_file, "--junit": args.junit})
-    if args.write_units:
-        problems += drift_checks.units_options(args.write_units, args.user, args.schedule)
-    hosts = []
-    try:
-        hosts = drift_checks.limited(drift_checks.inventory_hosts(args.inventory), args.limit)
-    except drift_checks.UsageError as error:
-        problems += error.problems
-    if problems:
-        raise drift_checks.UsageError(problems)
-    return hosts

@@ -27,6 +27,14 @@ DISTRO_ALL = ["docker.io", "docker-cli", "docker-compose", "docker-buildx"]
 DOCKER_CE_ALL = [*docker_ce.PACKAGES, docker_ce.COMPOSE, *docker_ce.RECOMMENDED]
 
 
+def installed_engine(installed: dict[str, list[str]]) -> tuple[str, str] | None:
+    """(source, version) of the engine dpkg has, from PackageVersions; None without one."""
+    for source, package in (("docker-ce", "docker-ce"), ("distro", "docker.io")):
+        if installed.get(package):
+            return source, max(installed[package])
+    return None
+
+
 class System(NamedTuple):
     """The host's OS, from /etc/os-release."""
 

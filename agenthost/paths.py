@@ -26,3 +26,6 @@ APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
 def agent_env_file(container: str) -> str:
     """The root-only copy of an agent container's env_file."""
     return f"{AGENT_ENV_DIR}/{container}.env"
+# {"when", "version", "settings"}: the last deploy that changed the host, or its settings or
+# agenthost's version (agenthost status reads it; not a drift item).
+DEPLOY_STAMP = f"{WORK_DIR}/deployed.json"

@@ -10,7 +10,7 @@ or, with no deploy file at all, `pyinfra INVENTORY agenthost.tasks.agent_host`.
 
 from pyinfra import host, state
 
-from agenthost.hostdata import all_settings
+from agenthost.hostdata import all_settings, checking_drift
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
@@ -27,6 +27,7 @@ from agenthost.tasks.host_reads import host_reads, system_reads
 from agenthost.tasks.retire import retire
 from agenthost.tasks.run_lock import hold_run_lock, run_lock_read
 from agenthost.tasks.snapshot import expect
+from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
 
 
 def agent_host() -> None:
@@ -42,7 +43,9 @@ def agent_host() -> None:
         retire(settings)
         return
     system_supported(settings)
-    expect(host_reads(settings, host_system(), agent_account(settings)))
+    stamped = not checking_drift()  # the stamp is no drift item: drift neither reads nor plans it
+    expect([*host_reads(settings, host_system(), agent_account(settings)),
+            *([stamp_read()] if stamped else [])])  # fmt: skip
     agent_user(settings)
     engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.
@@ -62,3 +65,5 @@ def agent_host() -> None:
     docker_images(settings)
     agent_containers(settings)
     docker_prune(settings)
+    if stamped:
+        deploy_stamp(name="Deploy stamp for agenthost status", record=record_of(settings))

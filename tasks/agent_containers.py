@@ -23,13 +23,15 @@ from pyinfra.api import (
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
 
-from agenthost import desired, proxy, safety
+from agenthost import desired, explain, proxy, safety
 from agenthost.agent_container import (
     AGENT_LABEL,
+    PARTS_LABEL,
     SPEC_LABEL,
     HostIds,
     env_file_content,
     labelled,
+    parts,
     run_args,
     spec_hash,
 )  # fmt: skip
@@ -88,9 +90,11 @@ class ContainerSpec(FactBase):
         if not found:
             return None
         status, memory, nano_cpus, labels = found[0][0], *found[0][1].split(" ", 2)
+        labels = json.loads(labels) or {}
         return {
             "status": status,
-            "spec": (json.loads(labels) or {}).get(SPEC_LABEL),
+            "spec": labels.get(SPEC_LABEL),
+            "parts": json.loads(labels[PARTS_LABEL]) if PARTS_LABEL in labels else None,
             "memory": int(memory),
             "nano_cpus": int(nano_cpus),
         }
@@ -148,10 +152,12 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         env_file_sha256 = read(Sha256File, path=env_file)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = read(ContainerSpec, container=spec.name)
+    wanted = parts(args, image[0]["Id"], env_file_sha256)
     if current and current["spec"] == digest and limits(current) == limits_of(spec):
         if current["status"] == "running":
             host.noop(f"{spec.name} runs the configured spec")
             return
+        explain.record(explain.Difference(f"container {spec.name}", "running", current["status"]))
         # Stopped, or crash-looping (restarting): started again and seen running, or the
         # host fails with Docker's reason.
         yield ShownCommand(
@@ -159,7 +165,12 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
             "{", verify(spec.name), ";", "}",
         )  # fmt: skip
         return
-    yield ShownCommand(replace_script(spec.name, labelled(args, digest), bool(spec.ports)))
+    for difference in explain.container(spec.name, wanted, current,
+                                        bool(current) and current["spec"] == digest,
+                                        bool(current) and limits(current) != limits_of(spec)):
+        explain.record(difference)
+    yield ShownCommand(replace_script(spec.name, labelled(args, digest, wanted),
+                                      bool(spec.ports)))
 
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:
@@ -179,6 +190,8 @@ def agent_containers_only(names: list[str]):
     if not extra:
         host.noop("no other agent container exists")
         return
+    explain.record(explain.Difference("agent containers", f"only {', '.join(names) or 'none'}",
+                                      f"also {', '.join(extra)}"))  # fmt: skip
     for name in extra:
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))

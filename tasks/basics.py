@@ -12,7 +12,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
 from agenthost.tasks.ops import managed_file, managed_file_absent
@@ -35,6 +35,11 @@ def directory(path: str, user: str, group: str, mode: str):
     if owner_ok and mode_ok:
         host.noop(f"{path} is a directory, {mode} {user}:{group}")
         return
+    explain.record(explain.Difference(
+        path, f"directory {explain.mode_owner(mode, user, group)}",
+        explain.ABSENT if found is None
+        else f"directory {explain.mode_owner(str(found['mode']), found['user'], found['group'])}",
+    ))  # fmt: skip
     if found is None:
         yield StringCommand("mkdir", "-p", QuoteString(path))
     if not mode_ok:
@@ -49,6 +54,7 @@ def group_present(group: str):
     if read(GroupMembers, group=group) is not None:
         host.noop(f"group {group} exists")
         return
+    explain.record(explain.Difference(f"group {group}", "present", explain.ABSENT))
     yield StringCommand("groupadd", QuoteString(group))
 
 
@@ -137,6 +143,7 @@ def unit_running(unit: str):
     if active and enabled:
         host.noop(f"{unit} is enabled and active")
         return
+    explain.record(explain.unit(unit, active, enabled))
     if not active:
         yield StringCommand("systemctl", "start", QuoteString(unit))
     if not enabled:

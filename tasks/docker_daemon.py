@@ -8,7 +8,7 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, DAEMON_JSON
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import running_agents_stopped
@@ -104,6 +104,9 @@ def docker_applied(managed: list[Managed], files: list[desired.DockerdFile]):
     if not changed and state["current"] == state["applied"]:
         host.noop("dockerd runs the configuration on disk")
         return
+    # Which options the running dockerd has that the file on disk does not: read after the plan.
+    explain.record(explain.Difference("dockerd", "runs daemon.json as on disk",
+                                      "runs an earlier configuration", probe=True))
     undo = [m.undo for m in changed_ops if m.undo]
     script = render(
         "docker-apply.sh.j2",

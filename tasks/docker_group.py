@@ -7,6 +7,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand, operation
 
+from agenthost import explain
 from agenthost.tasks.facts import UserAccount, pending
 from agenthost.tasks.snapshot import read
 
@@ -68,6 +69,7 @@ def group_members_exactly(group: str, users: list[str]):
     if not add and not remove:
         host.noop(members_title(group, users))
         return
+    explain.record(explain.members(group, users, members))
     for user in add:
         yield StringCommand("gpasswd", "--add", user, group, ">/dev/null")
     for user in remove:

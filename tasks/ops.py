@@ -20,7 +20,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
-from agenthost import desired, subids
+from agenthost import desired, explain, subids
 from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, UserAccount, pending
 from agenthost.tasks.snapshot import Read, read
@@ -31,6 +31,7 @@ RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 # Temporary names carry the run's own id: two runs never write through the same file.
 RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
+_observed: dict[str, dict[str, list[str]]] = {}
 
 
 def not_checked(what: str) -> None:
@@ -40,6 +41,15 @@ def not_checked(what: str) -> None:
 
 def not_checked_on(name: str) -> list[str]:
     return _not_checked.get(name, [])
+
+
+def observe_packages(installed: dict[str, list[str]]) -> None:
+    """Keep the package versions an operation read: drift reports the engine's at no cost."""
+    _observed.setdefault(host.name, {}).update(installed)
+
+
+def packages_seen_on(name: str) -> dict[str, list[str]]:
+    return _observed.get(name, {})
 
 
 class Managed(NamedTuple):
@@ -195,17 +205,22 @@ def _created(path: str):
 @operation()
 def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
                  group: str = "root", secret: bool = False,
-                 unchanged_from: str | None = None):  # fmt: skip
+                 unchanged_from: str | None = None, explained: bool = False):  # fmt: skip
     """`path` holds exactly `content`; a different file there is backed up first.
 
     The content arrives in a root-only file beside `path` that is then renamed over it, so a
     reader sees the old file or the new one, never half of it; a secret is never diffed.
+    `explained`: the caller has recorded what differs (agenthost.explain) its own way.
     """
     current = read(ManagedFileState, path=path)  # stat and checksum
     same = current and current["sha256"] == _sha256(content)
     if same and (current["mode"], current["user"], current["group"]) == (int(mode), user, group):
         host.noop(f"{path} is up to date")
         return
+    if not explained:
+        for difference in explain.file_differences(path, content, mode, user, group, current,
+                                                   bool(same), secret):  # fmt: skip
+            explain.record(difference)
     if not same and host.state.config.DIFF:
         _show_diff(path, content, bool(current), secret)
     if not same and current and secret:
@@ -266,6 +281,7 @@ def managed_file_absent(path: str):
     if not read(File, path=path):
         host.noop(f"{path} does not exist")
         return
+    explain.record(explain.Difference(path, explain.ABSENT, "present"))
     yield from backup(path)
     yield StringCommand("rm", "-f", QuoteString(path))
 
@@ -290,8 +306,11 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
     except subids.SubIdError as error:
         raise OperationError(f"{path}: {error}") from None
     found = read(ManagedFileState, path=path)
+    if wanted != text:
+        explain.record(explain.lines(path, wanted, text, user))
     yield from managed_file._inner(
-        path=path, content=wanted, unchanged_from=found and found["sha256"]
+        path=path, content=wanted, unchanged_from=found and found["sha256"],
+        explained=wanted != text,
     )
 
 

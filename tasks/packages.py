@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from pyinfra import host
 from pyinfra.api import StringCommand, operation
 
+from agenthost import explain
 from agenthost.engine import satisfied
 from agenthost.tasks.facts import PackageVersions
+from agenthost.tasks.ops import observe_packages
 from agenthost.tasks.snapshot import read
 
 APT = (
@@ -38,11 +40,15 @@ def packages_installed(packages: dict[str, str | None], absent: list[str] | None
     + on_failure: shell run when the install fails (before the host fails), e.g. taking a pin back
     """
     installed = read(PackageVersions, names=package_names(packages, absent))
+    observe_packages(installed)
     missing = [name for name, v in packages.items() if not satisfied(installed.get(name, []), v)]
     remove = [name for name in absent or [] if name in installed]
     if not missing and not remove:
         host.noop(f"{', '.join(packages)} installed as asked")
         return
+    for name in [*missing, *remove]:
+        explain.record(explain.package(name, packages.get(name, explain.ABSENT),
+                                       installed.get(name, [])))  # fmt: skip
     prefix = f"{HOLD_DOCKER}; " if hold_docker else ""
     if not missing:
         yield f"{prefix}{APT} remove {shlex.join(remove)}"

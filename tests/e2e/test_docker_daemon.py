@@ -4,7 +4,7 @@ when dockerd's files changed, and a rollback when dockerd refuses the new config
 
 from agenthost import paths
 from agenthost.daemon_config import merged, render
-from tests.e2e.runner import deploy, write_inventory
+from tests.e2e.runner import STAMP_OP, deploy, write_inventory
 
 DROP_IN = paths.PROXY_DROP_IN
 HAND_DROP_IN = "/etc/systemd/system/docker.service.d/by-hand.conf"
@@ -86,6 +86,7 @@ def test_refused_option_rolls_back_to_the_last_good_configuration(hosts, remote,
         assert "BY_HAND=1" in host.check_output("systemctl show docker -p Environment")
     again = deploy()  # removes the drop-in again, this time for good
     assert again.returncode == 0, again.output
+    assert STAMP_OP in again.changed(stamp=True)  # a deploy that changed the host restamps it
     assert set(again.changed()) == {
         "Docker drop-ins | /etc/systemd/system/docker.service.d holds only agenthost's drop-ins",
         "Docker restart | Docker runs the configuration on disk (restarted if needed, else"

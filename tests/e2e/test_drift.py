@@ -1,31 +1,45 @@
 """The nightly drift check on three rehearsal hosts of its own (Debian 12, 12, 13).
 
 Converged by the real pyinfra CLI, no host drifts. One host edited by hand drifts in exactly the
-edited items, the others stay clean, and checking changes no file. A new deploy makes it clean
-again, and a host that is down is named as not checked. The testinfra suite (`agenthost verify`)
-passes and fails on the same hosts.
+edited items, each showing both sides in the table, JSON and JUnit (and in the Prometheus
+textfile's counts), no secret anywhere; the others stay clean, and checking changes no file.
+Three shards report exactly what one run reports. A new deploy makes it clean again, a deploy
+that changes nothing leaves the stamp alone, `agenthost status` shows each host's real values,
+and a host that is down is named by both. The testinfra suite (`agenthost verify`) passes and
+fails on the same hosts.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import docker
 import pytest
 
-from agenthost import paths
+from agenthost import __version__, desired, paths
 from agenthost.docker_policy import CONFIG_DIR as POLICY_DIR
 from agenthost.lab import engine, rehearsal
-from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX, rehearsal_hosts
+from agenthost.settings import Settings
+from tests.e2e import runner
+from tests.e2e.drift_support import (
+    AGENT_IMAGE,
+    MARKER,
+    SET,
+    Drift,
+    both_sides_in_junit,
+    build_agent_image,
+    changed_files,
+    deploy,
+    failed_checks,
+    host_suite,
+    run,
+    ssh,
+    status,
+)
+from tests.e2e.runner import rehearsal_hosts
 
-SET = f"{SET_PREFIX}drift"
-AGENT_IMAGE = "agenthost-drift/agent:1"
 PROXY_PASSWORD = "Dr1ftPr0xyPass"
 AGENT_TOKEN = "Dr1ftAgentT0ken"
 SETTINGS = {
@@ -34,56 +48,33 @@ SETTINGS = {
     "docker_no_proxy": ["localhost", "127.0.0.1"],
     "docker_apt_proxy": False,  # apt needs the real mirror
 }
-# Only what dockerd, the agent's groups and its container need: the rest stays as deployed.
-# The Docker policy loosened, stopped and bypassed (the agent in the docker group) too.
+# Each kind of hand change: the command, a word of the operation that undoes it, and what its
+# item must show of both sides (in the table, JSON and JUnit). Only what dockerd, the agent's
+# groups and its container need: the rest stays as deployed. The Docker policy loosened, stopped
+# and bypassed (the agent in the docker group) too.
+CONTEXT_META = desired.docker_context(Settings(), desired.Account("/home/jenkins", "jenkins")).path
 EDITS = [
-    """sed -i 's/"icc": false/"icc": true/' /etc/docker/daemon.json""",
-    "gpasswd -a jenkins docker",
-    f"rm {paths.PROXY_DROP_IN}",
-    "docker stop agent",
-    f"""sed -i 's/"privileged": false/"privileged": true/' {POLICY_DIR}/account.json""",
-    "systemctl stop agenthost-docker-policy@container-agent.socket",
+    ("""sed -i 's/"icc": false/"icc": true/' /etc/docker/daemon.json""", "daemon.json",
+     ['-  "icc": true,', '+  "icc": false,']),
+    ("gpasswd -a jenkins docker", "docker group", ["exactly none", "extra: jenkins"]),
+    (f"rm {paths.PROXY_DROP_IN}", "proxy drop-in", ["present, 0644 root:root", "absent"]),
+    ("docker stop agent", "Agent container agent", ["running", "exited"]),
+    (f"""sed -i 's/"privileged": false/"privileged": true/' {POLICY_DIR}/account.json""",
+     "only through the policy", ['-    "privileged": true,', '+    "privileged": false,']),
+    ("systemctl stop agenthost-docker-policy@container-agent.socket",
+     "container-agent.sock is listening", ["active, enabled", "inactive, enabled"]),
+    (f"chmod 0600 {CONTEXT_META}", "docker uses its policy socket",
+     ["0600 jenkins:jenkins, wants 0644 jenkins:jenkins"]),
+    (f"sed -i s/builder/bu1lder/ {paths.PROXY_ENV_FILE}", "proxy credentials are root-only",
+     ["content differs"]),
+    ("echo jenkins:5000:10 >> /etc/subuid", "/etc/subuid maps", ["in the way: jenkins:5000:10"]),
 ]
-# The deploy's operations those edits undo, by a word of their names, and the host suite's
-# tests that see them.
-# Docker's own restart counts too: the daemon no longer runs what is on disk.
-EDITED_OPERATIONS = ("daemon.json", "proxy drop-in", "docker group", "Agent container agent",
-                     "Docker runs the configuration on disk", "only through the policy",
-                     "container-agent.sock is listening")  # fmt: skip
-EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units"}
+# Docker's own restart counts too, with the option it runs that the edited file no longer says.
+RESTART = ("Docker runs the configuration on disk", ["icc: runs false, daemon.json has true"])
+EDITED_OPERATIONS = (*(word for _, word, _ in EDITS), RESTART[0])
+EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units",
+                 "test_subordinate_ids"}
 HOST_SUITE_TESTS = 10  # per host
-MARKER = "/tmp/agenthost-drift-marker"
-WATCHED = "/etc /home /root /usr /opt /var/lib/agenthost /var/backups"
-
-# A tiny agent image from the build machine's busybox (no registry here); its healthcheck is
-# patient, as this machine is shared and sometimes slow.
-DOCKERFILE = """FROM scratch
-COPY rootfs/ /
-HEALTHCHECK --interval=3s --timeout=30s --retries=10 CMD ["/bin/true"]
-CMD ["/bin/sleep", "1000000"]
-"""
-
-
-def build_agent_image(directory: Path) -> Path:
-    root = directory / "rootfs"
-    # Debian's busybox is static on some releases: then ldd names no library (and exits 1).
-    libraries = subprocess.run(["ldd", "/usr/bin/busybox"], capture_output=True,
-                               text=True).stdout.split()  # fmt: skip
-    for path in ["/usr/bin/busybox", *(word for word in libraries if word.startswith("/"))]:
-        (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, root / path.lstrip("/"))
-    (root / "bin").mkdir(exist_ok=True)
-    for applet in ("sh", "sleep", "true"):
-        (root / "bin" / applet).symlink_to("/usr/bin/busybox")
-    (directory / "Dockerfile").write_text(DOCKERFILE)
-    client = docker.from_env()
-    client.images.build(path=str(directory), tag=AGENT_IMAGE, rm=True)
-    tarball = directory / "agent.tar"
-    with tarball.open("wb") as out:
-        for chunk in client.images.get(AGENT_IMAGE).save(named=True):
-            out.write(chunk)
-    return tarball
-
 
 @pytest.fixture(scope="module")
 def drift_hosts() -> list[rehearsal.Host]:
@@ -107,65 +98,6 @@ def inventory(drift_hosts, tmp_path_factory) -> Path:
         f"rehearsal = (inventory_groups(load_hosts({SET!r}))['rehearsal'], {data!r})\n"
     )
     return path
-
-
-def run(*command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-
-
-def ssh(host: rehearsal.Host, command: str) -> str:
-    config = rehearsal.state_dir(SET) / "ssh_config"
-    process = subprocess.run(["ssh", "-F", str(config), host.name, command],
-                             capture_output=True, text=True)  # fmt: skip
-    assert process.returncode == 0, f"{host.name}: {command}: {process.stderr}"
-    return process.stdout
-
-
-def deploy(inventory: Path, hosts: list[rehearsal.Host]) -> None:
-    process = run(PYINFRA, "-y", str(inventory), "deploy.py")
-    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
-    for host in hosts:  # the agent's healthcheck needs a moment after a (re)start
-        deadline = time.monotonic() + 90
-        while ssh(host, "docker inspect -f '{{.State.Health.Status}}' agent").strip() != "healthy":
-            assert time.monotonic() < deadline, f"{host.name}: agent not healthy"
-            time.sleep(2)
-
-
-class Drift:
-    """One run of `python -m agenthost drift` with both reports."""
-
-    def __init__(self, inventory: Path, directory: Path, *options: str):
-        json_file, junit_file = directory / "drift.json", directory / "drift.xml"
-        process = run(sys.executable, "-m", "agenthost", "drift", str(inventory), *options,
-                      "--json", str(json_file), "--junit", str(junit_file))  # fmt: skip
-        self.returncode, self.output = process.returncode, process.stdout + process.stderr
-        assert json_file.exists() and junit_file.exists(), self.output
-        self.json_text, self.junit_text = json_file.read_text(), junit_file.read_text()
-        self.hosts = {host["name"]: host for host in json.loads(self.json_text)["hosts"]}
-
-    def drifted(self, host: str) -> dict[str, tuple[str, str]]:
-        items = self.hosts[host]["items"]
-        return {i["name"]: (i["expected"], i["actual"]) for i in items if not i["ok"]}
-
-    def junit_failures(self) -> set[tuple[str, str]]:
-        root = ET.fromstring(self.junit_text.split("\n", 1)[1])
-        return {(suite.get("name"), case.get("name")) for suite in root
-                for case in suite if case.find("failure") is not None}  # fmt: skip
-
-
-def host_suite(directory: Path, *options: str) -> tuple[int, set[str], str]:
-    """`agenthost verify INVENTORY ...`: exit code, names of the tests that did not pass,
-    output."""
-    junit = directory / "host-suite.xml"
-    process = run(sys.executable, "-m", "agenthost", "verify", *options, "--junit", str(junit))
-    failed = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")
-              if case.find("failure") is not None or case.find("error") is not None}  # fmt: skip
-    return process.returncode, failed, process.stdout + process.stderr
-
-
-def failed_checks(failed: set[str], host: str) -> set[str]:
-    """The tests that failed on `host`, from names such as test_files[HOST]."""
-    return {name.split("[")[0] for name in failed if f"[{host}" in name}
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +139,7 @@ def test_host_suite_passes_on_converged_hosts(drift_hosts, inventory, converged,
 def edited(drift_hosts, converged) -> rehearsal.Host:
     """The Debian 13 host, edited by hand; then a marker for what changes from here on."""
     host = drift_hosts[-1]
-    for command in EDITS:
+    for command, _, _ in EDITS:
         ssh(host, command)
     for each in drift_hosts:
         ssh(each, f"touch {MARKER}")
@@ -215,13 +147,13 @@ def edited(drift_hosts, converged) -> rehearsal.Host:
     return host
 
 
-def changed_files(host: rehearsal.Host) -> list[str]:
-    newer = f"\\( -newer {MARKER} -o -cnewer {MARKER} \\)"
-    return ssh(host, f"find {WATCHED} {newer} -print 2>/dev/null || true").split()
+@pytest.fixture(scope="module")
+def edited_drift(inventory, edited, tmp_path_factory) -> Drift:
+    return Drift(inventory, tmp_path_factory.mktemp("edited"))
 
 
-def test_drift_names_exactly_the_edited_host_and_items(drift_hosts, inventory, edited, tmp_path):
-    drift = Drift(inventory, tmp_path)
+def test_drift_names_exactly_the_edited_host_and_items(drift_hosts, edited, edited_drift):
+    drift = edited_drift
     assert drift.returncode == 2, drift.output
     others = [host.name for host in drift_hosts if host != edited]
     not_clean = {name for name, host in drift.hosts.items() if host["status"] != "clean"}
@@ -239,6 +171,48 @@ def test_drift_names_exactly_the_edited_host_and_items(drift_hosts, inventory, e
         assert PROXY_PASSWORD not in text and AGENT_TOKEN not in text
     for host in drift_hosts:
         assert changed_files(host) == [], f"{host.name}: the check changed files"
+
+
+def test_each_hand_change_shows_both_sides_everywhere(edited, edited_drift):
+    """In the table, the JSON (expected, actual, diff) and the JUnit failure (message, text)."""
+    drift, junit = edited_drift, both_sides_in_junit(edited_drift.junit_text, edited.name)
+    items = {i["name"]: i for i in drift.hosts[edited.name]["items"] if not i["ok"]}
+    for word, shown in [*((w, s) for _, w, s in EDITS), RESTART]:
+        name = next(name for name in items if word in name)
+        item = items[name]
+        in_json = " ".join([item["expected"], item["actual"],
+                            *(f"{d['actual']}, wants {d['expected']} {d['diff']}"
+                              for d in item["differences"])])  # fmt: skip
+        for text in shown:
+            assert text in in_json, (name, text, item)
+            assert text in junit[name], (name, text, junit[name])
+            assert text in drift.output, (name, text)
+    # Nothing of a secret file's content, on either side.
+    secret = items[next(n for n in items if "proxy credentials" in n)]
+    assert secret["differences"][0]["diff"] == "" and "bu1lder" not in drift.output
+
+
+def test_metrics_of_the_edited_run_parse_and_count_its_drift(drift_hosts, edited, edited_drift):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {(s.name, s.labels.get("host")): s for f in text_string_to_metric_families(
+        edited_drift.prometheus.read_text()) for s in f.samples}  # fmt: skip
+    for host in drift_hosts:
+        drifted = len(edited_drift.drifted(host.name))
+        assert found[("agenthost_drift_items", host.name)].value == drifted
+        assert found[("agenthost_drift_host_checked", host.name)].value == 1
+        version = ssh(host, "dpkg-query -W -f '${Version}' docker.io").strip()
+        assert found[("agenthost_engine_info", host.name)].labels["version"] == version
+    assert PROXY_PASSWORD not in edited_drift.prometheus.read_text()
+
+
+def test_three_shards_report_exactly_what_one_run_reports(inventory, edited_drift, tmp_path):
+    shards = [Drift(inventory, tmp_path, "--shard", f"{k}/3", name=f"shard-{k}")
+              for k in (1, 2, 3)]  # fmt: skip
+    hosts = {name: host for shard in shards for name, host in shard.hosts.items()}
+    assert sum(len(shard.hosts) for shard in shards) == len(hosts) == len(edited_drift.hosts)
+    assert hosts == edited_drift.hosts
+    assert max(shard.returncode for shard in shards) == edited_drift.returncode
 
 
 def test_host_suite_fails_on_the_edited_host_only(drift_hosts, inventory, edited, tmp_path):
@@ -274,9 +248,43 @@ def test_a_new_deploy_ends_the_drift(drift_hosts, inventory, edited, tmp_path):
     assert drift.returncode == 0, drift.output
 
 
+def test_a_deploy_that_changes_nothing_leaves_the_stamp_as_it_was(drift_hosts, inventory,
+                                                                 converged):
+    stamps = {host.name: ssh(host, f"cat {paths.DEPLOY_STAMP}") for host in drift_hosts}
+    again = runner.deploy(inventory=inventory)
+    assert again.returncode == 0 and again.changed() == {}, again.output[-3000:]
+    assert stamps == {host.name: ssh(host, f"cat {paths.DEPLOY_STAMP}") for host in drift_hosts}
+    assert all(json.loads(stamp)["version"] == __version__ for stamp in stamps.values())
+
+
+def test_status_shows_each_host_s_real_values(drift_hosts, inventory, converged, tmp_path):
+    statuses = status(inventory, tmp_path)
+    assert statuses.returncode == 0, statuses.stdout + statuses.stderr
+    lines = statuses.stdout.splitlines()
+    for host in drift_hosts:
+        found = statuses.hosts[host.name]
+        os_name = ssh(host, ". /etc/os-release; echo $PRETTY_NAME").strip()
+        root = ssh(host, "docker info --format '{{.DockerRootDir}}'").strip()
+        free, size = map(int, ssh(host, f"df -P -B1 {root} | awk 'NR==2 {{print $4, $2}}'").split())
+        assert (found["os"], found["kernel"], found["docker_root"]) == (
+            os_name, ssh(host, "uname -r").strip(), root)
+        version = ssh(host, "dpkg-query -W -f '${Version}' docker.io").strip()
+        assert found["engine"] == f"distro {version}" and found["userns_remap"]
+        assert found["agents_running"] == found["agents_wanted"] == ["agent"]
+        # The disk is shared with other builds: free space moves between two reads.
+        assert found["size_bytes"] == size and abs(found["free_bytes"] - free) < size / 20
+        assert found["deployed"]["version"] == __version__
+        assert not found["deployed"]["settings_changed"]
+        line = next(line for line in lines if line.startswith(f"{host.name}: "))
+        assert f"kernel {found['kernel']}" in line and "agents 1/1 running" in line, line
+        assert "settings unchanged" in line and "userns-remap on" in line, line
+
+
 def test_a_host_that_is_down_is_named_as_not_checked(drift_hosts, inventory, converged, tmp_path):
     down = drift_hosts[0]
     engine.ensure_engine().containers.get(down.name).stop(timeout=20)
+    statuses = status(inventory, tmp_path)
+    assert statuses.returncode == 1 and f"{down.name}: DOWN: Could not connect" in statuses.stdout
     drift = Drift(inventory, tmp_path)
     assert drift.returncode == 1, drift.output
     assert f"{down.name}: NOT CHECKED" in drift.output

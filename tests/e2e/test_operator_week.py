@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.drift_support import AGENT_IMAGE, build_agent_image
 from tests.e2e.runner import REPO, SET, deploy, write_inventory
-from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 from tests.e2e.test_refusals import on_host  # by Docker: it takes no lock and logs in nowhere
 
 AGENTHOST = str(Path(sys.executable).with_name("agenthost"))

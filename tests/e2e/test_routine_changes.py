@@ -18,8 +18,8 @@ import pytest
 
 from agenthost.confirm import NOTHING_TO_CONFIRM
 from agenthost.paths import SUBID_FILES
+from tests.e2e.drift_support import AGENT_IMAGE, build_agent_image
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
-from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 
 AGENT = "agent"
 ADDED = {"useradd": "useradd -m carol", "adduser": "adduser --disabled-password --gecos '' dave"}

@@ -10,11 +10,14 @@ what it is known to read.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyinfra.api import Config, FileUploadCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
+
+from agenthost import explain
 
 
 @dataclass(eq=False)  # hashable, as pyinfra's State
@@ -31,6 +34,7 @@ class FakeHost:
     noops: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     current_op_global_arguments: dict[str, Any] = field(default_factory=dict)
+    current_op_hash: str = field(default_factory=lambda: uuid.uuid4().hex)  # one per run_op
 
     def get_fact(self, fact: type, *args: Any, **kwargs: Any) -> Any:
         name = fact.__name__
@@ -61,6 +65,7 @@ class Result:
     uploads: dict[str, str]  # remote path -> content uploaded there
     host: FakeHost
     yielded: list[Any] = field(default_factory=list)  # the command objects themselves
+    differences: list[explain.Difference] = field(default_factory=list)  # what it said differs
 
 
 def command_text(command: Any) -> str:
@@ -85,4 +90,6 @@ def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool =
         for c in commands
         if isinstance(c, FileUploadCommand)
     }
-    return Result([command_text(c) for c in commands], host.noops, uploads, host, commands)
+    differences = explain.recorded(host.name, host.current_op_hash)
+    return Result([command_text(c) for c in commands], host.noops, uploads, host, commands,
+                  differences)

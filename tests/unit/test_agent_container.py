@@ -1,3 +1,5 @@
+"""Agent containers' docker run arguments, spec hash, labels and the parts drift compares."""
+
 import pytest
 from pydantic import ValidationError
 
@@ -152,11 +154,14 @@ def test_container_fact_reads_state_and_spec_label():
     fact = ContainerSpec()
     assert fact.process([]) is None  # no such container
     assert fact.process(['running 2147483648 2000000000 {"agenthost.spec":"abc","team":"ci"}']) == {
-        "status": "running", "spec": "abc", "memory": 2**31, "nano_cpus": 2 * 10**9
+        "status": "running", "spec": "abc", "memory": 2**31, "nano_cpus": 2 * 10**9,
+        "parts": None,
     }  # fmt: skip
     assert fact.process(["exited 0 0 null"]) == {
-        "status": "exited", "spec": None, "memory": 0, "nano_cpus": 0
+        "status": "exited", "spec": None, "memory": 0, "nano_cpus": 0, "parts": None
     }
+    parts = '{"agenthost.parts":"{\\"image\\": [\\"agent:1\\"]}"}'
+    assert fact.process([f"running 0 0 {parts}"])["parts"] == {"image": ["agent:1"]}
 
 
 def test_container_specs_are_read_by_one_inspect_as_each_alone():

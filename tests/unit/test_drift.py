@@ -38,6 +38,11 @@ class FakeOpMeta:
         self.names = set(names)
 
 
+class FakeHost:
+    def __init__(self, name):
+        self.name = name
+
+
 class FakeState:
     def __init__(self, host, ops):
         self.ops = {host: {h: data for h, (data, _) in ops.items()}}
@@ -45,14 +50,15 @@ class FakeState:
 
 
 def test_planned_operations_leave_out_conditional_ones_and_redact_names():
-    state = FakeState(A, {
+    host = FakeHost(A)
+    state = FakeState(host, {
         "a": (FakeData(True), FakeOpMeta("proxy http://u:pw@proxy:3128")),
         "b": (FakeData(True, conditional=True), FakeOpMeta("Docker restart")),
         "c": (FakeData(False), FakeOpMeta("Docker socket")),
     })  # fmt: skip
-    assert drift.planned_operations(state, A) == [
-        ("proxy http://***@proxy:3128", True),
-        ("Docker socket", False),
+    assert drift.planned_operations(state, host) == [
+        ("proxy http://***@proxy:3128", True, []),
+        ("Docker socket", False, []),
     ]
 
 
@@ -63,7 +69,7 @@ def test_planned_operations_take_the_context_proxies_the_drift_plan_passes():
     state = FakeState(A, {"c": (FakeData(False), FakeOpMeta("Docker socket"))})
     with ctx_state.use(state), ctx_host.use(A):  # as pyinfra runs the plan for host A
         planned = drift.planned_operations(pyinfra.state, pyinfra.host)
-    assert planned == [("Docker socket", False)]
+    assert planned == [("Docker socket", False, [])]
 
 
 def test_the_plan_command_passes_limits_as_pyinfra_does():
@@ -147,11 +153,13 @@ def test_json_report():
         "expected": "member",
         "actual": "not a member",
         "ok": False,
+        "differences": [],
     }
     assert unchecked == {
         "name": "agent-03",
         "status": "unchecked",
         "error": "ssh failed: Connection refused",
+        "engine": None,
         "items": [],
     }
     text = report.to_json([CLEAN])
