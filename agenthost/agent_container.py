@@ -25,6 +25,9 @@ PART_OF = {"--volume": "mounts", "--env": "environment names", "--env-file": "en
            "--memory": "limits", "--cpus": "limits", "--publish": "ports",
            "--user": "user"}  # fmt: skip
 DOCKER_SOCKET = "/var/run/docker.sock"
+# Where an inbound agent finds its secret: JENKINS_SECRET=@file, which the image's jenkins-agent
+# passes on as `-secret @file`, and remoting reads the secret from that file.
+SECRET_MOUNT = "/run/agenthost/jenkins-secret"
 DEFAULT_ADDRESS = "127.0.0.1"
 ADDRESS = r"[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:.]+\]"  # IPv4 or [IPv6]
 # [address:][host port:]container port[/protocol]
@@ -78,11 +81,13 @@ def identity_args(ids: HostIds, userns_agent: str | None) -> list[str]:
 
 
 def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: str | None,
-             env_file: str | None, socket: str) -> list[str]:  # fmt: skip
+             env_file: str | None, socket: str,
+             secret_file: str | None = None) -> list[str]:  # fmt: skip
     """Everything after `docker run --detach`, without the spec label.
 
     `userns_agent` is Settings.userns_agent: `root`, `uid`, or None without userns-remap;
-    `socket` the host path of the container's policy socket, its Docker socket inside.
+    `socket` the host path of the container's policy socket, its Docker socket inside;
+    `secret_file` the host path of an inbound agent's secret, mounted read-only at SECRET_MOUNT.
     """
     args = [
         "--name", spec.name,
@@ -100,6 +105,8 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: s
         args += ["--init"]
         if "JENKINS_AGENT_WORKDIR" not in spec.environment:
             args += ["--env", f"JENKINS_AGENT_WORKDIR={workspace}"]
+    if secret_file:
+        args += ["--volume", f"{secret_file}:{SECRET_MOUNT}:ro"]
     for volume in spec.volumes:
         args += ["--volume", volume]
     for port in spec.ports:
@@ -116,6 +123,25 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: s
         args += ["--env-file", env_file]
     args += health_args(spec.healthcheck)
     return [*args, spec.image, *spec.command]
+
+
+def inbound_secret(env: str) -> tuple[str, str | None]:
+    """An env file's text with JENKINS_SECRET pointing at SECRET_MOUNT instead, and the secret
+    (None if the file sets none): the container's environment never holds it."""
+    lines, secret = [], None
+    for line in env.splitlines():
+        name, equals, value = line.partition("=")
+        if equals and name.strip() == "JENKINS_SECRET":
+            secret, line = value.strip(), f"JENKINS_SECRET=@{SECRET_MOUNT}"
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines) if secret is not None else env, secret
+
+
+def secrets_sha256(env_file_sha256: str | None, secret_sha256: str | None) -> str | None:
+    """What the spec hash holds of an agent's secrets: its env file's, and its secret file's."""
+    if secret_sha256 is None or env_file_sha256 is None:
+        return env_file_sha256
+    return hashlib.sha256(f"{env_file_sha256} {secret_sha256}".encode()).hexdigest()
 
 
 def env_file_content(secrets: str, spec: AgentContainer, proxy_env: dict[str, str]) -> str:

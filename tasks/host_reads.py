@@ -11,7 +11,14 @@ from pyinfra.facts.hardware import Cpus
 from pyinfra.facts.server import OsRelease
 
 from agenthost import desired, docker_ce, engine
-from agenthost.paths import AGENT_ENV_DIR, DROP_IN_DIRS, SUBID_FILES, agent_env_file
+from agenthost.paths import (
+    AGENT_ENV_DIR,
+    AGENT_SECRET_DIR,
+    DROP_IN_DIRS,
+    SUBID_FILES,
+    agent_env_file,
+    agent_secret_file,
+)
 from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
@@ -78,6 +85,8 @@ def _repository_reads(settings: Settings) -> list[Read]:
 
 def _directories(settings: Settings, account: desired.Account) -> list[str]:
     env_dir = [AGENT_ENV_DIR] if any(c.env_file for c in settings.agent_containers) else []
+    if any(c.kind == "jenkins-inbound" for c in settings.agent_containers):
+        env_dir.append(AGENT_SECRET_DIR)
     return [account.home, settings.agent_workspace, f"{account.home}/.ssh",
             f"{account.home}/.docker", *env_dir]  # fmt: skip
 
@@ -93,6 +102,8 @@ def _docker_reads(settings: Settings) -> list[Read]:
         *(Read(DockerImage, object_id=image) for image in dict.fromkeys(images)),
         *(Read(ContainerSpec, container=c.name) for c in containers),
         *(Read(ManagedFileState, path=agent_env_file(c.name)) for c in containers if c.env_file),
+        *(Read(ManagedFileState, path=agent_secret_file(c.name)) for c in containers
+          if c.kind == "jenkins-inbound"),
         Read(AgentContainers),
         *([Read(Cpus)] if any(c.cpus for c in containers) else []),
     ]

@@ -19,8 +19,8 @@ class AgentContainer(BaseModel):
     image: str = Field(description="Image reference; preload it with docker_image_preload.")
     kind: Literal["dood", "jenkins-inbound"] = Field(
         "dood",
-        description="`jenkins-inbound`: a Jenkins inbound agent (--init, secret from env_file,"
-        " the proxies).",
+        description="`jenkins-inbound`: a Jenkins inbound agent (--init, the proxies, its"
+        " JENKINS_SECRET from env_file as a mounted file, never in its environment).",
     )
     command: list[str] = Field(default_factory=list, description="Command, empty for the image's.")
     environment: dict[str, str] = Field(default_factory=dict, description="Plain environment.")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from agenthost.agent_container import SECRET_MOUNT
 from agenthost.lab import agent_image, pipeline, rehearsal
 from tests.e2e import escapes
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
@@ -177,7 +178,10 @@ def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mod
         container = inspect(host, INBOUND)
         assert container["HostConfig"]["Init"] is True
         env = ssh_root(host, f"docker exec {INBOUND} env").stdout.splitlines()
-        assert {f"JENKINS_SECRET={SECRET}", "JENKINS_URL=https://jenkins.invalid/",
+        # The secret is a file the agent reads (remoting's -secret @file), not in its environment.
+        assert SECRET not in json.dumps(container)
+        assert ssh_root(host, f"docker exec {INBOUND} cat {SECRET_MOUNT}").stdout == SECRET
+        assert {f"JENKINS_SECRET=@{SECRET_MOUNT}", "JENKINS_URL=https://jenkins.invalid/",
                 "JENKINS_AGENT_NAME=inbound-1", "JENKINS_WEB_SOCKET=true",
                 f"JENKINS_AGENT_WORKDIR={WORKSPACE}", f"HTTPS_PROXY={PROXY}",
                 f"https_proxy={PROXY}"} <= set(env)  # fmt: skip

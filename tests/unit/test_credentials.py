@@ -1,6 +1,8 @@
 """agenthost.credentials: one rule for what is secret in text."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,9 @@ def test_a_proxy_password_is_encoded_where_userinfo_does_not_allow_it_raw():
         "http://us%20er:q%22u%5Co%41%25zz%2F%40%C3%A9;&=+$,!~*'()@proxy:3128"
     )
     assert proxy_url("http://proxy:3128/") == "http://proxy:3128/"
+
+
+def test_secret_files_beside_the_inventory_are_never_committed():
+    repo = Path(__file__).resolve().parents[2]
+    ignored = subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "secrets/ci.env"])
+    assert ignored.returncode == 0, "secrets/ belongs in .gitignore"

@@ -170,7 +170,7 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
     assert result.commands == [
         "docker container stop old",
         "docker container rm old",
-        "rm -f /etc/agenthost/old.env",
+        "rm -f /etc/agenthost/old.env /var/lib/agenthost/agent-secrets/old.jenkins-secret",
     ]
     assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops
 
