@@ -153,7 +153,9 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
                       f"{spec.name} runs once there are {', '.join(missing)}")  # fmt: skip
         return
     ids = HostIds(account["uid"], account["gid"])
-    args = run_args(spec, ids, workspace, userns_agent, env_file, socket, secret_file)
+    health = ((image[0].get("Config") or {}).get("Healthcheck") or {}).get("Test")
+    args = run_args(spec, ids, workspace, userns_agent, env_file, socket, secret_file,
+                    image_health=bool(health))  # fmt: skip
     if env_file and env_file_sha256 is None:
         secret_sha256 = read(Sha256File, path=secret_file) if secret_file else None
         env_file_sha256 = secrets_sha256(read(Sha256File, path=env_file), secret_sha256)

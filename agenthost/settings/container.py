@@ -35,13 +35,22 @@ class AgentContainer(BaseModel):
         "2g", description="Memory limit (docker --memory), with a unit, at least 6m."
     )
     cpus: float | None = Field(
-        2.0, ge=0.01, description="CPU limit (docker --cpus), at most the host's CPUs."
+        2.0, ge=0.01, allow_inf_nan=False,
+        description="CPU limit (docker --cpus), at most the host's CPUs.",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Container labels.")
     healthcheck: list[str] | None = Field(
-        None, description="Healthcheck test, e.g. [CMD, docker, version]; none: the image's."
+        None,
+        description="Health check test ([CMD, arg...], [CMD-SHELL, command] or [NONE]); none: the"
+        " image's HEALTHCHECK, else `docker version` (dood) or its process alive (inbound).",
     )
-    stop_timeout: int = Field(300, ge=0, description="Seconds `docker stop` waits before SIGKILL.")
+    pids_limit: int | None = Field(
+        4096, ge=32, le=4194304,
+        description="Processes and threads it may run (docker --pids-limit); none: no limit.",
+    )
+    stop_timeout: int = Field(
+        300, ge=0, le=3600, description="Seconds `docker stop` waits before SIGKILL (at most 1 h)."
+    )
     docker_policy: DockerPolicy = Field(
         default_factory=DockerPolicy,
         description="What this agent and its builds may also ask Docker, over the host's.",

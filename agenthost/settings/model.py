@@ -81,7 +81,8 @@ class Settings(BaseModel):
         description="Mirror of Docker's apt repository; none: download.docker.com/linux/<os>.",
     )
     docker_ce_key_url: str | None = Field(
-        None, pattern=r"^https?://[^\s]+$", description="Its signing key; none: <repository>/gpg."
+        None, pattern=r"^https?://[^\s]+$",
+        description="Its signing key, over https; none: <repository>/gpg.",
     )
     docker_userns_remap: bool = Field(
         True, description="Remap container root to the agent user (userns-remap)."
@@ -202,6 +203,30 @@ class Settings(BaseModel):
     _daemon_options = field_validator("docker_daemon_options")(
         lambda v: daemon_config.check_options(v)
     )
+
+    @model_validator(mode="after")
+    def _key_over_https(self):
+        # apt checks packages against the key; a key fetched over http:// may be anyone's.
+        key = self.docker_ce_key_url or f"{self.docker_ce_repository_url or 'https://'}/gpg"
+        if self.docker_source == "docker-ce" and not key.startswith("https://"):
+            setting = "docker_ce_key_url" if self.docker_ce_key_url else "docker_ce_repository_url"
+            raise ValueError(
+                f"{setting} = {getattr(self, setting)!r}: Docker's signing key would come over"
+                " http://, where anyone on the way can swap it; give docker_ce_key_url over https://"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _not_another_users_home(self):
+        for name in ("agent_home", "agent_workspace"):
+            other = safety.other_users_home(getattr(self, name), self.agent_user)
+            if other:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)!r} is in /home/{other}, the home of another"
+                    f" user than the agent {self.agent_user!r}: the deploy would make its files,"
+                    " and its authorized_keys, the agent's"
+                )
+        return self
 
     @model_validator(mode="after")
     def _outside_data_root(self):
