@@ -24,7 +24,7 @@ from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
 from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_daemon import AppliedConfig, checksum_command
-from agenthost.tasks.docker_group import GroupMembers
+from agenthost.tasks.docker_group import GroupMembers, PrimaryGroupUsers
 from agenthost.tasks.docker_socket import SocketAcl
 from agenthost.tasks.drop_ins import DropIns
 from agenthost.tasks.facts import (
@@ -62,6 +62,7 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
           for fact in (FileContents, ManagedFileState)),  # fmt: skip
         *(Read(Directory, path=path) for path in _directories(settings, account)),
         Read(GroupMembers, group="docker"),
+        Read(PrimaryGroupUsers, group="docker"),
         Read(SocketAcl),
         Read(GroupMembers, group=settings.agent_user),  # a new agent takes a group of its name
         *(Read(PackageVersions, names=names) for names in packages if names),
