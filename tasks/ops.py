@@ -153,6 +153,21 @@ def temp_path(path: str) -> str:
     return f"{directory}/.{name}.agenthost-{RUN_ID}"
 
 
+def owned(path: str, user: str, group: str | None = None) -> StringCommand:
+    """chown of `path` itself: a link there (its folder may be the agent's, who could swap a
+    file for a link to /etc/shadow) is changed, never what it points to."""
+    return StringCommand("chown", "-h", QuoteString(f"{user}:{group or ''}"), QuoteString(path))
+
+
+def moded(path: str, mode: str) -> StringCommand:
+    """chmod of `path`, refused when it is a symbolic link: chmod would follow it."""
+    quoted = shlex.quote(path)
+    return StringCommand(
+        f"{{ [ ! -L {quoted} ] || {{ echo {shlex.quote(f'{path} is a symbolic link')} >&2;"
+        f" exit 1; }}; }} && chmod {shlex.quote(mode)} {quoted}"
+    )
+
+
 def upload(content: str, path: str) -> FileUploadCommand:
     """`content` uploaded to `path`. With _sudo, pyinfra uploads to a temporary file first:
     in the operation's _temp_dir when it has one (as files.put does), never past it to /tmp."""
@@ -227,8 +242,8 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         host.log(f"{path} holds credentials: its earlier versions are not kept in {BACKUP_DIR}"
                  " (only the host's own, as its first backup)")  # fmt: skip
     if same:  # only the owner or mode differ
-        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
-        yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
+        yield owned(path, user, group)
+        yield moded(path, mode)
         return
     yield from backup(path, exists=bool(current), secret=secret)
     if not current:
