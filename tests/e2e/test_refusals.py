@@ -6,6 +6,7 @@ the engine version apt has, the CPUs a host has.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from agenthost import engine, report
 from agenthost.lab import engine as lab_engine
-from tests.e2e.runner import REPO, deploy, write_inventory
+from tests.e2e.runner import REPO, SET, deploy, write_inventory
 
 MARKER = "/tmp/agenthost-refusal-marker"
 WATCHED = "/etc /home /root /usr /opt /var/lib/agenthost /var/backups"
@@ -90,6 +91,64 @@ def test_more_cpus_than_the_host_has_is_refused_before_any_change(hosts, untouch
              run.output]  # fmt: skip
     assert named, run.output
     assert "Traceback" not in run.output and "gevent" not in run.output
+
+
+# Accepted before, and dangerous (issue 23): each case is a host of its own, with a session
+# host's connection, so one pyinfra run proves them all.
+def agent(**spec):
+    return {"agent_containers": [{"name": "ci", "image": "agenthost/agent:1", **spec}]}
+
+
+DANGEROUS = [
+    ({"agent_workspace": "/var/lib/docker"}, "agent_workspace = '/var/lib/docker'"),
+    ({"agent_home": "/var/lib/containerd"}, "agent_home = '/var/lib/containerd'"),
+    ({"agent_workspace": "/var/lib/dpkg"}, "agent_workspace = '/var/lib/dpkg'"),
+    ({"agent_workspace": "/var/lib/apt/lists"}, "agent_workspace = '/var/lib/apt/lists'"),
+    ({"agent_workspace": "/var/lib/agenthost/apply"}, "agent_workspace = '/var/lib/agenthost/a"),
+    ({"agent_home": "/var/lib/agenthost/agent-secrets"}, "agent_home = '/var/lib/agenthost/ag"),
+    ({"agent_home": "/var/backups/agenthost"}, "agent_home = '/var/backups/agenthost'"),
+    ({"agent_home": "/home/alice"}, "agent_home = '/home/alice' is in /home/alice"),
+    ({"agent_workspace": "/home/alice/ci"}, "agent_workspace = '/home/alice/ci' is in"),
+    (agent(volumes=["/proc/sys:/s"]), "agent_containers.0.volumes = ['/proc/sys:/s']"),
+    (agent(volumes=["/sys/fs/cgroup:/c"]), "agent_containers.0.volumes = ['/sys/fs/cgroup:/c']"),
+    (agent(volumes=["/dev/sda:/d"]), "agent_containers.0.volumes = ['/dev/sda:/d']"),
+    (agent(volumes=["/etc/shadow:/s:ro"]), "agent_containers.0.volumes = ['/etc/shadow:/s:ro']"),
+    (agent(volumes=["/root/.ssh:/k"]), "agent_containers.0.volumes = ['/root/.ssh:/k']"),
+    (agent(volumes=["/run/docker.sock:/d.sock"]), "agent_containers.0.volumes = ['/run/docker"),
+    ({"docker_source": "docker-ce", "docker_ce_repository_url": "http://mirror.example/d"},
+     "docker_ce_repository_url = 'http://mirror.example/d': Docker's signing key would come"),
+    ({"docker_source": "docker-ce", "docker_ce_key_url": "http://mirror.example/gpg"},
+     "docker_ce_key_url = 'http://mirror.example/gpg': Docker's signing key would come"),
+    (agent(cpus=float("inf")), "agent_containers.0.cpus = inf: Input should be a finite number"),
+    (agent(cpus=float("nan")), "agent_containers.0.cpus = nan: Input should be a finite number"),
+    (agent(stop_timeout=86400), "agent_containers.0.stop_timeout = 86400: Input should be less"),
+    (agent(pids_limit=0), "agent_containers.0.pids_limit = 0: Input should be greater"),
+    (agent(healthcheck=["CMD"]), "agent_containers.0.healthcheck = ['CMD']: healthcheck"),
+]
+
+
+def test_dangerous_inputs_are_refused_by_pyinfra_naming_each_host_before_any_command(
+    hosts, untouched, tmp_path
+):
+    names = [f"bad-{i:02}" for i in range(len(DANGEROUS))]
+    cases = json.dumps({name: data for name, (data, _) in zip(names, DANGEROUS, strict=True)})
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text(
+        "import json\n"
+        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        f"connect = [c for _, c in inventory_groups(load_hosts({SET!r}))['rehearsal']]\n"
+        f"cases = json.loads({cases!r})\n"
+        "rehearsal = [(name, {**connect[i % len(connect)], **data})\n"
+        "             for i, (name, data) in enumerate(cases.items())]\n"
+    )
+    run = deploy("-v", inventory=inventory)  # -v: pyinfra logs each fact it reads
+    assert run.returncode == 1, run.output
+    missing = [f"host {name}: {fragment}"
+               for name, (_, fragment) in zip(names, DANGEROUS, strict=True)
+               if f"host {name}: {fragment}" not in run.output]  # fmt: skip
+    assert missing == [], run.output
+    assert "Loaded fact" not in run.output, "no command reached a host"
+    assert "Traceback" not in run.output
 
 
 # --- agenthost drift ------------------------------------------------------------------------
