@@ -187,6 +187,12 @@ def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mod
                 f"https_proxy={PROXY}"} <= set(env)  # fmt: skip
         assert SECRET not in json.dumps(container["Config"]["Labels"])
         assert not inspect(host, AGENT)["HostConfig"].get("Init"), "only inbound agents"
+        # CIS 5.27 by default, the lab image having no HEALTHCHECK: both converged healthy.
+        health = {name: inspect(host, name)["Config"]["Healthcheck"]["Test"]
+                  for name in (AGENT, INBOUND)}  # fmt: skip
+        assert health == {AGENT: ["CMD-SHELL", "docker version"],
+                          INBOUND: ["CMD-SHELL", "grep -q . /proc/1/task/1/children"]}
+        assert {inspect(host, name)["State"]["Health"]["Status"] for name in health} == {"healthy"}
 
 
 @pytest.mark.parametrize("kind", ["ssh", "container"])
