@@ -140,14 +140,8 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
     """
     account = read(UserAccount, user=user)
     image = read(DockerImage, object_id=spec.image)
-    missing = [
-        what
-        for what, found in (
-            (f"user {user}", account),
-            (f"image {spec.image}", image),
-        )  # fmt: skip
-        if not found
-    ]
+    missing = [what for what, found in ((f"user {user}", account), (f"image {spec.image}", image))
+               if not found]  # fmt: skip
     if missing:
         yield pending(f"container {spec.name} cannot run: no {', '.join(missing)}",
                       f"{spec.name} runs once there are {', '.join(missing)}")  # fmt: skip

@@ -15,8 +15,9 @@ from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from agenthost import desired, explain
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
-from agenthost.tasks.ops import managed_file, managed_file_absent, moded, owned
+from agenthost.tasks.ops import managed_file, managed_file_absent
 from agenthost.tasks.snapshot import read
+from agenthost.tasks.writes import moded, owned
 
 
 @operation()

@@ -18,8 +18,9 @@ from agenthost.paths import WORK_DIR
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.tasks.facts import DockerImage, UserAccount, pending
-from agenthost.tasks.ops import not_checked, upload
+from agenthost.tasks.ops import not_checked
 from agenthost.tasks.snapshot import read
+from agenthost.tasks.writes import upload
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"

@@ -9,13 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import uuid
-from datetime import UTC, datetime
-from io import StringIO
 from typing import NamedTuple
 
 from pyinfra import host, logger
-from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
@@ -25,11 +22,13 @@ from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.facts import File, ManagedFileState, UserAccount, pending
 from agenthost.tasks.snapshot import Read, read
 
+# The run's id and stamp, and the atomic upload, as the stages have always imported them here.
+from agenthost.tasks.writes import RUN_ID as RUN_ID
+from agenthost.tasks.writes import RUN_STAMP, atomic_upload, moded, owned
+from agenthost.tasks.writes import temp_path as temp_path
+
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
-RUN_STAMP = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-# Temporary names carry the run's own id: two runs never write through the same file.
-RUN_ID = f"{RUN_STAMP}-{uuid.uuid4().hex[:8]}"
 _not_checked: dict[str, list[str]] = {}
 _observed: dict[str, dict[str, list[str]]] = {}
 
@@ -144,69 +143,6 @@ def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
     return (
         f"ls -1d {pattern} {pattern}.absent 2>/dev/null | sort | sed 1d | head -n -{KEEP_BACKUPS}"
         f" | xargs -r rm -f; find {root} -mindepth 1 -type d -empty -delete"
-    )
-
-
-def temp_path(path: str) -> str:
-    """A name next to `path` (same file system, so `mv` is atomic), unique to this run."""
-    directory, name = path.rsplit("/", 1)
-    return f"{directory}/.{name}.agenthost-{RUN_ID}"
-
-
-def owned(path: str, user: str, group: str | None = None) -> StringCommand:
-    """chown of `path` itself: a link there (its folder may be the agent's, who could swap a
-    file for a link to /etc/shadow) is changed, never what it points to."""
-    return StringCommand("chown", "-h", QuoteString(f"{user}:{group or ''}"), QuoteString(path))
-
-
-def moded(path: str, mode: str) -> StringCommand:
-    """chmod of `path`, refused when it is a symbolic link: chmod would follow it."""
-    quoted = shlex.quote(path)
-    return StringCommand(
-        f"{{ [ ! -L {quoted} ] || {{ echo {shlex.quote(f'{path} is a symbolic link')} >&2;"
-        f" exit 1; }}; }} && chmod {shlex.quote(mode)} {quoted}"
-    )
-
-
-def upload(content: str, path: str) -> FileUploadCommand:
-    """`content` uploaded to `path`. With _sudo, pyinfra uploads to a temporary file first:
-    in the operation's _temp_dir when it has one (as files.put does), never past it to /tmp."""
-    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
-    staged = host.get_temp_filename(path, temp_directory=temp_dir)
-    return FileUploadCommand(StringIO(content), path, remote_temp_filename=staged)
-
-
-def atomic_upload(content: str, path: str, mode: str, user: str = "root", group: str = "root",
-                  unchanged_from: str | None = None):  # fmt: skip
-    """`path` gets `content` whole or not at all: written root-only beside it, then renamed.
-
-    With `unchanged_from` (a sha256), the rename happens under shadow's lock (`path`.lock, made
-    by link(2) as useradd makes it) and only if `path` still has that checksum.
-    """
-    temp = temp_path(path)
-    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
-    yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(temp))
-    yield upload(content, temp)
-    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(temp))
-    yield StringCommand("chmod", QuoteString(mode), QuoteString(temp))
-    if unchanged_from is None:
-        yield StringCommand("mv", "-f", QuoteString(temp), QuoteString(path))
-    else:
-        yield shadow_locked_replace(temp, path, unchanged_from)
-
-
-def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
-    """Shell that renames `temp` over `path` holding shadow's lock (a file holding our pid,
-    linked to `path`.lock; waits up to 30 s), if `path` was not changed since it was read."""
-    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{path}.{RUN_ID}")
-    temp, path = shlex.quote(temp), shlex.quote(path)
-    return (
-        f"echo $$ >{mine} && i=0; until ln {mine} {lock} 2>/dev/null; do"
-        f" i=$((i+1)); if [ $i -ge 30 ]; then rm -f {mine} {temp};"
-        f" echo {path}: locked by another program for 30 s >&2; exit 1; fi; sleep 1; done;"
-        f" if echo {sha256}' '{path} | sha256sum --check --status; then mv -f {temp} {path};"
-        f" status=$?; else echo {path} changed while agenthost worked, run again >&2; status=1;"
-        f" rm -f {temp}; fi; rm -f {lock} {mine}; exit $status"
     )
 
 

@@ -13,7 +13,7 @@ from agenthost.tasks.basics import (
     group_present,
     unit_running,
 )
-from agenthost.tasks.ops import moded, owned
+from agenthost.tasks.writes import moded, owned
 from tests.unit.harness import run_op
 
 WORKSPACE = "/var/lib/agenthost/workspace"
