@@ -3,7 +3,7 @@
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
-from agenthost import desired
+from agenthost import desired, explain
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
 from agenthost.tasks.docker_group import group_members_exactly, members_title
@@ -55,4 +55,6 @@ def socket_acl_cleared():
     if not entries:
         host.noop(f"{SOCKET} has no ACL entry")
         return
+    # Each entry is root on the host: drift names who had one.
+    explain.record(explain.Difference(f"{SOCKET} ACL", "no named entry", ", ".join(entries)))
     yield StringCommand("setfacl", "-b", SOCKET)
