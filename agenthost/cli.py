@@ -14,7 +14,7 @@ from agenthost import (
     status,
     verify,
 )
-from agenthost.lab import rehearsal
+from agenthost.lab import rehearsal_cli
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     parser = _Parser(prog="agenthost", description=__doc__)
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    rehearsal.add_parser(commands)
+    rehearsal_cli.add_parser(commands)
     drift_command.add_parser(commands)
     status.add_parser(commands)
     known_hosts.add_parser(commands)

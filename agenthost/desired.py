@@ -11,7 +11,7 @@ import json
 from importlib.resources import files as package_files
 from typing import NamedTuple
 
-from agenthost import daemon_config, engine, proxy
+from agenthost import audit, daemon_config, engine, proxy
 from agenthost import docker_policy as policy
 from agenthost.credentials import has_credentials, has_secrets
 from agenthost.paths import (
@@ -213,11 +213,28 @@ def authorized_keys2(account: Account) -> File:
     return File(f"{account.home}/.ssh/authorized_keys2", None)
 
 
-def files(settings: Settings, account: Account) -> list[File]:
+def audit_rules(settings: Settings, system: engine.System) -> File:
+    """docker_audit's rules file (augenrules loads it), for the engine this host has."""
+    content = audit.rules_file(settings.docker_audit, settings.docker_source, system.version)
+    return File(audit.RULES_FILE, content, "640")
+
+
+def audit_tmpfiles(settings: Settings) -> File:
+    """/run/containerd at boot, before the rules that watch in it load."""
+    return File(audit.TMPFILES, audit.TMPFILES_CONTENT if settings.docker_audit else None)
+
+
+def audit_packages(settings: Settings) -> list[str]:
+    return ["auditd"] if settings.docker_audit else []
+
+
+def files(settings: Settings, account: Account, system: engine.System) -> list[File]:
     """Every file agenthost owns on the host, present or absent (not the subid files, which
     hold other users' lines too, nor agent containers' secrets, which only the deploy machine
     has)."""
     return [
+        audit_tmpfiles(settings),
+        audit_rules(settings, system),
         daemon_json(settings),
         *proxy_files(settings, account),
         apt_proxy(settings),
@@ -252,7 +269,8 @@ def engine_pin(settings: Settings, system: engine.System) -> File:
 def packages(settings: Settings, system: engine.System) -> list[str]:
     """Packages that must be installed (at any version: the deploy holds the engine's)."""
     engine_packages = engine.engine(settings, system).packages
-    return [*engine_packages, *policy_packages(settings), *agent_packages(settings)]
+    return [*engine_packages, *policy_packages(settings), *audit_packages(settings),
+            *agent_packages(settings)]
 
 
 def absent_packages(settings: Settings, system: engine.System) -> list[str]:
@@ -262,7 +280,8 @@ def absent_packages(settings: Settings, system: engine.System) -> list[str]:
 def units(settings: Settings) -> list[str]:
     """Units that must be enabled and active."""
     sockets = [s.unit for s in policy_sockets(settings)]
-    return ["docker.service", *sockets, f"{PRUNE_UNIT}.timer"]
+    audit_units = ["auditd.service"] if settings.docker_audit else []
+    return ["docker.service", *sockets, f"{PRUNE_UNIT}.timer", *audit_units]
 
 
 def docker_group(settings: Settings) -> list[str]:

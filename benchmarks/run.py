@@ -37,7 +37,7 @@ from cgroup import host_memory_mib, hosts_cpu_s, set_containers
 from report import render_cpu_table, render_table, write_chart
 
 from agenthost import planning
-from agenthost.lab import rehearsal
+from agenthost.lab import rehearsal, rehearsal_cli
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per median (default: 3)")
     parser.add_argument("--delay-ms", type=int, default=25, help="added delay each way")
     parser.add_argument("--release", default="bookworm", choices=list(rehearsal.RELEASES))
-    parser.add_argument("--set", default="bench", type=rehearsal.parse_set_name)
+    parser.add_argument("--set", default="bench", type=rehearsal_cli.parse_set_name)
     parser.add_argument("--no-delayed-converge", dest="delayed_converge", action="store_false",
                         help="skip the first converge through the relay (fresh hosts again)")
     parser.add_argument("--note", default="", help="said with the results, e.g. other load")

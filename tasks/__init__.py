@@ -14,6 +14,7 @@ from agenthost.hostdata import all_settings, checking_drift
 from agenthost.tasks.agent_access import agent_access
 from agenthost.tasks.agent_containers import agent_containers
 from agenthost.tasks.agent_user import agent_account, agent_user
+from agenthost.tasks.docker_audit import audit_supported, docker_audit
 from agenthost.tasks.docker_daemon import docker_daemon_json, docker_restart
 from agenthost.tasks.docker_engine import docker_engine, host_system, system_supported
 from agenthost.tasks.docker_images import docker_images
@@ -43,6 +44,7 @@ def agent_host() -> None:
         retire(settings)
         return
     system_supported(settings)
+    audit_supported(settings)  # before any change, as the system's refusal
     stamped = not checking_drift()  # the stamp is no drift item: drift neither reads nor plans it
     expect([*host_reads(settings, host_system(), agent_account(settings)),
             *([stamp_read()] if stamped else [])])  # fmt: skip
@@ -65,5 +67,6 @@ def agent_host() -> None:
     docker_images(settings)
     agent_containers(settings)
     docker_prune(settings)
+    docker_audit(settings)  # after the engine: its rules watch the engine's files
     if stamped:
         deploy_stamp(name="Deploy stamp for agenthost status", record=record_of(settings))

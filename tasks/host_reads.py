@@ -23,6 +23,7 @@ from agenthost.settings import Settings
 from agenthost.tasks.agent_access import JavaMajor
 from agenthost.tasks.agent_containers import AgentContainers, ContainerSpec
 from agenthost.tasks.basics import UnitState
+from agenthost.tasks.docker_audit import AuditRules, KernelAudit
 from agenthost.tasks.docker_daemon import AppliedConfig, checksum_command
 from agenthost.tasks.docker_group import GroupMembers, PrimaryGroupUsers
 from agenthost.tasks.docker_socket import SocketAcl
@@ -43,7 +44,8 @@ from agenthost.tasks.snapshot import Read
 def system_reads(settings: Settings) -> list[Read]:
     """The system and the accounts: what the other reads are computed from."""
     users = [settings.agent_user, *settings.docker_users]
-    return [Read(OsRelease), *(Read(UserAccount, user=user) for user in users)]
+    audit = [Read(KernelAudit)] if settings.docker_audit else []
+    return [Read(OsRelease), *(Read(UserAccount, user=user) for user in users), *audit]
 
 
 def host_reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
@@ -51,9 +53,10 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
     packages = [package_names(wanted.packages, wanted.absent)]
     packages += [package_names(desired.policy_packages(settings))]
     packages += [package_names(desired.agent_packages(settings))]
+    packages += [package_names(desired.audit_packages(settings))]
     client = desired.client_config_path(account)
     return [
-        *(desired_file_read(file) for file in desired.files(settings, account)),
+        *(desired_file_read(file) for file in desired.files(settings, account, system)),
         Read.secret(FileContents, path=client),  # the proxies' credentials, docker logins
         desired_file_read(desired.engine_pin(settings, system)),
         Read(File, path=engine.OLD_PIN),
@@ -70,6 +73,7 @@ def host_reads(settings: Settings, system: engine.System, account: desired.Accou
         *(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),
         Read(AppliedConfig, checksum=checksum_command(desired.dockerd_files(settings))),
         *([Read(JavaMajor)] if settings.agent_java else []),
+        *([Read(AuditRules)] if settings.docker_audit else []),
         *_docker_reads(settings),
     ]
 

@@ -11,13 +11,14 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
 
-from agenthost import desired, subids
+from agenthost import audit, desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
 from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import UnitState
+from agenthost.tasks.docker_engine import host_system
 from agenthost.tasks.docker_group import group_members_exactly, members_title
 from agenthost.tasks.facts import File, UserAccount
 from agenthost.tasks.ops import (
@@ -135,9 +136,11 @@ def retire(settings: Settings) -> None:
     )
     removed = {
         file.path: desired_file(desired.File(file.path, None), f"No {file.path}")
-        for file in desired.files(settings, agent_account(settings))
+        for file in desired.files(settings, agent_account(settings), host_system())
         if file.path != DAEMON_JSON
     }
+    followed(name="The kernel forgets agenthost's audit rules",
+             changed=[removed[audit.RULES_FILE]], commands=[audit.UNLOAD])  # fmt: skip
     followed(name="systemd forgets agenthost's units", changed=list(removed.values()),
              commands=["systemctl daemon-reload"])  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)

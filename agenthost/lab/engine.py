@@ -4,10 +4,13 @@ Build machines here have no systemd as PID 1, so when no engine answers we insta
 docker.io if needed and start dockerd ourselves, detached so it outlives this process.
 """
 
+import fcntl
 import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
@@ -15,6 +18,7 @@ from docker.errors import DockerException
 
 DOCKERD_LOG = Path("/var/log/agenthost-dockerd.log")
 INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+MACHINE_LOCK = Path("/tmp/agenthost-lab.lock")
 # A booted host holds about 8 (systemd 5, dbus, logind, containerd); room for nested containers.
 INOTIFY_PER_HOST = 16
 
@@ -36,13 +40,28 @@ def ping() -> docker.DockerClient | None:
     return client
 
 
+@contextmanager
+def machine_lock() -> Iterator[None]:
+    """One lab process at a time changes this machine (apt, dockerd, the SSH key): two at once
+    (./scripts/test runs the VM tier beside the rest) would race for dpkg's lock or start two
+    dockerds."""
+    with MACHINE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_engine(start_timeout: float = 60.0) -> docker.DockerClient:
     """A client for an answering engine, installing docker.io and starting dockerd if needed."""
     client = ping()
     if client:
         return client
+    with machine_lock():
+        return ping() or _started_engine(start_timeout)
+
+
+def _started_engine(start_timeout: float) -> docker.DockerClient:
     if not shutil.which("dockerd"):
-        apt_install("docker.io")
+        _apt_install("docker.io")
     dockerd = _start_dockerd()
     deadline = time.monotonic() + start_timeout
     while time.monotonic() < deadline and dockerd.poll() is None:
@@ -74,6 +93,11 @@ def ensure_inotify_instances(hosts: int) -> None:
 
 def apt_install(*packages: str) -> None:
     """Install Debian packages on this (build) machine."""
+    with machine_lock():
+        _apt_install(*packages)
+
+
+def _apt_install(*packages: str) -> None:
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     for command in (["apt-get", "-q", "update"], ["apt-get", "-q", "install", "-y", *packages]):
         result = subprocess.run(command, env=env, capture_output=True, text=True)

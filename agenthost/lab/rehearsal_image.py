@@ -64,13 +64,14 @@ def cache_dir() -> Path:
 def ensure_key() -> Path:
     """The rehearsal SSH key (ed25519), generated once; its public half is baked into images."""
     key = cache_dir() / "rehearsal_ed25519"
-    if not key.exists():
-        key.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agenthost-rehearsal",
-             "-f", str(key)],
-            check=True,
-        )
+    with engine.machine_lock():
+        if not key.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agenthost-rehearsal",
+                 "-f", str(key)],
+                check=True,
+            )
     key.chmod(0o600)
     return key
 
@@ -201,11 +202,14 @@ def _debootstrap(root: Path, release: str) -> None:
     )
 
 
-def _configure(root: Path, release: str, public_key: str) -> None:
+def prepare_root(root: Path, files: Mapping[str, str]) -> None:
+    """Write `files` into a debootstrapped root, mask MASKED_UNITS, and drop what every host
+    must make its own (SSH host keys, D-Bus machine id)."""
     for path in root.glob("etc/ssh/ssh_host_*"):
         path.unlink()
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
-    for relative, content in image_files(release, public_key).items():
+    (root / "etc/resolv.conf").unlink(missing_ok=True)  # may be a link to the builder's
+    for relative, content in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
@@ -215,6 +219,11 @@ def _configure(root: Path, release: str, public_key: str) -> None:
         mask = root / "etc/systemd/system" / unit
         mask.unlink(missing_ok=True)
         mask.symlink_to("/dev/null")
+
+
+def _configure(root: Path, release: str, public_key: str) -> None:
+    prepare_root(root, image_files(release, public_key))
+    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")  # for apt, until Docker's
     # Pre-seed the apt cache (and lists) while the build machine's resolv.conf is still there.
     _run(
         ["chroot", str(root), "sh", "-c",

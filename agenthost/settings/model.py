@@ -141,6 +141,11 @@ class Settings(BaseModel):
         pattern=r"^[0-9]+[smh]$",
         description="Clean up what is older than this (e.g. 168h).",
     )
+    docker_audit: Literal["all", "no-data-dirs", False] = Field(
+        "no-data-dirs",
+        description="CIS 1.1.3-1.1.18 audit rules (auditd): `all`; `no-data-dirs` without the "
+        "/var/lib/docker and /run/containerd watches; false: none.",
+    )
 
     @field_validator("agent_user", "docker_users")
     @classmethod

@@ -29,7 +29,7 @@ def _sha256(content: str | None) -> str:
 
 def test_files(agent_host: Probe) -> None:
     wrong = {}
-    for file in desired.files(agent_host.settings, agent_host.account):
+    for file in desired.files(agent_host.settings, agent_host.account, agent_host.system):
         want = (
             {"exists": False}
             if file.content is None

@@ -213,3 +213,15 @@ def test_drift_usage_mistakes_exit_64_all_at_once_before_any_host_is_read(
     assert "--user no-such-operator: no such user on this machine" in done.stderr
     assert list(units.iterdir()) == []
     assert [ssh_logins(host) for host in hosts] == logins
+
+
+def test_docker_audit_on_a_container_host_is_refused_before_any_change(hosts, untouched,
+                                                                       tmp_path):  # fmt: skip
+    host = hosts[0]
+    inventory = write_inventory(tmp_path / "inventory.py",
+                                host_data={host.name: {"docker_audit": "no-data-dirs"}})
+    run = deploy("--limit", host.name, inventory=inventory)
+    assert run.returncode == 1, run.output
+    said = (f"{host.name}: docker_audit needs the host's own kernel audit, but it runs in a "
+            "container")
+    assert said in run.output and "set docker_audit: false" in run.output, run.output

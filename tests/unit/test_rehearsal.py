@@ -4,7 +4,7 @@ import json
 import docker
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost.lab import rehearsal, rehearsal_cli
 from agenthost.lab.rehearsal import Host
 from agenthost.lab.rehearsal_image import RehearsalError
 
@@ -29,17 +29,17 @@ def test_container_spec_has_what_systemd_and_a_nested_dockerd_need():
     assert host_config["network_mode"] == "agenthost-rehearsal-e2e"
 
 
-def test_ssh_is_published_on_loopback_only_with_a_random_port():
-    _, host_config = rehearsal.container_spec("default", "bookworm", 1)
-    assert host_config["port_bindings"] == {22: ("127.0.0.1", None)}
+def test_ssh_is_published_on_loopback_only_on_the_port_chosen_at_up():
+    _, host_config = rehearsal.container_spec("default", "bookworm", 1, 2201)
+    assert host_config["port_bindings"] == {22: ("127.0.0.1", 2201)}
 
 
 def test_container_spec_is_accepted_by_the_docker_sdk():
     api = docker.APIClient(version="1.41")
-    create, host_config = rehearsal.container_spec("default", "bookworm", 1)
+    create, host_config = rehearsal.container_spec("default", "bookworm", 1, 2201)
     config = api.create_host_config(**host_config) | rehearsal.UNCONFINED_SYSTEM_PATHS
     assert config["CgroupnsMode"] == "host"
-    assert config["PortBindings"] == {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert config["PortBindings"] == {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": "2201"}]}
     assert config["MaskedPaths"] == config["ReadonlyPaths"] == []  # systempaths=unconfined
 
 
@@ -84,14 +84,18 @@ def test_inventory_groups_by_release_with_pyinfra_ssh_data():
         "ssh_key": "/k/rehearsal_ed25519",
         "ssh_strict_host_key_checking": "no",
         "ssh_known_hosts_file": "/dev/null",
+        "docker_audit": False,  # a container's kernel audit is the machine's
     }
 
 
-def test_inventory_data_keys_are_pyinfra_ssh_connector_keys():
+def test_inventory_data_keys_are_pyinfra_ssh_connector_keys_and_docker_audit():
     from pyinfra.connectors.ssh import ConnectorData
 
     (_, data), *_ = rehearsal.inventory_groups(HOSTS)["rehearsal"]
-    assert set(data) <= set(ConnectorData.__annotations__)
+    assert set(data) - {"docker_audit"} <= set(ConnectorData.__annotations__)
+    vm = Host("agenthost-vm-trixie-1", "trixie", 40022, "/k", "vm")
+    (_, data), = rehearsal.inventory_groups([vm])["rehearsal"]
+    assert "docker_audit" not in data  # a VM audits with its own kernel
 
 
 def test_state_round_trips_and_missing_state_says_what_to_run(tmp_path, monkeypatch):
@@ -112,7 +116,7 @@ def test_state_dir_defaults_to_the_working_directory(monkeypatch, tmp_path):
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    rehearsal.add_parser(parser.add_subparsers(dest="command", required=True))
+    rehearsal_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["rehearsal", *argv])
 
 
@@ -149,9 +153,9 @@ def test_status_shows_where_ssh_answers_not_a_python_repr():
 
 
 def test_down_says_what_it_removed(monkeypatch, capsys):
-    monkeypatch.setattr(rehearsal, "down", lambda name: ["agenthost-e2e-bookworm-1"])
-    assert rehearsal._cmd_down(argparse.Namespace(set="e2e")) == 0
+    monkeypatch.setattr(rehearsal_cli, "down", lambda name: ["agenthost-e2e-bookworm-1"])
+    assert rehearsal_cli._cmd_down(argparse.Namespace(set="e2e")) == 0
     assert capsys.readouterr().out == "removed set 'e2e': agenthost-e2e-bookworm-1\n"
-    monkeypatch.setattr(rehearsal, "down", lambda name: [])
-    rehearsal._cmd_down(argparse.Namespace(set="e2e"))
+    monkeypatch.setattr(rehearsal_cli, "down", lambda name: [])
+    rehearsal_cli._cmd_down(argparse.Namespace(set="e2e"))
     assert capsys.readouterr().out == "no hosts in set 'e2e'; nothing removed\n"
