@@ -328,6 +328,9 @@ def test_switch_to_uid_moves_the_data_root_and_brings_images_and_agents_back(hos
             container = inspect(host, name)
             assert container["State"]["Status"] == "running"
             assert container["Config"]["User"] == f"{uid}:{gid}"
+        # As the agent's own uid inside, the inbound agent still reads its secret's file.
+        read = ssh_root(host, f"docker exec {INBOUND} cat {SECRET_MOUNT}")
+        assert read.stdout == SECRET, read.stderr
         # The agents of root mode are stopped in the old data root, not running on unseen.
         loops = ssh_root(host, "pgrep -c -f '^/bin/sh -c trap'").stdout.strip()
         assert loops == "2", f"{host.name}: exactly the two agents run"
