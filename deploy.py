@@ -2,7 +2,7 @@
 
     pyinfra inventory/production.py deploy.py
 
-The stages, in order, are in tasks/__init__.py (agenthost.tasks once installed).
+The stages, in order, are in agenthost/tasks/__init__.py (`agent_host`).
 """
 
 from agenthost import confirm, planning

@@ -1,3 +1,5 @@
+"""`python -m agenthost`: the `agenthost` command."""
+
 import sys
 
 from agenthost.cli import main

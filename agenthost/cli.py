@@ -1,7 +1,12 @@
-"""The `agenthost` command: each sub-command lives in its own module."""
+"""The `agenthost` command: each sub-command lives in its own module.
+
+Extras add theirs through the entry point group `agenthost.commands` (the lab's `rehearsal`);
+where an extra is not installed, its command says how to install it.
+"""
 
 import argparse
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from agenthost import (
@@ -14,7 +19,9 @@ from agenthost import (
     status,
     verify,
 )
-from agenthost.lab import rehearsal_cli
+
+COMMANDS = "agenthost.commands"  # the entry point group of the extras' commands
+EXIT_MISSING_EXTRA = 2
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -36,6 +43,31 @@ def _readme(name: str) -> Path:
     return path
 
 
+def _add_extras(commands: argparse._SubParsersAction) -> None:
+    """The commands of installed extras; one whose extra lacks a module says how to get it."""
+    for entry in entry_points(group=COMMANDS):
+        try:
+            add_parser = entry.load()
+        except ModuleNotFoundError as missing:
+            _add_missing(commands, entry.name, entry.extras, (missing.name or "?").split(".")[0])
+        else:
+            add_parser(commands)
+
+
+def _add_missing(commands: argparse._SubParsersAction, name: str, extras: list[str],
+                 module: str) -> None:  # fmt: skip
+    install = f"pip install 'agenthost[{','.join(extras)}]'"
+    parser = commands.add_parser(name, help=f"not installed here: {install}", add_help=False)
+    parser.add_argument("words", nargs=argparse.REMAINDER)
+
+    def missing(_args: argparse.Namespace) -> int:
+        print(f"agenthost {name}: the {'/'.join(extras)} extra is not installed (no module named"
+              f" {module}); install it with: {install}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
+
+    parser.set_defaults(func=missing, extra=[])
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Usage errors exit 64 (sysexits' EX_USAGE): 2 is drift's "hosts drifted"."""
@@ -44,10 +76,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="agenthost", description=__doc__)
+    parser = _Parser(prog="agenthost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"agenthost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    rehearsal_cli.add_parser(commands)
+    _add_extras(commands)
     drift_command.add_parser(commands)
     status.add_parser(commands)
     known_hosts.add_parser(commands)
@@ -57,7 +89,7 @@ def main(argv=None) -> int:
     table.add_argument("--readme", type=_readme, help="rewrite the table in this README instead")
     table.set_defaults(func=_settings)
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "verify":  # pytest's own options pass through verify only
+    if extra and "extra" not in vars(args):  # a command that passes options on declares `extra`
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     return args.func(args) or 0

@@ -14,7 +14,7 @@ AGENT_PIN = "/etc/apt/preferences.d/agenthost-agent"  # agent_packages given as 
 PRUNE_UNIT = "agenthost-docker-prune"
 SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
 BACKUP_DIR = "/var/backups/agenthost"  # <UTC run stamp>/<path> of what a run replaced
-RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (tasks.run_lock)
+RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (reads.run_lock)
 WORK_DIR = "/var/lib/agenthost"
 # 0711: a remapped container root (the agent) passes through to its own secret's mount.
 AGENT_SECRET_DIR = f"{WORK_DIR}/agent-secrets"

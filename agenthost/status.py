@@ -4,9 +4,9 @@ which engine, are their agents up, how full are their disks".
 Each host is read by one shell command (STATUS), through pyinfra and its connectors as drift
 reads it (agenthost/status_plan.py): OS release, kernel, the engine and its version, userns-remap
 live, agent containers running of those the settings want, free space where Docker keeps its
-data, and the deploy's stamp (tasks/stamp.py): when, by which agenthost, whether the settings
-changed since. A host that is down is named with pyinfra's reason. Exit 0, or 1 when a host
-could not be read.
+data, and the deploy's stamp (agenthost/tasks/stamp.py): when, by which agenthost, whether the
+settings changed since. A host that is down is named with pyinfra's reason. Exit 0, or 1 when a
+host could not be read.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""jinja2 templates (templates/ in the clone, agenthost.templates installed), for files people
-read on a host."""
+"""jinja2 templates (agenthost/templates/, package data once installed), for files people read
+on a host."""
 
 import shlex
 from importlib.resources import files

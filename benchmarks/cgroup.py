@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 
-from agenthost.lab.rehearsal import SET_LABEL
+from agenthost_lab.rehearsal import SET_LABEL
 
 CGROUP = Path("/sys/fs/cgroup")
 

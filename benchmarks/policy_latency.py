@@ -6,7 +6,7 @@
 On each host, as root: the median of --runs runs of `docker ps`, `docker run --rm`, `docker exec`
 and a small `docker build`, through the real socket and through the agent's policy socket, and
 of 300 raw API calls (`GET /_ping`, `GET /containers/json`) each way; then the pipeline replay
-(agenthost.lab.pipeline) once each way. Prints a table and writes
+(agenthost_lab.pipeline) once each way. Prints a table and writes
 results/policy-latency-<time>.json.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agenthost.docker_policy import SOCKET_DIR
-from agenthost.lab import agent_image, pipeline, rehearsal
+from agenthost_lab import agent_image, pipeline, state
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REAL = "/run/docker.sock"
@@ -97,12 +97,12 @@ def replay_seconds(ssh_config: Path, name: str, socket: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default=rehearsal.DEFAULT_SET)
+    parser.add_argument("--set", default=state.DEFAULT_SET)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    ssh_config = rehearsal.state_dir(args.set) / "ssh_config"
+    ssh_config = state.state_dir(args.set) / "ssh_config"
     results = {}
-    for host in rehearsal.load_hosts(args.set):
+    for host in state.load_hosts(args.set):
         probe = shlex.join(["python3", "-c", PROBE, agent_image.TAG, str(args.runs), REAL, POLICY])
         found = json.loads(on_host(ssh_config, host.name, probe))
         found["pipeline replay (s)"] = {s: replay_seconds(ssh_config, host.name, s)

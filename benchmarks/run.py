@@ -37,7 +37,7 @@ from cgroup import host_memory_mib, hosts_cpu_s, set_containers
 from report import render_cpu_table, render_table, write_chart
 
 from agenthost import planning
-from agenthost.lab import rehearsal, rehearsal_cli
+from agenthost_lab import cli, rehearsal, state
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -150,7 +150,7 @@ def first_converge(set_name: str) -> dict:
 def noop_commands(set_name: str) -> dict:
     """Commands a no-op runs on each host and the facts they read, from `pyinfra -vvv`."""
     _, output = timed([*COMMANDS["noop"][:2], "-vvv", *COMMANDS["noop"][2:]], set_name)
-    hosts = rehearsal.load_hosts(set_name)
+    hosts = state.load_hosts(set_name)
     commands = Counter(line.split("]", 1)[0] for line in output.splitlines() if ">>>" in line)
     facts = Counter(
         re.sub(r"\x1b\[[0-9;]*m", "", line).split("Loaded fact ", 1)[1].split(" (")[0].strip()
@@ -227,8 +227,8 @@ def main() -> None:
                         help="numbers of hosts, comma-separated (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3, help="runs per median (default: 3)")
     parser.add_argument("--delay-ms", type=int, default=25, help="added delay each way")
-    parser.add_argument("--release", default="bookworm", choices=list(rehearsal.RELEASES))
-    parser.add_argument("--set", default="bench", type=rehearsal_cli.parse_set_name)
+    parser.add_argument("--release", default="bookworm", choices=list(state.RELEASES))
+    parser.add_argument("--set", default="bench", type=cli.parse_set_name)
     parser.add_argument("--no-delayed-converge", dest="delayed_converge", action="store_false",
                         help="skip the first converge through the relay (fresh hosts again)")
     parser.add_argument("--note", default="", help="said with the results, e.g. other load")

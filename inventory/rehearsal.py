@@ -10,9 +10,8 @@ import os
 
 from pyinfra.api.exceptions import InventoryError
 
-from agenthost.lab import quickstart
-from agenthost.lab.rehearsal import DEFAULT_SET, inventory_groups, load_hosts
-from agenthost.lab.rehearsal_image import RehearsalError
+from agenthost_lab import quickstart
+from agenthost_lab.state import DEFAULT_SET, RehearsalError, inventory_groups, load_hosts
 
 _set = os.environ.get("AGENTHOST_REHEARSAL_SET", DEFAULT_SET)
 try:

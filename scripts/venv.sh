@@ -6,7 +6,7 @@ if ! python3 -m venv --help >/dev/null 2>&1; then
 fi
 if [ ! -x .venv/bin/agenthost ] || [ pyproject.toml -nt .venv/.installed ]; then
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test,lab]'
     touch .venv/.installed
 fi
 export PATH="$PWD/.venv/bin:$PATH"

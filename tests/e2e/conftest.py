@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from agenthost.lab import rehearsal
+from agenthost_lab import state
 from tests.e2e.runner import SET, deploy, rehearsal_hosts
 
 
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def hosts() -> list[rehearsal.Host]:
+def hosts() -> list[state.Host]:
     with rehearsal_hosts(SET, {"bookworm": 1, "trixie": 1}) as started:
         yield started
 
@@ -35,7 +35,7 @@ def hosts() -> list[rehearsal.Host]:
 @pytest.fixture(scope="session")
 def remote(hosts) -> dict[str, testinfra.host.Host]:
     """testinfra hosts by name, over the SSH config `up` wrote."""
-    ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
+    ssh_config = str(state.state_dir(SET) / "ssh_config")
     return {h.name: testinfra.get_host(f"ssh://{h.name}", ssh_config=ssh_config) for h in hosts}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 
-from agenthost.lab import rehearsal
+from agenthost_lab import state
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX
 
 SET = f"{SET_PREFIX}drift"
@@ -55,15 +55,15 @@ def run(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True)
 
 
-def ssh(host: rehearsal.Host, command: str) -> str:
-    config = rehearsal.state_dir(SET) / "ssh_config"
+def ssh(host: state.Host, command: str) -> str:
+    config = state.state_dir(SET) / "ssh_config"
     process = subprocess.run(["ssh", "-F", str(config), host.name, command],
                              capture_output=True, text=True)  # fmt: skip
     assert process.returncode == 0, f"{host.name}: {command}: {process.stderr}"
     return process.stdout
 
 
-def deploy(inventory: Path, hosts: list[rehearsal.Host]) -> None:
+def deploy(inventory: Path, hosts: list[state.Host]) -> None:
     process = run(PYINFRA, "-y", str(inventory), "deploy.py")
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     for host in hosts:  # the agent's healthcheck needs a moment after a (re)start
@@ -114,7 +114,7 @@ def failed_checks(failed: set[str], host: str) -> set[str]:
 
 
 
-def changed_files(host: rehearsal.Host) -> list[str]:
+def changed_files(host: state.Host) -> list[str]:
     newer = f"\\( -newer {MARKER} -o -cnewer {MARKER} \\)"
     return ssh(host, f"find {WATCHED} {newer} -print 2>/dev/null || true").split()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from agenthost.lab import engine, rehearsal
+from agenthost_lab import engine, rehearsal, state
 
 REPO = Path(__file__).resolve().parents[2]
 # Parallel runs on one engine (several worktrees) keep apart by a prefix on every set name.
@@ -22,7 +22,7 @@ PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 
 
 @contextmanager
-def rehearsal_hosts(set_name: str, counts: Mapping[str, int]) -> Iterator[list[rehearsal.Host]]:
+def rehearsal_hosts(set_name: str, counts: Mapping[str, int]) -> Iterator[list[state.Host]]:
     """A set of rehearsal hosts for a test, removed after it unless AGENTHOST_KEEP_HOSTS is set."""
     engine.ensure_engine()
     try:
@@ -61,7 +61,7 @@ def write_inventory(path: Path, data: dict | None = None, host_data: dict | None
                     set_name: str = SET) -> Path:  # fmt: skip
     """A pyinfra inventory of a set's hosts with settings, as an operator would write one."""
     path.write_text(
-        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost_lab.state import inventory_groups, load_hosts\n"
         f"hosts = [(name, {{**connect, **{host_data or {}!r}.get(name, {{}})}})\n"
         f"         for name, connect in inventory_groups(load_hosts({set_name!r}))['rehearsal']]\n"
         f"rehearsal = (hosts, {data or {}!r})\n"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.lab.rehearsal_image import MIRROR
 from agenthost.settings import AGENT_IMAGE_PACKAGES
 from agenthost.templating import render
+from agenthost_lab.rehearsal_image import MIRROR
 from tests.e2e.runner import deploy, write_inventory
 
 BASE = "agenthost-test/debian:trixie"

@@ -20,8 +20,8 @@ import pytest
 
 from agenthost import __version__, desired, paths
 from agenthost.docker_policy import CONFIG_DIR as POLICY_DIR
-from agenthost.lab import engine, rehearsal
 from agenthost.settings import Settings
+from agenthost_lab import engine, state
 from tests.e2e import runner
 from tests.e2e.drift_support import (
     AGENT_IMAGE,
@@ -77,7 +77,7 @@ EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run",
 HOST_SUITE_TESTS = 10  # per host
 
 @pytest.fixture(scope="module")
-def drift_hosts() -> list[rehearsal.Host]:
+def drift_hosts() -> list[state.Host]:
     with rehearsal_hosts(SET, {"bookworm": 2, "trixie": 1}) as hosts:
         yield hosts
 
@@ -94,7 +94,7 @@ def inventory(drift_hosts, tmp_path_factory) -> Path:
             "agent_containers": [agent]}  # fmt: skip
     path = directory / "inventory.py"
     path.write_text(
-        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost_lab.state import inventory_groups, load_hosts\n"
         f"rehearsal = (inventory_groups(load_hosts({SET!r}))['rehearsal'], {data!r})\n"
     )
     return path
@@ -129,14 +129,14 @@ def test_host_suite_passes_on_converged_hosts(drift_hosts, inventory, converged,
     assert code == 0 and f"{HOST_SUITE_TESTS} passed" in output, output[-3000:]
     # The same hosts reached testinfra's way, with the inventory's settings.
     hosts = ",".join(f"ssh://{host.name}" for host in drift_hosts)
-    ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
+    ssh_config = str(state.state_dir(SET) / "ssh_config")
     code, failed, output = host_suite(tmp_path, str(inventory), "--hosts", hosts,
                                       "--ssh-config", ssh_config)  # fmt: skip
     assert code == 0 and not failed, output[-3000:]
 
 
 @pytest.fixture(scope="module")
-def edited(drift_hosts, converged) -> rehearsal.Host:
+def edited(drift_hosts, converged) -> state.Host:
     """The Debian 13 host, edited by hand; then a marker for what changes from here on."""
     host = drift_hosts[-1]
     for command, _, _ in EDITS:

@@ -14,8 +14,8 @@ import pytest
 import testinfra
 
 from agenthost import engine
-from agenthost.lab import rehearsal
 from agenthost.paths import DAEMON_JSON, PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost_lab import state
 from tests.e2e.runner import SET_PREFIX, deploy, rehearsal_hosts, write_inventory
 from tests.e2e.test_drift import AGENT_IMAGE, build_agent_image
 
@@ -40,7 +40,7 @@ def agent(image: str) -> dict:
 @pytest.fixture(scope="module")
 def host():
     with rehearsal_hosts(SET, {"trixie": 1}) as (started,):
-        ssh_config = str(rehearsal.state_dir(SET) / "ssh_config")
+        ssh_config = str(state.state_dir(SET) / "ssh_config")
         remote = testinfra.get_host(f"ssh://{started.name}", ssh_config=ssh_config)
         remote.check_output("useradd --create-home alice && useradd --create-home bob")
         # The operator's own dockerd configuration, which agenthost replaces and retiring restores.

@@ -1,6 +1,6 @@
 """Jenkins pipelines on agenthost hosts, both docker_userns_agent modes, on both releases.
 
-What Jenkins runs on an agent host is replayed command for command (agenthost.lab.pipeline):
+What Jenkins runs on an agent host is replayed command for command (agenthost_lab.pipeline):
 from a real SSH session as the agent (its key from agent_ssh_authorized_keys, the host key from
 `agenthost known-hosts`) and from inside a Docker-out-of-Docker agent container. Each (agent
 kind, mode) cell of the README's "Connecting Jenkins" table is one test: unchanged, the flows the
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from agenthost.agent_container import SECRET_MOUNT
-from agenthost.lab import agent_image, pipeline, rehearsal
+from agenthost_lab import agent_image, pipeline, state
 from tests.e2e import escapes
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
 
@@ -77,8 +77,8 @@ def converge(path: Path):
     return run
 
 
-def ssh_root(host: rehearsal.Host, command: str) -> subprocess.CompletedProcess:
-    return pipeline.ssh(rehearsal.state_dir(SET) / "ssh_config", host.name, command)
+def ssh_root(host: state.Host, command: str) -> subprocess.CompletedProcess:
+    return pipeline.ssh(state.state_dir(SET) / "ssh_config", host.name, command)
 
 
 @pytest.fixture(scope="module")
@@ -396,7 +396,7 @@ def test_switch_back_to_root_converges(hosts, files, uid_mode):
 def test_quickstart_inventory_runs_the_agent_and_the_replay_passes(hosts, uid_mode):
     """What scripts/rehearse does after `up`, on the session's hosts."""
     agenthost = str(Path(PYINFRA).with_name("agenthost"))
-    tarball = rehearsal.state_dir(SET) / agent_image.FILE_NAME
+    tarball = state.state_dir(SET) / agent_image.FILE_NAME
     try:
         made = subprocess.run([agenthost, "rehearsal", "agent-image", "--set", SET], cwd=REPO,
                               capture_output=True, text=True)  # fmt: skip

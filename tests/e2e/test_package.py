@@ -3,7 +3,8 @@
 The wheel is built from this checkout, installed with its declared dependencies only, and run
 from an empty directory against the session's rehearsal hosts: the deploy through pyinfra's
 function form (no deploy file of our own), the drift check, the testinfra suite (`agenthost
-verify`), the settings table and the lab.
+verify`), the settings table. The lab is an extra: without it `agenthost rehearsal` says how to
+install it; with `[lab]` it works.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost_lab import state
 from tests.e2e.runner import REPO, SET, deploy
 
 
@@ -51,7 +52,7 @@ def elsewhere(hosts, tmp_path_factory) -> Path:
     """An operator's directory outside the repository, with an inventory of the session hosts."""
     directory = tmp_path_factory.mktemp("operator")
     (directory / "inventory.py").write_text(
-        "from agenthost.lab.rehearsal import inventory_groups, load_hosts\n"
+        "from agenthost_lab.state import inventory_groups, load_hosts\n"
         f"agents = inventory_groups(load_hosts({SET!r}))['rehearsal']\n"
     )
     return directory
@@ -62,6 +63,8 @@ def test_the_wheel_holds_the_tasks_and_templates_and_nothing_of_the_repo(install
     package = site / "agenthost"
     assert (package / "tasks" / "docker_daemon.py").is_file()
     assert (package / "templates" / "docker-apply.sh.j2").is_file()
+    assert (package / "reads" / "snapshot.py").is_file()
+    assert (site / "agenthost_lab" / "cli.py").is_file()  # the lab: its dependencies are an extra
     assert (package / "verify" / "test_agent_host.py").is_file()
     assert (package / "policy" / "server.py").is_file()
     assert not (site / "tasks").exists(), "no top-level `tasks` to collide with a user's own"
@@ -71,12 +74,11 @@ def test_the_installed_cli_deploys_and_checks_from_outside_the_repository(
     installed, elsewhere, first_run
 ):
     env = {**os.environ, "PATH": f"{installed}:{os.environ['PATH']}",
-           "AGENTHOST_REHEARSAL_DIR": str(rehearsal.state_dir(SET).parent)}  # fmt: skip
+           "AGENTHOST_REHEARSAL_DIR": str(state.state_dir(SET).parent)}  # fmt: skip
     version = run(str(installed / "agenthost"), "--version", cwd=elsewhere, env=env).stdout
     assert version.startswith("agenthost ")
     table = run(str(installed / "agenthost"), "settings", cwd=elsewhere, env=env).stdout
     assert "| `docker_userns_remap` |" in table
-    run(str(installed / "agenthost"), "rehearsal", "status", "--set", SET, cwd=elsewhere, env=env)
     # The session hosts are converged: the installed deploy finds nothing to change.
     plan = run(str(installed / "pyinfra"), "-y", "inventory.py", "agenthost.tasks.agent_host",
                cwd=elsewhere, env=env)  # fmt: skip
@@ -84,13 +86,28 @@ def test_the_installed_cli_deploys_and_checks_from_outside_the_repository(
     drift = subprocess.run([str(installed / "agenthost"), "drift", "inventory.py"],
                            cwd=elsewhere, env=env, capture_output=True, text=True)  # fmt: skip
     assert drift.returncode == 0, drift.stdout + drift.stderr
-    for name in rehearsal.load_hosts(SET):
+    for name in state.load_hosts(SET):
         assert f"{name.name}: no drift" in drift.stdout
     # The testinfra suite ships in the wheel: the same hosts pass it, read-only.
     verified = run(str(installed / "agenthost"), "verify", "inventory.py", "-q",
                    cwd=elsewhere, env=env)  # fmt: skip
-    hosts = len(rehearsal.load_hosts(SET))
+    hosts = len(state.load_hosts(SET))
     assert f"{10 * hosts} passed" in verified.stdout, verified.stdout[-2000:]  # 10 checks a host
+
+
+def test_the_lab_is_an_extra_that_says_how_to_get_it(installed, hosts, tmp_path):
+    env = {**os.environ, "AGENTHOST_REHEARSAL_DIR": str(state.state_dir(SET).parent)}
+    agenthost = str(installed / "agenthost")
+    without = subprocess.run([agenthost, "rehearsal", "up", "--set", SET], cwd=tmp_path, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+    assert without.returncode == 2, without.stdout + without.stderr
+    assert without.stderr.count("\n") == 1 and without.stdout == "", without.stderr
+    assert "install it with: pip install 'agenthost[lab]'" in without.stderr
+    # What it says, done: the installed agenthost gains the docker SDK, and the lab answers.
+    run(str(installed / "pip"), "install", "-q", "--disable-pip-version-check", "agenthost[lab]",
+        cwd=tmp_path)  # fmt: skip
+    listed = run(agenthost, "rehearsal", "status", "--set", SET, cwd=tmp_path, env=env).stdout
+    assert all(host.name in listed for host in hosts), listed
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from agenthost.lab import rehearsal
+from agenthost_lab import rehearsal, state
 from tests.e2e.runner import REPO, SET_PREFIX
 from tests.e2e.runner import SET as E2E_SET
 
@@ -42,13 +42,13 @@ def lifecycle(hosts):
 
 def test_up_publishes_ssh_on_loopback_only_and_down_removes_everything(hosts, lifecycle):
     client = docker.from_env()
-    (host,) = rehearsal.load_hosts(SET)
+    (host,) = state.load_hosts(SET)
     container = client.containers.get(host.name)
     bindings = container.attrs["HostConfig"]["PortBindings"]["22/tcp"]
     assert bindings == [{"HostIp": "127.0.0.1", "HostPort": ""}]
     assert f"127.0.0.1:{host.port}" in lifecycle
     ssh = subprocess.run(
-        ["ssh", "-F", str(rehearsal.state_dir(SET) / "ssh_config"), host.name,
+        ["ssh", "-F", str(state.state_dir(SET) / "ssh_config"), host.name,
          "systemctl is-active ssh; . /etc/os-release; echo $VERSION_CODENAME"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -58,8 +58,8 @@ def test_up_publishes_ssh_on_loopback_only_and_down_removes_everything(hosts, li
     agenthost("down", "--set", SET)
 
     assert ours(client, SET) == {"containers": [], "volumes": [], "networks": []}
-    assert not (rehearsal.state_dir(SET) / "hosts.json").exists()
-    others = json.loads((rehearsal.state_dir(E2E_SET) / "hosts.json").read_text())["hosts"]
+    assert not (state.state_dir(SET) / "hosts.json").exists()
+    others = json.loads((state.state_dir(E2E_SET) / "hosts.json").read_text())["hosts"]
     assert [c.status for c in map(client.containers.get, [h["name"] for h in others])] == [
         "running"
     ] * len(others), "another set's hosts are untouched"

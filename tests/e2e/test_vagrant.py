@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agenthost.lab import rehearsal_image
+from agenthost_lab import rehearsal_image
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX
 
 RELEASE = "bookworm"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from agenthost import audit, desired, engine
-from agenthost.lab import agent_image, quickstart, rehearsal, rehearsal_vm
 from agenthost.settings import Settings
+from agenthost_lab import agent_image, quickstart, rehearsal, rehearsal_vm, state
 from tests.e2e.escapes import REFUSED
 from tests.e2e.runner import PYINFRA, REPO, SET_PREFIX, Run, write_inventory
 
@@ -39,8 +39,8 @@ SYSTEMS = {"bookworm": engine.System("debian", "12", "bookworm"),
 timings: dict[str, float] = {}
 
 
-def ssh(host: rehearsal.Host, command: str, check: bool = True) -> str:
-    config = rehearsal.state_dir(SET) / "ssh_config"
+def ssh(host: state.Host, command: str, check: bool = True) -> str:
+    config = state.state_dir(SET) / "ssh_config"
     done = subprocess.run(["ssh", "-F", str(config), host.name, command],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
     assert not check or done.returncode == 0, f"{host.name}: {command}: {done.stderr}"
@@ -59,7 +59,7 @@ def timed(what: str, command: list[str]) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def vms():
     started = time.monotonic()
-    hosts = rehearsal.up(SET, dict.fromkeys(RELEASES, 1), machine="vm")
+    hosts = rehearsal_vm.up(SET, dict.fromkeys(RELEASES, 1))
     timings["up"] = round(time.monotonic() - started)
     try:
         yield hosts
@@ -74,7 +74,7 @@ def vms():
 
 @pytest.fixture(scope="module")
 def inventory(vms, tmp_path_factory):
-    agent_image.save(rehearsal.state_dir(SET))
+    agent_image.save(state.state_dir(SET))
     data = {**quickstart.settings(SET), **PROXY}
     return write_inventory(tmp_path_factory.mktemp("vm") / "inventory.py", data, set_name=SET)
 
@@ -94,7 +94,7 @@ def rebooted(vms, inventory):
     assert run.returncode == 0, run.output[-5000:]
     assert quickstart.replay_all(SET), "the pipeline replay failed before the reboot"
     timings["reboot"] = round(rehearsal_vm.reboot(SET))
-    assert rehearsal.load_hosts(SET) == vms  # same ports: the set's state is still right
+    assert state.load_hosts(SET) == vms  # same ports: the set's state is still right
     return vms
 
 

@@ -6,18 +6,24 @@
 Facts are given by class name; a fact read with an argument (`File(path=...)`) is looked up by
 that argument's value. A fact the test did not give fails the test: an operation reads only
 what it is known to read.
+
+A whole host is planned by pyinfra itself (`plan_agent_host`), its facts given by a
+`PlannedHost`: Debian 12, nothing of agenthost's there yet.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from pyinfra.api import Config, FileUploadCommand, StringCommand
+from pyinfra.api import Config, FileUploadCommand, Inventory, State, StringCommand
 from pyinfra.context import ctx_host, ctx_state
 
 from agenthost import explain
+from agenthost.reads import snapshot
+from agenthost.tasks import agent_host
 
 
 @dataclass(eq=False)  # hashable, as pyinfra's State
@@ -93,3 +99,51 @@ def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool =
     differences = explain.recorded(host.name, host.current_op_hash)
     return Result([command_text(c) for c in commands], host.noops, uploads, host, commands,
                   differences)
+
+
+class PlannedHost(NamedTuple):
+    """The host planned on: Debian 12 with a kernel audit of its own, its run lock free, every
+    account there but, on a fresh host, the agent's; anything else not there (what its fact
+    makes of no output)."""
+
+    agent: str
+    fresh: bool
+
+    def answer(self, fact: type, arguments: dict) -> object:
+        name = fact.__name__
+        if name == "OsRelease":
+            return {"id": "debian", "version_id": "12", "version_codename": "bookworm"}
+        if name == "RunLock":
+            return "held"
+        if name == "KernelAudit":
+            return "own"
+        if name == "UserAccount":
+            user = arguments["user"]
+            if self.fresh and user == self.agent:
+                return None
+            return {"uid": 1001, "gid": 1001, "home": f"/home/{user}", "group": user, "groups": []}
+        try:
+            return fact().process([])
+        except Exception:  # noqa: BLE001 - a fact that cannot read nothing has its default
+            return fact().default()
+
+
+def plan_agent_host(data: dict, facts: PlannedHost,
+                    read_alone: Callable[[type, dict], None] = lambda *_: None) -> State:
+    """`agent_host()` planned by pyinfra for one host with settings `data`, whose facts `facts`
+    gives: the snapshot's, and those read outside it, which `read_alone` is told of."""
+    inventory = Inventory(([("agent-01.example.com", data)], {}))
+    state = State(inventory, Config())
+    host = inventory.get_host("agent-01.example.com")
+
+    def get_fact(fact: type, *_args: Any, **arguments: Any) -> Any:
+        if fact is snapshot.Snapshot:
+            return {read: facts.answer(read.fact, read.arguments) for read in arguments["reads"]}
+        read_alone(fact, arguments)
+        return facts.answer(fact, arguments)
+
+    host.get_fact = get_fact
+    with ctx_state.use(state), ctx_host.use(host):
+        agent_host()
+    assert state.ops[host], "nothing was planned"
+    return state

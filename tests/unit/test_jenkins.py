@@ -16,11 +16,11 @@ from agenthost.agent_container import (
     run_args,
 )
 from agenthost.known_hosts import address, known_hosts_lines
-from agenthost.lab import pipeline
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
 from agenthost.tasks.agent_containers import AgentContainers, agent_container
 from agenthost.tasks.ops import subid_file
+from agenthost_lab import pipeline
 from tests.unit.harness import run_op
 
 TRIXIE = engine.System("debian", "13", "trixie")
@@ -265,7 +265,7 @@ def test_replay_runs_the_plugins_command_lines():
 
 
 def test_rehearsal_inventory_runs_the_agent_once_its_image_is_saved(tmp_path, monkeypatch):
-    from agenthost.lab import agent_image, quickstart
+    from agenthost_lab import agent_image, quickstart
 
     monkeypatch.setenv("AGENTHOST_REHEARSAL_DIR", str(tmp_path))
     assert quickstart.settings("demo") == {}

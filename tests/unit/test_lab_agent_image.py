@@ -3,7 +3,7 @@
 import io
 import tarfile
 
-from agenthost.lab import agent_image
+from agenthost_lab import agent_image
 
 
 def test_the_image_holds_the_libraries_of_busybox_and_of_the_client(tmp_path, monkeypatch):

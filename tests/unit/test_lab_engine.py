@@ -2,7 +2,7 @@
 
 import threading
 
-from agenthost.lab import engine
+from agenthost_lab import engine
 
 
 def test_apt_install_waits_for_another_lab_process_preparing_the_machine(monkeypatch, tmp_path):

@@ -6,6 +6,7 @@ import json
 import pytest
 from pyinfra.api import OperationError
 
+from agenthost import run
 from agenthost.tasks import ops
 from tests.unit.harness import run_op
 
@@ -50,7 +51,7 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
         f"mv -f {TEMP} {PATH}",
     ]
     assert result.uploads == {TEMP: "{}\n"}
-    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and ops.RUN_ID in TEMP
+    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and run.RUN_ID in TEMP
 
 
 def test_a_different_file_is_backed_up_first():

@@ -1,7 +1,7 @@
 import subprocess
 
-from agenthost.lab import rehearsal_image
-from agenthost.lab.rehearsal_image import KEY_LABEL, RECIPE_LABEL, image_labels
+from agenthost_lab import rehearsal_image
+from agenthost_lab.rehearsal_image import KEY_LABEL, RECIPE_LABEL, image_labels
 
 
 def test_key_lives_in_the_xdg_cache_and_is_private(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from agenthost.lab import rehearsal, rehearsal_relay
-from agenthost.lab.rehearsal import Host
+from agenthost_lab import rehearsal_relay, state
+from agenthost_lab.state import Host
 
 DELAY = 0.05
 TIMEOUT = 5.0
@@ -104,14 +104,14 @@ def test_the_delayed_set_is_the_same_hosts_on_the_relay_ports_and_goes_away(tmp_
     async def scenario():
         echo = await echo_server()
         port = rehearsal_relay.listen_port(echo)
-        rehearsal.write_state("bench", [Host("agenthost-bench-bookworm-1", "bookworm", port, "/k")])
+        state.write_state("bench", [Host("agenthost-bench-bookworm-1", "bookworm", port, "/k")])
         ready = asyncio.Event()
         names = []
         serving = asyncio.create_task(
             rehearsal_relay.serve_set("bench", DELAY, lambda n: (names.append(n), ready.set()))
         )
         await ready.wait()
-        (relayed,) = rehearsal.load_hosts("bench-delayed")
+        (relayed,) = state.load_hosts("bench-delayed")
         received, elapsed = await round_trip(relayed.port, b"hello")
         serving.cancel()
         with pytest.raises(asyncio.CancelledError):

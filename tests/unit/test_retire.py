@@ -1,5 +1,6 @@
 """Retiring a host: given its backups, these commands restore what it had before agenthost."""
 
+import importlib
 from types import SimpleNamespace
 
 from agenthost import subids
@@ -10,7 +11,7 @@ from agenthost.tasks.retire import (
     original_restored,
     subid_lines_restored,
 )
-from tests.unit.harness import run_op
+from tests.unit.harness import PlannedHost, plan_agent_host, run_op
 
 PATH = "/etc/docker/daemon.json"
 FIRST = f"{BACKUP_DIR}/20260101T000000Z{PATH}"
@@ -89,3 +90,31 @@ def test_retiring_a_remapped_host_says_where_its_images_stay():
     note = remapped_images_note(Settings(agent_retired=True))
     assert "/var/lib/docker/<uid>.<gid>" in note and "`docker images` shows only" in note
     assert remapped_images_note(Settings(agent_retired=True, docker_userns_remap=False)) is None
+
+
+def test_only_what_dockerd_reads_restarts_it_and_systemd_reloads_for_the_rest(monkeypatch):
+    # The module (its name in agenthost.tasks is the stage's function).
+    retire = importlib.import_module("agenthost.tasks.retire")
+    followed_by = {}
+    for name in ("docker_restarted", "followed"):
+        operation = getattr(retire, name)
+        monkeypatch.setattr(retire, name, lambda _op=operation, _name=name, **kwargs: (
+            followed_by.setdefault(_name, []).append(kwargs), _op(**kwargs))[1])
+    data = {"agent_retired": True, "docker_http_proxy": "http://proxy.example.com:3128"}
+    state = plan_agent_host(data, PlannedHost("jenkins", fresh=False))
+    (ops,) = state.ops.values()
+    names = {id(op.operation_meta): state.get_op_meta(h).names for h, op in ops.items()}
+    (restart,) = followed_by["docker_restarted"]
+    restarting = {name for op in restart["restored"] for name in names[id(op)]}
+    reloading = {name for follow in followed_by["followed"] if "systemctl daemon-reload"
+                 in follow["commands"] for op in follow["changed"] for name in names[id(op)]}
+    assert restarting == {
+        "Retire the host | /etc/docker/daemon.json is the host's own again",
+        "Retire the host | /etc/subuid has jenkins's lines from before agenthost",
+        "Retire the host | /etc/subgid has jenkins's lines from before agenthost",
+        "Retire the host | No /etc/systemd/system/docker.service.d/http-proxy.conf",
+        "Retire the host | No /etc/docker/proxy.env",
+        "Retire the host | No /etc/systemd/system/docker.socket.d/agenthost.conf",
+    }
+    assert "Retire the host | No /etc/apt/apt.conf.d/80agenthost-proxy" in reloading
+    assert not any("daemon.json" in name or "subuid" in name for name in reloading)

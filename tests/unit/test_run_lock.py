@@ -9,8 +9,8 @@ import pytest
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_host
 
-from agenthost.tasks import run_lock
-from agenthost.tasks.run_lock import RunLock
+from agenthost.reads import run_lock
+from agenthost.reads.run_lock import RunLock
 from tests.unit.harness import FakeHost
 
 

@@ -12,11 +12,11 @@ from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host
 from pyinfra.facts.files import FileContents
 
+from agenthost.reads.snapshot import Read, Reads, Snapshot, expect, read
 from agenthost.tasks.basics import UnitState, UnitStates
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.drop_ins import DropIns
 from agenthost.tasks.facts import Directory, File, ManagedFileState, PackageVersions, UserAccount
-from agenthost.tasks.snapshot import Read, Reads, Snapshot, expect, read
 
 
 def shell(command) -> list[str]:

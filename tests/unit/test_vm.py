@@ -4,8 +4,8 @@ import argparse
 import socket
 from pathlib import Path
 
-from agenthost.lab import rehearsal_cli, vm, vm_image
-from agenthost.lab.rehearsal_state import Host, inventory_groups
+from agenthost_lab import cli, vm, vm_image
+from agenthost_lab.state import Host, inventory_groups
 
 
 def qemu(**overrides):
@@ -87,7 +87,7 @@ def test_vm_hosts_are_inventoried_like_container_hosts():
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    rehearsal_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(["rehearsal", *argv])
 
 
