@@ -105,6 +105,15 @@ def measure_size(set_name: str, count: int, runs: int, lock: Path | None) -> dic
     return median_row(count, taken)
 
 
+def _commit() -> str:
+    """The checkout measured, "+" when it has changes not committed."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
+                          capture_output=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           text=True, capture_output=True).stdout.strip()  # fmt: skip
+    return head + ("+" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,7 +134,7 @@ def main() -> None:
         sys.exit(f"set {args.set!r} has {available} host(s), fewer than {sizes[-1]}")
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
               "runs": args.runs, "commands": {k: " ".join(c[1:]) for k, c in COMMANDS.items()},
-              "note": args.note, "rows": []}  # fmt: skip
+              "commit": _commit(), "note": args.note, "rows": []}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"controller-{result['date'][:16].replace(':', '')}"
     for count in sizes:
