@@ -1,6 +1,6 @@
 """benchmarks/controller.py's tables (Markdown, as in the README's Speed section) and chart.
 
-    .venv/bin/python benchmarks/controller_report.py benchmarks/results/controller-XXXX.json
+    .venv/bin/python benchmarks/controller_report.py benchmarks/results/controller-XXXX.json [PNG]
 """
 
 from __future__ import annotations
@@ -64,14 +64,14 @@ def write_chart(result: dict, path: Path) -> None:
     figure, (cpu_axes, memory_axes) = pyplot.subplots(1, 2, figsize=(12, 5))
     for kind, label in LABELS.items():
         color, line = COLORS[kind], summary[kind]
-        for axes, measure, unit in ((cpu_axes, "cpu_s", "ms"), (memory_axes, "maxrss_mib", "MiB")):
+        for axes, measure, unit, scale in ((cpu_axes, "cpu_s", "ms", 1000),
+                                           (memory_axes, "maxrss_mib", "MiB", 1)):
             dots = [(row["hosts"], run[measure]) for row in rows for run in row[kind]["runs"]]
             axes.plot(*zip(*dots, strict=True), ".", color=color, alpha=0.5)
-            slope = line[measure]["slope"] * (1000 if unit == "ms" else 1)
-            axes.plot([0, hosts[-1]], [line[measure]["intercept"],
-                                       line[measure]["intercept"] + line[measure]["slope"]
-                                       * hosts[-1]], "-", color=color,
-                      label=f"{label}: {slope:.1f} {unit} per host")  # fmt: skip
+            fitted = line[measure]
+            ends = [fitted["intercept"], fitted["intercept"] + fitted["slope"] * hosts[-1]]
+            per_host = f"{fitted['slope'] * scale:.{1 if scale > 1 else 2}f} {unit} per host"
+            axes.plot([0, hosts[-1]], ends, "-", color=color, label=f"{label}: {per_host}")
     cpu_axes.set_ylabel("controller CPU seconds (user + system), each run")
     memory_axes.set_ylabel("controller peak resident memory, MiB, each run")
     for axes in (cpu_axes, memory_axes):
@@ -88,4 +88,7 @@ def write_chart(result: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(render_tables(json.loads(Path(sys.argv[1]).read_text())))
+    loaded = json.loads(Path(sys.argv[1]).read_text())
+    print(render_tables(loaded))
+    if len(sys.argv) > 2:  # the chart drawn again, e.g. after a change of this file
+        write_chart(loaded, Path(sys.argv[2]))
