@@ -37,7 +37,7 @@ from controller_report import render_tables, write_chart
 from fit import median_row, summarise
 from run import COMMANDS, REPO, RESULTS, changed_operations, machine, set_env
 
-from agenthost.lab import rehearsal
+from agenthost_lab import cli, state
 
 KINDS = tuple(COMMANDS)  # floor, noop, drift
 NO_DRIFT = 0  # agenthost drift's exit status when every host is as the deploy would leave it
@@ -89,9 +89,9 @@ def held(lock: Path):
 def measure_size(set_name: str, count: int, runs: int, lock: Path | None) -> dict:
     """The set's first `count` hosts as a set of their own; one untimed round, then `runs`
     rounds of the commands in turn, so that a change in the machine's load touches each alike."""
-    hosts = rehearsal.load_hosts(set_name)[:count]
+    hosts = state.load_hosts(set_name)[:count]
     subset = f"{set_name}-first{count}"
-    rehearsal.write_state(subset, hosts)
+    state.write_state(subset, hosts)
     try:
         with held(lock) if lock else nullcontext():
             for kind in KINDS:
@@ -101,7 +101,7 @@ def measure_size(set_name: str, count: int, runs: int, lock: Path | None) -> dic
                 for kind in KINDS:
                     taken[kind].append(run_once(kind, subset))
     finally:
-        shutil.rmtree(rehearsal.state_dir(subset), ignore_errors=True)
+        shutil.rmtree(state.state_dir(subset), ignore_errors=True)
     return median_row(count, taken)
 
 
@@ -117,7 +117,7 @@ def _commit() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", default="bench", type=rehearsal.parse_set_name,
+    parser.add_argument("--set", default="bench", type=cli.parse_set_name,
                         help="a set of converged hosts (default: %(default)s)")
     parser.add_argument("--hosts", default="1,5,10,20,40",
                         help="numbers of hosts, comma-separated (default: %(default)s)")
@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="said with the results, e.g. other load")
     args = parser.parse_args()
     sizes = sorted(int(n) for n in args.hosts.split(","))
-    available = len(rehearsal.load_hosts(args.set))
+    available = len(state.load_hosts(args.set))
     if sizes[-1] > available:
         sys.exit(f"set {args.set!r} has {available} host(s), fewer than {sizes[-1]}")
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
