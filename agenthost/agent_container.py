@@ -25,6 +25,15 @@ PART_OF = {"--volume": "mounts", "--env": "environment names", "--env-file": "en
            "--memory": "limits", "--cpus": "limits", "--publish": "ports",
            "--user": "user"}  # fmt: skip
 DOCKER_SOCKET = "/var/run/docker.sock"
+# A health check where neither the settings nor the image give one (CIS 5.27): a DooD agent
+# reaches Docker through its socket; an inbound agent's process (--init's child) is alive.
+DEFAULT_HEALTH = {
+    "dood": ["CMD", "docker", "version"],
+    "jenkins-inbound": ["CMD-SHELL", "grep -q . /proc/1/task/1/children"],
+}
+# Where an inbound agent finds its secret: JENKINS_SECRET=@file, which the image's jenkins-agent
+# passes on as `-secret @file`, and remoting reads the secret from that file.
+SECRET_MOUNT = "/run/agenthost/jenkins-secret"
 DEFAULT_ADDRESS = "127.0.0.1"
 ADDRESS = r"[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:.]+\]"  # IPv4 or [IPv6]
 # [address:][host port:]container port[/protocol]
@@ -52,16 +61,18 @@ def publish(port: str) -> str:
     return f"{DEFAULT_ADDRESS}:{match['host'] or ''}:{match['container']}"
 
 
-def health_args(test: list[str] | None) -> list[str]:
-    """Docker's healthcheck test form (CMD ..., CMD-SHELL cmd, NONE) as `docker run` options."""
+def health_args(test: list[str] | None, kind: str = "dood",
+                image_has_one: bool = True) -> list[str]:  # fmt: skip
+    """Docker's healthcheck test form (CMD ..., CMD-SHELL cmd, NONE) as `docker run` options;
+    without one, the image's own HEALTHCHECK, else DEFAULT_HEALTH for the agent's kind."""
     if test is None:
-        return []  # the image's own HEALTHCHECK
-    kind, *rest = test
-    if kind == "NONE":
+        return [] if image_has_one else health_args(DEFAULT_HEALTH[kind])
+    form, *rest = test
+    if form == "NONE":
         return ["--no-healthcheck"]
-    if kind == "CMD" and rest:
+    if form == "CMD" and rest:
         return ["--health-cmd", shlex.join(rest)]
-    if kind == "CMD-SHELL" and len(rest) == 1:
+    if form == "CMD-SHELL" and len(rest) == 1:
         return ["--health-cmd", rest[0]]
     raise ValueError(
         f"healthcheck {test!r}: expected [CMD, arg...], [CMD-SHELL, command] or [NONE]"
@@ -78,11 +89,14 @@ def identity_args(ids: HostIds, userns_agent: str | None) -> list[str]:
 
 
 def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: str | None,
-             env_file: str | None, socket: str) -> list[str]:  # fmt: skip
+             env_file: str | None, socket: str, secret_file: str | None = None,
+             image_health: bool = True) -> list[str]:  # fmt: skip
     """Everything after `docker run --detach`, without the spec label.
 
     `userns_agent` is Settings.userns_agent: `root`, `uid`, or None without userns-remap;
-    `socket` the host path of the container's policy socket, its Docker socket inside.
+    `socket` the host path of the container's policy socket, its Docker socket inside;
+    `secret_file` the host path of an inbound agent's secret, mounted read-only at SECRET_MOUNT;
+    `image_health` whether the image has a HEALTHCHECK of its own.
     """
     args = [
         "--name", spec.name,
@@ -100,6 +114,8 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: s
         args += ["--init"]
         if "JENKINS_AGENT_WORKDIR" not in spec.environment:
             args += ["--env", f"JENKINS_AGENT_WORKDIR={workspace}"]
+    if secret_file:
+        args += ["--volume", f"{secret_file}:{SECRET_MOUNT}:ro"]
     for volume in spec.volumes:
         args += ["--volume", volume]
     for port in spec.ports:
@@ -108,14 +124,35 @@ def run_args(spec: AgentContainer, ids: HostIds, workspace: str, userns_agent: s
         args += ["--memory", spec.memory]
     if spec.cpus:
         args += ["--cpus", str(spec.cpus)]
+    if spec.pids_limit:
+        args += ["--pids-limit", str(spec.pids_limit)]
     for key, value in sorted(spec.labels.items()):
         args += ["--label", f"{key}={value}"]
     for key, value in sorted(spec.environment.items()):
         args += ["--env", f"{key}={value}"]
     if env_file:
         args += ["--env-file", env_file]
-    args += health_args(spec.healthcheck)
+    args += health_args(spec.healthcheck, spec.kind, image_health)
     return [*args, spec.image, *spec.command]
+
+
+def inbound_secret(env: str) -> tuple[str, str | None]:
+    """An env file's text with JENKINS_SECRET pointing at SECRET_MOUNT instead, and the secret
+    (None if the file sets none): the container's environment never holds it."""
+    lines, secret = [], None
+    for line in env.splitlines():
+        name, equals, value = line.partition("=")
+        if equals and name.strip() == "JENKINS_SECRET":
+            secret, line = value.strip(), f"JENKINS_SECRET=@{SECRET_MOUNT}"
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines) if secret is not None else env, secret
+
+
+def secrets_sha256(env_file_sha256: str | None, secret_sha256: str | None) -> str | None:
+    """What the spec hash holds of an agent's secrets: its env file's, and its secret file's."""
+    if secret_sha256 is None or env_file_sha256 is None:
+        return env_file_sha256
+    return hashlib.sha256(f"{env_file_sha256} {secret_sha256}".encode()).hexdigest()
 
 
 def env_file_content(secrets: str, spec: AgentContainer, proxy_env: dict[str, str]) -> str:

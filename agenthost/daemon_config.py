@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agenthost.credentials import masked
+
 # Each default has an opt-out through docker_daemon_options (false, or null to drop the key).
 DEFAULTS: dict[str, Any] = {
     "icc": False,
@@ -52,8 +54,9 @@ class DaemonConfigError(ValueError):
     """docker_daemon_options holds something dockerd would refuse."""
 
 
-def check_options(options: dict[str, Any]) -> None:
-    """Refuse unknown keys, wrong types and keys the systemd unit already sets as flags."""
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """`options`, once it holds no unknown key, wrong type or key the systemd unit already sets
+    as a flag."""
     problems = []
     for key, value in options.items():
         if key in UNIT_FLAG_KEYS:
@@ -66,9 +69,11 @@ def check_options(options: dict[str, Any]) -> None:
         elif key not in SCHEMA:
             problems.append(f"{key!r} is not a known daemon.json key")
         elif value is not None and not _is_type(value, SCHEMA[key]):
-            problems.append(f"{key!r} must be a JSON {SCHEMA[key].__name__}, got {value!r}")
+            got = masked({key: value})[key]
+            problems.append(f"{key!r} must be a JSON {SCHEMA[key].__name__}, got {got!r}")
     if problems:
         raise DaemonConfigError("; ".join(problems))
+    return options
 
 
 def _is_type(value: Any, expected: type) -> bool:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from agenthost import audit, daemon_config, engine, proxy
 from agenthost import docker_policy as policy
+from agenthost.credentials import has_credentials, has_secrets
 from agenthost.paths import (
     AGENT_PIN,
     APT_NO_PROXY,
@@ -26,7 +27,7 @@ from agenthost.paths import (
     SUBID_FILES,
 )
 from agenthost.prune import unit_files
-from agenthost.settings import Settings, has_credentials
+from agenthost.settings import Settings
 from agenthost.templating import render
 
 AUTHORIZED_KEYS_HEADER = (
@@ -75,9 +76,11 @@ def dockerd_files(settings: Settings) -> list[DockerdFile]:
 
 
 def daemon_json(settings: Settings) -> File:
-    """0644 as CIS 3.17 asks, unless an option holds credentials (a proxy URL's): then 0600."""
-    content = daemon_config.render(settings.daemon_json())
-    secret = has_credentials(content)
+    """0644 as CIS 3.17 asks, unless an option holds credentials (a URL's userinfo, or an option
+    named for a secret such as a log driver's splunk-token): then 0600, never shown."""
+    config = settings.daemon_json()
+    content = daemon_config.render(config)
+    secret = has_credentials(content) or has_secrets(config)
     return File(DAEMON_JSON, content, "600" if secret else "644", secret=secret)
 
 
@@ -85,7 +88,7 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
     """dockerd's drop-in (the credentials, if any, in a root-only environment file) and the
     agent's Docker client configuration, with the same proxies."""
     env = proxy.variables(settings)
-    secret = proxy.has_credentials(settings)
+    secret = has_credentials(proxy.env_file(env))
     drop_in = render(
         "http-proxy.conf.j2",
         env_file=PROXY_ENV_FILE if secret else None,
@@ -107,8 +110,9 @@ def proxy_files(settings: Settings, account: Account) -> list[File]:
 
 def apt_proxy(settings: Settings) -> File:
     """apt's proxy drop-in: root-only when a URL carries credentials (apt run by root only)."""
-    secret = proxy.has_credentials(settings)
-    return File(APT_PROXY, proxy.apt_conf(settings), "600" if secret else "644", secret=secret)
+    content = proxy.apt_conf(settings)
+    secret = has_credentials(content)
+    return File(APT_PROXY, content, "600" if secret else "644", secret=secret)
 
 
 def apt_no_proxy(settings: Settings) -> File:

@@ -16,6 +16,8 @@ SUBID_FILES = ("/etc/subuid", "/etc/subgid")  # ours: only the agent's lines
 BACKUP_DIR = "/var/backups/agenthost"  # <UTC run stamp>/<path> of what a run replaced
 RUN_LOCK = "/run/agenthost.lock"  # one agenthost run at a time (reads.run_lock)
 WORK_DIR = "/var/lib/agenthost"
+# 0711: a remapped container root (the agent) passes through to its own secret's mount.
+AGENT_SECRET_DIR = f"{WORK_DIR}/agent-secrets"
 # Root-only: the apply script, its log and the record of what it applied. Not WORK_DIR itself,
 # which the agent passes through to reach its workspace.
 APPLY_DIR = f"{WORK_DIR}/apply"
@@ -24,6 +26,12 @@ APPLY_DIR = f"{WORK_DIR}/apply"
 APPLY_UNIT = "agenthost-docker-apply"
 # "<checksum of dockerd's files> <run stamp>", written after each healthy apply.
 APPLIED_RECORD = f"{APPLY_DIR}/docker-applied"
+
+
+def agent_secret_file(container: str) -> str:
+    """An inbound agent's JENKINS_SECRET, the agent's to read: mounted into its container, never
+    in its environment (which `docker inspect` shows to anyone on the socket)."""
+    return f"{AGENT_SECRET_DIR}/{container}.jenkins-secret"
 
 
 def agent_env_file(container: str) -> str:

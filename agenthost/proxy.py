@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from agenthost import settings as settings_
 from agenthost.paths import APT_NO_PROXY
 from agenthost.settings import Settings
 
@@ -21,11 +20,6 @@ def variables(settings: Settings) -> dict[str, str]:
         if value:
             env[name] = env[name.lower()] = value
     return dict(sorted(env.items()))
-
-
-def has_credentials(settings: Settings) -> bool:
-    urls = [settings.docker_http_proxy, settings.docker_https_proxy]
-    return any(map(settings_.has_credentials, urls))
 
 
 def systemd_quote(value: str) -> str:

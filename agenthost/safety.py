@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from agenthost import calendar as calendar_events
+from agenthost.paths import BACKUP_DIR, WORK_DIR
 
 # Shared or system trees: chowning one to the agent (0750) breaks other users or the system.
 SYSTEM_DIRS = frozenset(
@@ -18,10 +19,17 @@ SYSTEM_DIRS = frozenset(
     " /var/lock /var/log /var/mail /var/opt /var/run /var/spool /var/tmp /var/lib/agenthost"
     " /var/www".split()
 )
-# Trees no agent directory may be inside: the system's own, and the container engines' data.
+# Trees no agent directory may be, or be inside: the system's own, the package manager's, the
+# container engines' data, and agenthost's own state and backups.
 SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/run", "/sbin", "/sys", "/usr",
-                "/var/lib/docker", "/var/lib/containerd", "/var/run", "/root")  # fmt: skip
-DOCKER_TREES = ("/var/lib/docker/", "/var/lib/containerd/")
+                "/var/lib/docker", "/var/lib/containerd", "/var/run", "/root", "/var/lib/dpkg",
+                "/var/lib/apt", "/var/cache/apt", BACKUP_DIR)  # fmt: skip
+# Inside agenthost's state folder, only the default workspace's tree is the agent's.
+WORKSPACE_TREE = f"{WORK_DIR}/workspace"
+# Host paths no agent container may bind: the kernel's, devices, configuration, root's home,
+# sockets (the real Docker socket is root), engines' data and agenthost's own.
+VOLUME_TREES = ("/proc", "/sys", "/dev", "/etc", "/root", "/boot", "/run", "/var/run",
+                "/var/lib/docker", "/var/lib/containerd", WORK_DIR, BACKUP_DIR)  # fmt: skip
 # Only what a path needs; no space, quote, `:` (Docker's volume separator) or `..` trick.
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")
 # Debian's static system accounts (base-passwd) and the ones services add; uid < 1000.
@@ -38,7 +46,12 @@ IMAGE_REFERENCE = re.compile(
     rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
-DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+~:-]+)?$")
+# Debian policy 5.6.1 and 5.6.12: a name, and a version as [epoch:]upstream[-revision] that
+# starts with a digit (apt's `name=version`).
+_DEB_NAME = r"[a-z0-9][a-z0-9+.-]+"
+_DEB_VERSION = r"[0-9][A-Za-z0-9.+~:-]*"
+DEB_VERSION = re.compile(rf"^{_DEB_VERSION}$")
+DEB_PACKAGE = re.compile(rf"^{_DEB_NAME}(?:={_DEB_VERSION})?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 # Docker reserves these label namespaces; agenthost.* holds our spec and agent labels.
@@ -46,6 +59,7 @@ RESERVED_LABELS = ("agenthost.", "com.docker.", "io.docker.", "org.dockerproject
 # A host, domain, .domain, *.domain, IP or CIDR, optionally with a port.
 NO_PROXY_ENTRY = re.compile(r"^[A-Za-z0-9.*_%\[\]:/-]+$")
 MEMORY = re.compile(r"^([0-9]+)([kmgKMG])$")
+MEMORY_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd: "Minimum memory limit allowed is 6MB"
 VOLUME_MODES = frozenset("ro rw z Z shared slave private rshared rslave rprivate nocopy".split())
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -79,10 +93,26 @@ def agent_dir(path: str) -> str:
         )
     if path in SYSTEM_DIRS:
         raise ValueError(f"{path} is a system or shared directory; use a directory of its own")
-    inside = next((t for t in SYSTEM_TREES if path.startswith(t + "/")), None)
+    inside = within(path, SYSTEM_TREES)
     if inside:
-        raise ValueError(f"{path} is inside {inside}, which the system or Docker owns")
+        raise ValueError(f"{path} is {'' if inside == path else 'inside '}{inside}, which the"
+                         " system, Docker or agenthost owns")  # fmt: skip
+    if within(path, (WORK_DIR,)) and not within(path, (WORKSPACE_TREE,)):
+        raise ValueError(f"{path} is agenthost's own state; use {WORKSPACE_TREE} or a directory"
+                         " of its own")  # fmt: skip
     return path
+
+
+def within(path: str, trees: tuple[str, ...]) -> str | None:
+    """The first of `trees` that `path` is, or is inside."""
+    return next((tree for tree in trees if (path + "/").startswith(tree + "/")), None)
+
+
+def other_users_home(path: str | None, user: str) -> str | None:
+    """The user whose /home/<user> `path` is or is inside, if not `user`."""
+    parts = (path or "").split("/")
+    owner = parts[2] if len(parts) > 2 and parts[1] == "home" else None
+    return owner if owner and owner != user else None
 
 
 def agent_user(name: str) -> str:
@@ -105,10 +135,15 @@ def deb_package(name: str) -> str:
     return name
 
 
-def memory(value: str) -> str:
+def memory_bytes(value: str) -> int | None:
+    """A Docker memory size with a unit (k, m, g, any case) in bytes; None if it is not one."""
     match = MEMORY.match(value)
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    if not match or int(match[1]) * units[match[2].lower()] < MIN_MEMORY:
+    return int(match[1]) * MEMORY_UNITS[match[2].lower()] if match else None
+
+
+def memory(value: str) -> str:
+    size = memory_bytes(value)
+    if size is None or size < MIN_MEMORY:
         raise ValueError("expected a size with a unit (k, m, g) of at least 6m, e.g. 2g")
     return value
 
@@ -131,7 +166,8 @@ def volume(spec: str) -> str:
         raise ValueError(f"{spec!r}: the source must be an absolute path or a volume name")
     if not SAFE_PATH.match(target):
         raise ValueError(f"{spec!r}: the container path must be absolute")
-    if source in SYSTEM_DIRS or (source + "/").startswith(DOCKER_TREES):
+    if source in SYSTEM_DIRS or (within(source, VOLUME_TREES)
+                                 and not within(source, (WORKSPACE_TREE,))):
         raise ValueError(f"{spec!r}: binding {source} hands the agent a system or Docker tree")
     if mode and not set(mode[0].split(",")) <= VOLUME_MODES:
         raise ValueError(f"{spec!r}: mode must be among {', '.join(sorted(VOLUME_MODES))}")

@@ -88,7 +88,10 @@ def agent_lines(text: str, user: str, own_id: int, count: int, mode: Mode = "roo
     ranges = parse(text)
     ours = [r for r in ranges if r.owner in (user, str(own_id))]
     others = [r for r in ranges if r.owner not in (user, str(own_id))]
-    start = allocate(others, count, _second_range(ours, own_id))
+    # The agent's own id is mapped once already (an account from a directory may have one
+    # above SUB_ID_MIN): never again in its second range.
+    own = Range(user, own_id, 1)
+    start = allocate([*others, own], count, _second_range(ours, own_id))
     wanted = [f"{user}:{first}:{n}\n" for first, n in _wanted(mode, own_id, start, count)]
     lines = text.splitlines(keepends=True)
     mine = [i for i, line in enumerate(lines) if _is_owned_by(line, user, own_id)]

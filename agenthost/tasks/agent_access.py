@@ -3,7 +3,7 @@ exactly the configured authorized keys, the agent packages (held at the versions
 Java recent enough for Jenkins' remoting when `agent_java` is set."""
 
 from pyinfra import host
-from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
+from pyinfra.api import FactBase, deploy, operation
 
 from agenthost import desired, engine
 from agenthost.reads.declared import declares
@@ -11,7 +11,7 @@ from agenthost.reads.snapshot import Read, read
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
 from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import Directory, PackageVersions
+from agenthost.tasks.facts import Directory, PackageVersions, pending
 from agenthost.tasks.ops import desired_file, desired_file_read
 from agenthost.tasks.packages import package_names, packages_installed
 
@@ -93,9 +93,8 @@ def java_at_least(minimum: int, package: str):
         host.noop(f"java is Java {major}")
         return
     found = f"Java {major}" if major is not None else "no java on the PATH"
-    if host.state.is_executing:
-        raise OperationError(
-            f"agent_java = {package!r}: {found} on {host.name}; Jenkins agents need Java"
-            f" {minimum} or newer (e.g. openjdk-{minimum}-jre-headless)"
-        )
-    yield StringCommand("true", f"# java is checked once {package} is installed ({found} now)")
+    yield pending(
+        f"agent_java = {package!r}: {found} on {host.name}; Jenkins agents need Java"
+        f" {minimum} or newer (e.g. openjdk-{minimum}-jre-headless)",
+        f"java is checked once {package} is installed ({found} now)",
+    )

@@ -15,7 +15,6 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import (
     FactBase,
-    OperationError,
     QuoteString,
     StringCommand,
     deploy,
@@ -24,26 +23,28 @@ from pyinfra.api import (
 from pyinfra.facts.files import Sha256File
 from pyinfra.facts.hardware import Cpus
 
-from agenthost import desired, engine, explain, proxy
+from agenthost import desired, engine, explain, proxy, safety
 from agenthost.agent_container import (
     AGENT_LABEL,
     PARTS_LABEL,
     SPEC_LABEL,
     HostIds,
     env_file_content,
+    inbound_secret,
     labelled,
     parts,
     run_args,
+    secrets_sha256,
     spec_hash,
 )  # fmt: skip
 from agenthost.hostdata import invalid_settings
-from agenthost.paths import AGENT_ENV_DIR, agent_env_file
+from agenthost.paths import AGENT_ENV_DIR, AGENT_SECRET_DIR, agent_env_file, agent_secret_file
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
 from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import Directory, DockerImage, ManagedFileState, UserAccount
+from agenthost.tasks.facts import Directory, DockerImage, ManagedFileState, UserAccount, pending
 from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 
 # One line per container (labels as JSON, so on one line too).
@@ -127,32 +128,32 @@ class AgentContainers(FactBase):
 @operation()
 def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agent: str | None,
                     socket: str, env_file: str | None = None,
-                    env_file_sha256: str | None = None):  # fmt: skip
+                    env_file_sha256: str | None = None,
+                    secret_file: str | None = None):  # fmt: skip
     """Container `spec.name` runs `spec`; recreated (safely, see agenthost.replace) when the
     spec's hash or its live limits changed, restarted when stopped or crash-looping.
 
     + userns_agent: Settings.userns_agent (`root`, `uid`, or None without userns-remap)
     + socket: the host path of its policy socket (desired.policy_socket)
+    + env_file_sha256: agent_container.secrets_sha256 of its env file and secret file; None:
+      read from the host's copies
+    + secret_file: the host path of an inbound agent's secret, mounted read-only
     """
     account = read(UserAccount, user=user)
     image = read(DockerImage, object_id=spec.image)
-    missing = [
-        what
-        for what, found in (
-            (f"user {user}", account),
-            (f"image {spec.image}", image),
-        )  # fmt: skip
-        if not found
-    ]
+    missing = [what for what, found in ((f"user {user}", account), (f"image {spec.image}", image))
+               if not found]  # fmt: skip
     if missing:
-        if host.state.is_executing:
-            raise OperationError(f"container {spec.name} cannot run: no {', '.join(missing)}")
-        yield StringCommand("true", f"# {spec.name} runs once there are {', '.join(missing)}")
+        yield pending(f"container {spec.name} cannot run: no {', '.join(missing)}",
+                      f"{spec.name} runs once there are {', '.join(missing)}")  # fmt: skip
         return
     ids = HostIds(account["uid"], account["gid"])
-    args = run_args(spec, ids, workspace, userns_agent, env_file, socket)
+    health = ((image[0].get("Config") or {}).get("Healthcheck") or {}).get("Test")
+    args = run_args(spec, ids, workspace, userns_agent, env_file, socket, secret_file,
+                    image_health=bool(health))  # fmt: skip
     if env_file and env_file_sha256 is None:
-        env_file_sha256 = read(Sha256File, path=env_file)
+        secret_sha256 = read(Sha256File, path=secret_file) if secret_file else None
+        env_file_sha256 = secrets_sha256(read(Sha256File, path=env_file), secret_sha256)
     digest = spec_hash(args, image[0]["Id"], env_file_sha256)
     current = read(ContainerSpec, container=spec.name)
     wanted = parts(args, image[0]["Id"], env_file_sha256)
@@ -178,8 +179,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:
     """The memory (bytes) and NanoCpus Docker keeps for `spec`; 0 is no limit."""
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    memory = int(spec.memory[:-1]) * units[spec.memory[-1].lower()] if spec.memory else 0
+    memory = safety.memory_bytes(spec.memory) if spec.memory else 0
     return memory, round((spec.cpus or 0) * 1e9)
 
 
@@ -199,7 +199,38 @@ def agent_containers_only(names: list[str]):
     for name in extra:
         yield StringCommand("docker", "container", "stop", QuoteString(name))
         yield StringCommand("docker", "container", "rm", QuoteString(name))
-        yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)))
+        yield StringCommand("rm", "-f", QuoteString(agent_env_file(name)),
+                            QuoteString(agent_secret_file(name)))
+
+
+def agent_secrets(settings: Settings, spec: AgentContainer, env_file: str | None,
+                  secret_file: str | None) -> str | None:
+    """The host's copies of `spec`'s env_file, root-only, and of an inbound agent's secret, the
+    agent's to read; their secrets_sha256. None on a machine without the env_file (drift): the
+    host's copies stand for it."""
+    if not env_file:
+        return None
+    local = Path(spec.env_file).expanduser()
+    if not local.is_file():
+        not_checked(f"file {env_file}: content (the env_file is not on this machine)")
+        return None
+    env, secret = inbound_secret(local.read_text()) if secret_file else (local.read_text(), None)
+    content = env_file_content(env, spec, proxy.variables(settings))
+    managed_file(name=f"{env_file} holds the secrets of {spec.name}, root-only", path=env_file,
+                 content=content, mode="600", secret=True)  # fmt: skip
+    if not secret_file:
+        return sha256(content)
+    # Written even without a JENKINS_SECRET in env_file: a missing mount source would become a
+    # directory.
+    secret = secret or ""
+    managed_file(name=f"{secret_file} holds the secret of {spec.name}, the agent's only",
+                 path=secret_file, content=secret, mode="400", user=settings.agent_user,
+                 secret=True)  # fmt: skip
+    return secrets_sha256(sha256(content), sha256(secret))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def refuse_more_cpus_than_the_host(settings: Settings) -> None:
@@ -217,10 +248,12 @@ def refuse_more_cpus_than_the_host(settings: Settings) -> None:
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
     containers = settings.agent_containers
     env_files = [agent_env_file(c.name) for c in containers if c.env_file]
+    secrets = [agent_secret_file(c.name) for c in containers if c.kind == "jenkins-inbound"]
     return [
         *([Read(Directory, path=AGENT_ENV_DIR)] if env_files else []),
+        *([Read(Directory, path=AGENT_SECRET_DIR)] if secrets else []),
         *(Read(ContainerSpec, container=c.name) for c in containers),
-        *(Read(ManagedFileState, path=path) for path in env_files),
+        *(Read(ManagedFileState, path=path) for path in [*env_files, *secrets]),
         Read(AgentContainers),
         *([Read(Cpus)] if any(c.cpus for c in containers) else []),
     ]
@@ -231,30 +264,14 @@ def _reads(settings: Settings, system: engine.System, account: desired.Account) 
 def agent_containers(settings: Settings) -> None:
     refuse_more_cpus_than_the_host(settings)
     if any(spec.env_file for spec in settings.agent_containers):
-        directory(
-            name=f"{AGENT_ENV_DIR} is root-only",
-            path=AGENT_ENV_DIR,
-            user="root",
-            group="root",
-            mode="700",
-        )
+        directory(name=f"{AGENT_ENV_DIR} is root-only", path=AGENT_ENV_DIR,
+                  user="root", group="root", mode="700")  # fmt: skip
+    if any(spec.kind == "jenkins-inbound" for spec in settings.agent_containers):
+        directory(name=f"{AGENT_SECRET_DIR} is root's, passable", path=AGENT_SECRET_DIR,
+                  user="root", group="root", mode="711")  # fmt: skip
     for spec in settings.agent_containers:
-        env_file = env_sha256 = None
-        if spec.env_file:
-            env_file = agent_env_file(spec.name)
-            local = Path(spec.env_file).expanduser()
-            if local.is_file():
-                secrets = env_file_content(local.read_text(), spec, proxy.variables(settings))
-                env_sha256 = hashlib.sha256(secrets.encode()).hexdigest()
-                managed_file(
-                    name=f"{env_file} holds the secrets of {spec.name}, root-only",
-                    path=env_file,
-                    content=secrets,
-                    mode="600",
-                    secret=True,
-                )
-            else:  # drift, on a machine without the secret: the host's copy stands for it
-                not_checked(f"file {env_file}: content (the env_file is not on this machine)")
+        env_file = agent_env_file(spec.name) if spec.env_file else None
+        secret_file = agent_secret_file(spec.name) if spec.kind == "jenkins-inbound" else None
         agent_container(
             name=f"Agent container {spec.name} runs the configured spec",
             spec=spec,
@@ -263,7 +280,8 @@ def agent_containers(settings: Settings) -> None:
             userns_agent=settings.userns_agent,
             socket=desired.policy_socket(settings, spec.name),
             env_file=env_file,
-            env_file_sha256=env_sha256,
+            env_file_sha256=agent_secrets(settings, spec, env_file, secret_file),
+            secret_file=secret_file,
         )
     agent_containers_only(
         name="No agent container runs that the settings do not list",

@@ -17,6 +17,7 @@ from agenthost.reads.snapshot import read
 from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.facts import Directory, UserAccount
 from agenthost.tasks.ops import managed_file, managed_file_absent
+from agenthost.tasks.writes import moded, owned
 
 
 @operation()
@@ -43,9 +44,9 @@ def directory(path: str, user: str, group: str, mode: str):
     if found is None:
         yield StringCommand("mkdir", "-p", QuoteString(path))
     if not mode_ok:
-        yield StringCommand("chmod", mode, QuoteString(path))
+        yield moded(path, mode)
     if not owner_ok:
-        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+        yield owned(path, user, group)
 
 
 @operation()
@@ -77,14 +78,14 @@ def account_present(user: str, home: str, uid: int | None = None, shell: str = "
             "-m", QuoteString(user),
         )  # fmt: skip
         if found:  # `useradd -m` leaves an existing directory's owner as it was
-            yield StringCommand("chown", QuoteString(f"{user}:"), QuoteString(home))
+            yield owned(home, user)
         return
     moved = account["home"] != home
     if moved:
         yield StringCommand("usermod", "-d", QuoteString(home), QuoteString(user))
     if not found or (found["user"], found["group"]) != (user, account["group"]):
         yield StringCommand("mkdir", "-p", QuoteString(home))
-        yield StringCommand("chown", QuoteString(f"{user}:{account['group']}"), QuoteString(home))
+        yield owned(home, user, account["group"])
     elif not moved:
         host.noop(f"{user} exists, home {home}")
 

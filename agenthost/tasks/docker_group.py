@@ -1,15 +1,16 @@
-"""The docker group is root on the host: its members are exactly the agent and docker_users."""
+"""The docker group is root on the host: its members are exactly docker_users, and nobody has it
+as primary group unless listed."""
 
 from __future__ import annotations
 
 import shlex
 
 from pyinfra import host
-from pyinfra.api import FactBase, OperationError, StringCommand, operation
+from pyinfra.api import FactBase, OperationError, QuoteString, StringCommand, operation
 
 from agenthost import explain
 from agenthost.reads.snapshot import read
-from agenthost.tasks.facts import UserAccount
+from agenthost.tasks.facts import UserAccount, pending
 
 
 class GroupEntries(FactBase):
@@ -45,6 +46,20 @@ class GroupMembers(_GroupEntry):
         return [name for name in members.split(",") if name]
 
 
+class PrimaryGroupUsers(FactBase):
+    """The local users whose primary group is `group` (/etc/passwd), which /etc/group does not
+    list as its members; empty without the group."""
+
+    default = list
+
+    def command(self, group: str) -> str:
+        return (f"gid=$(getent group {shlex.quote(group)} | cut -d: -f3) && [ -n \"$gid\" ] &&"
+                " awk -F: -v gid=\"$gid\" '$4 == gid {print $1}' /etc/passwd || true")  # fmt: skip
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]
+
+
 def members_title(group: str, users: list[str]) -> str:
     """What an operation keeping `group` to `users` is called (no "exactly nobody": a user)."""
     return f"{group} has exactly {', '.join(users)}" if users else f"{group} has no members"
@@ -61,17 +76,24 @@ def group_members_exactly(group: str, users: list[str]):
     if absent or members is None:
         missing = [f"user {user}" for user in absent]
         missing += [f"group {group}"] if members is None else []
-        if host.state.is_executing:
-            raise OperationError(f"{group} cannot list {', '.join(users)}: no {', '.join(missing)}")
-        yield StringCommand("true", f"# {group} is set once there are {', '.join(missing)}")
+        yield pending(f"{group} cannot list {', '.join(users)}: no {', '.join(missing)}",
+                      f"{group} is set once there are {', '.join(missing)}")  # fmt: skip
         return
+    primary = [user for user in read(PrimaryGroupUsers, group=group) if user not in users]
+    if primary:  # in the group by their primary group: gpasswd cannot take them out
+        raise OperationError(
+            f"{group} is the primary group of {', '.join(primary)} on {host.name}, which the"
+            f" settings do not list: give them a group of their own (usermod -g) or list them"
+        )
     add = [user for user in users if user not in members]
     remove = [user for user in members if user not in users]
     if not add and not remove:
         host.noop(members_title(group, users))
         return
     explain.record(explain.members(group, users, members))
+    # Names read from the host reach a root shell: quoted, whatever /etc/group holds.
     for user in add:
-        yield StringCommand("gpasswd", "--add", user, group, ">/dev/null")
+        yield StringCommand("gpasswd", "--add", QuoteString(user), QuoteString(group), ">/dev/null")
     for user in remove:
-        yield StringCommand("gpasswd", "--delete", user, group, ">/dev/null")
+        yield StringCommand("gpasswd", "--delete", QuoteString(user), QuoteString(group),
+                            ">/dev/null")  # fmt: skip

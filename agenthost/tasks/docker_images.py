@@ -5,13 +5,11 @@ into the data root dockerd uses after the restart."""
 import json
 import tarfile
 from functools import cache
-from io import StringIO
 from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import (
     FileUploadCommand,
-    OperationError,
     QuoteString,
     StringCommand,
     deploy,
@@ -26,8 +24,9 @@ from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
-from agenthost.tasks.facts import DockerImage, UserAccount
+from agenthost.tasks.facts import DockerImage, UserAccount, pending
 from agenthost.tasks.ops import not_checked
+from agenthost.tasks.writes import upload
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"
@@ -73,9 +72,8 @@ def image_built(build: AgentImageBuild, user: str):
     """`build.tag` is built from the current Dockerfile (its hash is a label on the image)."""
     account = read(UserAccount, user=user)
     if not account:
-        if host.state.is_executing:
-            raise OperationError(f"{build.tag} cannot be built: no user {user}")
-        yield StringCommand("true", f"# {build.tag} is built once {user} exists")
+        yield pending(f"{build.tag} cannot be built: no user {user}",
+                      f"{build.tag} is built once {user} exists")  # fmt: skip
         return
     dockerfile = render(
         "Dockerfile.agent.j2",
@@ -92,7 +90,7 @@ def image_built(build: AgentImageBuild, user: str):
         return
     context = f"{WORK_DIR}/build/{digest}"
     yield StringCommand("install", "-d", "-m", "0700", context)
-    yield FileUploadCommand(StringIO(dockerfile), f"{context}/Dockerfile")
+    yield upload(dockerfile, f"{context}/Dockerfile")
     yield StringCommand(
         "docker", "image", "build", "--label", f"{DOCKERFILE_LABEL}={digest}",
         "--tag", QuoteString(build.tag), context,
@@ -115,7 +113,7 @@ def image_pulled(reference: str, config: str | None = None):
         yield pull
         return
     yield StringCommand("install", "-d", "-m", "0700", PULL_CONFIG)
-    yield FileUploadCommand(StringIO(config), f"{PULL_CONFIG}/config.json")
+    yield upload(config, f"{PULL_CONFIG}/config.json")
     yield StringCommand(f"DOCKER_CONFIG={PULL_CONFIG}", pull, ";", "rc=$?;", "rm", "-rf",
                         PULL_CONFIG, ";", "exit", "$rc")  # fmt: skip
 

@@ -3,12 +3,17 @@
 from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
-from agenthost import desired, engine
+from agenthost import desired, engine, explain
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.basics import group_present
-from agenthost.tasks.docker_group import GroupMembers, group_members_exactly, members_title
+from agenthost.tasks.docker_group import (
+    GroupMembers,
+    PrimaryGroupUsers,
+    group_members_exactly,
+    members_title,
+)
 from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.ops import Managed, desired_file, desired_file_read
 
@@ -20,6 +25,7 @@ def _reads(settings: Settings, system: engine.System, account: desired.Account) 
         desired_file_read(desired.socket_drop_in(settings)),
         *(Read(UserAccount, user=user) for user in settings.docker_users),
         Read(GroupMembers, group="docker"),
+        Read(PrimaryGroupUsers, group="docker"),
         Read(SocketAcl),
     ]
 
@@ -66,4 +72,6 @@ def socket_acl_cleared():
     if not entries:
         host.noop(f"{SOCKET} has no ACL entry")
         return
+    # Each entry is root on the host: drift names who had one.
+    explain.record(explain.Difference(f"{SOCKET} ACL", "no named entry", ", ".join(entries)))
     yield StringCommand("setfacl", "-b", SOCKET)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import shlex
 
 from pyinfra import host
-from pyinfra.api import FactBase, OperationError
+from pyinfra.api import FactBase, OperationError, StringCommand
 from pyinfra.facts import docker, files
-
-from agenthost.reads.snapshot import read
 
 
 class ManagedFileStates(FactBase):
@@ -102,14 +100,13 @@ class Directory(files.Directory):
     batch = PathStats
 
 
-def account_in_op(user: str, needed_for: str) -> dict | None:
-    """The account `user`, read inside an operation: None while planning if it does not exist
-    yet (an earlier operation of the run may create it); an error if it still does not exist
-    when the operation runs."""
-    account = read(UserAccount, user=user)
-    if account is None and host.state.is_executing:
-        raise OperationError(f"{user} does not exist, so {needed_for}")
-    return account
+def pending(error: str, waiting: str) -> StringCommand:
+    """For an operation whose inputs (an account, an image, a package) are not on the host:
+    while pyinfra plans, a command that does nothing and says what it waits for (an earlier
+    operation of the run may make them); when it runs, OperationError(`error`)."""
+    if host.state.is_executing:
+        raise OperationError(error)
+    return StringCommand("true", f"# {waiting}")
 
 
 class UserAccount(FactBase):

@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from io import StringIO
 from typing import NamedTuple
 
 from pyinfra import host, logger
-from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
@@ -21,8 +20,12 @@ from pyinfra.operations.util.files import generate_color_diff
 from agenthost import desired, explain, subids
 from agenthost.paths import BACKUP_DIR
 from agenthost.reads.snapshot import Read, read
-from agenthost.run import RUN_ID, run_stamp
-from agenthost.tasks.facts import File, ManagedFileState, account_in_op
+from agenthost.run import run_stamp
+from agenthost.tasks.facts import File, ManagedFileState, UserAccount, pending
+
+# The atomic upload and its temporary names, as the stages have imported them from here.
+from agenthost.tasks.writes import atomic_upload, moded, owned
+from agenthost.tasks.writes import temp_path as temp_path
 
 CREATED = f"{BACKUP_DIR}/created"  # the files agenthost created, one path a line
 KEEP_BACKUPS = 10  # per file
@@ -143,49 +146,6 @@ def prune_backups(path: str, root: str = BACKUP_DIR) -> str:
     )
 
 
-def temp_path(path: str) -> str:
-    """A name next to `path` (same file system, so `mv` is atomic), unique to this run."""
-    directory, name = path.rsplit("/", 1)
-    return f"{directory}/.{name}.agenthost-{RUN_ID}"
-
-
-def atomic_upload(content: str, path: str, mode: str, user: str = "root", group: str = "root",
-                  unchanged_from: str | None = None):  # fmt: skip
-    """`path` gets `content` whole or not at all: written root-only beside it, then renamed.
-
-    With `unchanged_from` (a sha256), the rename happens under shadow's lock (`path`.lock, made
-    by link(2) as useradd makes it) and only if `path` still has that checksum.
-    """
-    temp = temp_path(path)
-    yield StringCommand("mkdir", "-p", QuoteString(path.rsplit("/", 1)[0]))
-    yield StringCommand("install", "-m", "0600", "/dev/null", QuoteString(temp))
-    # With _sudo, pyinfra uploads through this temporary file first (as files.put does).
-    temp_dir = (host.current_op_global_arguments or {}).get("_temp_dir")
-    staged = host.get_temp_filename(temp, temp_directory=temp_dir)
-    yield FileUploadCommand(StringIO(content), temp, remote_temp_filename=staged)
-    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(temp))
-    yield StringCommand("chmod", QuoteString(mode), QuoteString(temp))
-    if unchanged_from is None:
-        yield StringCommand("mv", "-f", QuoteString(temp), QuoteString(path))
-    else:
-        yield shadow_locked_replace(temp, path, unchanged_from)
-
-
-def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
-    """Shell that renames `temp` over `path` holding shadow's lock (a file holding our pid,
-    linked to `path`.lock; waits up to 30 s), if `path` was not changed since it was read."""
-    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{path}.{RUN_ID}")
-    temp, path = shlex.quote(temp), shlex.quote(path)
-    return (
-        f"echo $$ >{mine} && i=0; until ln {mine} {lock} 2>/dev/null; do"
-        f" i=$((i+1)); if [ $i -ge 30 ]; then rm -f {mine} {temp};"
-        f" echo {path}: locked by another program for 30 s >&2; exit 1; fi; sleep 1; done;"
-        f" if echo {sha256}' '{path} | sha256sum --check --status; then mv -f {temp} {path};"
-        f" status=$?; else echo {path} changed while agenthost worked, run again >&2; status=1;"
-        f" rm -f {temp}; fi; rm -f {lock} {mine}; exit $status"
-    )
-
-
 def _created(path: str):
     # What the host had before agenthost: no file here (retiring removes it), unless an earlier
     # run backed up the host's own (deleted by hand since: retiring restores that).
@@ -219,8 +179,8 @@ def managed_file(path: str, content: str, mode: str = "644", user: str = "root",
         host.log(f"{path} holds credentials: its earlier versions are not kept in {BACKUP_DIR}"
                  " (only the host's own, as its first backup)")  # fmt: skip
     if same:  # only the owner or mode differ
-        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
-        yield StringCommand("chmod", QuoteString(mode), QuoteString(path))
+        yield owned(path, user, group)
+        yield moded(path, mode)
         return
     yield from backup(path, exists=bool(current), secret=secret)
     if not current:
@@ -285,9 +245,10 @@ def subid_file(path: str, user: str, count: int, mode: subids.Mode = "root"):
 
     Read at execution, since the user may be created earlier in the same run.
     """
-    account = account_in_op(user, f"{path} cannot map it")
+    account = read(UserAccount, user=user)
     if account is None:
-        yield StringCommand("true", f"# {path} is written once {user} exists")
+        missing = f"{user} does not exist, so {path} cannot map it"
+        yield pending(missing, f"{path} is written once {user} exists")
         return
     own_id = account["uid"] if path.endswith("subuid") else account["gid"]
     text = "\n".join(read(FileContents, path=path) or [])

@@ -163,6 +163,7 @@ def test_agent_container_has_the_configured_spec(remote, converged):
         config, host_config = container["Config"], container["HostConfig"]
         assert host_config["RestartPolicy"]["Name"] == "unless-stopped"
         assert host_config["Memory"] == 256 * 2**20 and host_config["NanoCpus"] == 500_000_000
+        assert host_config["PidsLimit"] == 4096, "CIS 5.29, by default"
         assert config["StopTimeout"] == 30
         assert config["WorkingDir"] == WORKSPACE
         assert {"team": "ci", "agenthost.agent": AGENT}.items() <= config["Labels"].items()

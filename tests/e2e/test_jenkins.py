@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from agenthost.agent_container import SECRET_MOUNT
 from agenthost_lab import agent_image, pipeline, state
 from tests.e2e import escapes
 from tests.e2e.runner import PYINFRA, REPO, SET, deploy, write_inventory
@@ -177,12 +178,21 @@ def test_inbound_agent_runs_with_init_its_secret_and_the_proxies(hosts, root_mod
         container = inspect(host, INBOUND)
         assert container["HostConfig"]["Init"] is True
         env = ssh_root(host, f"docker exec {INBOUND} env").stdout.splitlines()
-        assert {f"JENKINS_SECRET={SECRET}", "JENKINS_URL=https://jenkins.invalid/",
+        # The secret is a file the agent reads (remoting's -secret @file), not in its environment.
+        assert SECRET not in json.dumps(container)
+        assert ssh_root(host, f"docker exec {INBOUND} cat {SECRET_MOUNT}").stdout == SECRET
+        assert {f"JENKINS_SECRET=@{SECRET_MOUNT}", "JENKINS_URL=https://jenkins.invalid/",
                 "JENKINS_AGENT_NAME=inbound-1", "JENKINS_WEB_SOCKET=true",
                 f"JENKINS_AGENT_WORKDIR={WORKSPACE}", f"HTTPS_PROXY={PROXY}",
                 f"https_proxy={PROXY}"} <= set(env)  # fmt: skip
         assert SECRET not in json.dumps(container["Config"]["Labels"])
         assert not inspect(host, AGENT)["HostConfig"].get("Init"), "only inbound agents"
+        # CIS 5.27 by default, the lab image having no HEALTHCHECK: both converged healthy.
+        health = {name: inspect(host, name)["Config"]["Healthcheck"]["Test"]
+                  for name in (AGENT, INBOUND)}  # fmt: skip
+        assert health == {AGENT: ["CMD-SHELL", "docker version"],
+                          INBOUND: ["CMD-SHELL", "grep -q . /proc/1/task/1/children"]}
+        assert {inspect(host, name)["State"]["Health"]["Status"] for name in health} == {"healthy"}
 
 
 @pytest.mark.parametrize("kind", ["ssh", "container"])
@@ -318,6 +328,9 @@ def test_switch_to_uid_moves_the_data_root_and_brings_images_and_agents_back(hos
             container = inspect(host, name)
             assert container["State"]["Status"] == "running"
             assert container["Config"]["User"] == f"{uid}:{gid}"
+        # As the agent's own uid inside, the inbound agent still reads its secret's file.
+        read = ssh_root(host, f"docker exec {INBOUND} cat {SECRET_MOUNT}")
+        assert read.stdout == SECRET, read.stderr
         # The agents of root mode are stopped in the old data root, not running on unseen.
         loops = ssh_root(host, "pgrep -c -f '^/bin/sh -c trap'").stdout.strip()
         assert loops == "2", f"{host.name}: exactly the two agents run"

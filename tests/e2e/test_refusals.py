@@ -6,6 +6,7 @@ the engine version apt has, the CPUs a host has.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import pytest
 
 from agenthost import engine, report
 from agenthost_lab import engine as lab_engine
-from tests.e2e.runner import REPO, deploy, write_inventory
+from tests.e2e.runner import REPO, SET, deploy, write_inventory
+from tests.unit.test_refusals import DANGEROUS as UNIT_DANGEROUS
 
 MARKER = "/tmp/agenthost-refusal-marker"
 WATCHED = "/etc /home /root /usr /opt /var/lib/agenthost /var/backups"
@@ -90,6 +92,38 @@ def test_more_cpus_than_the_host_has_is_refused_before_any_change(hosts, untouch
              run.output]  # fmt: skip
     assert named, run.output
     assert "Traceback" not in run.output and "gevent" not in run.output
+
+
+# Accepted before, and dangerous (issue 23): the fast corpus's cases, each a host of its own with
+# a session host's connection, so one pyinfra run proves them all (but a case that changes the
+# SSH user, which would change the login itself).
+DANGEROUS = [(data, fragment) for data, fragment in UNIT_DANGEROUS if "ssh_user" not in data]
+
+
+def test_dangerous_inputs_are_refused_by_pyinfra_naming_each_host_before_any_command(
+    hosts, untouched, tmp_path
+):
+    names = [f"bad-{i:02}" for i in range(len(DANGEROUS))]
+    cases = json.dumps({name: data for name, (data, _) in zip(names, DANGEROUS, strict=True)})
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text(
+        "import json\n"
+        "from agenthost_lab.state import inventory_groups, load_hosts\n"
+        f"connect = [c for _, c in inventory_groups(load_hosts({SET!r}))['rehearsal']]\n"
+        f"cases = json.loads({cases!r})\n"
+        "rehearsal = [(name, {**connect[i % len(connect)], **data})\n"
+        "             for i, (name, data) in enumerate(cases.items())]\n"
+    )
+    # -v: pyinfra logs each fact it reads; --parallel: sshd's MaxStartups drops some of 22
+    # logins at once (paramiko then logs a traceback of its own).
+    run = deploy("-v", "--parallel", "4", inventory=inventory)
+    assert run.returncode == 1, run.output
+    missing = [f"host {name}: {fragment}"
+               for name, (_, fragment) in zip(names, DANGEROUS, strict=True)
+               if f"host {name}: {fragment}" not in run.output]  # fmt: skip
+    assert missing == [], run.output
+    assert "Loaded fact" not in run.output, "no command reached a host"
+    assert "Traceback" not in run.output
 
 
 # --- agenthost drift ------------------------------------------------------------------------

@@ -69,8 +69,9 @@ class FakeHost:
     def log(self, message: str, *_args: Any) -> None:
         self.logs.append(message)
 
-    def get_temp_filename(self, hash_key: str | None = None, *_args: Any, **_kwargs: Any) -> str:
-        return f"/tmp/pyinfra-{abs(hash(hash_key)) % 10**8}"
+    def get_temp_filename(self, hash_key: str | None = None, hash_filename: bool = True,
+                          temp_directory: str | None = None) -> str:  # fmt: skip
+        return f"{temp_directory or '/tmp'}/pyinfra-{abs(hash(hash_key)) % 10**8}"
 
 
 @dataclass
@@ -101,9 +102,11 @@ def on_host(facts: dict[str, Any] | None = None, executing: bool = False) -> Ite
 
 
 def run_op(op: Any, facts: dict[str, Any], executing: bool = False, diff: bool = False,
-           **arguments: Any) -> Result:  # fmt: skip
-    """The commands `op` yields on a host with `facts`, as pyinfra would plan (or execute) it."""
+           global_arguments: dict[str, Any] | None = None, **arguments: Any) -> Result:  # fmt: skip
+    """The commands `op` yields on a host with `facts`, as pyinfra would plan (or execute) it,
+    with pyinfra's `global_arguments` (`_sudo`, `_temp_dir`, ...) if given."""
     with on_host(facts, executing) as host:
+        host.current_op_global_arguments = global_arguments or {}
         host.state.config.DIFF = diff
         commands = list(op._inner(**arguments))
     uploads = {

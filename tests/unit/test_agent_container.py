@@ -177,3 +177,20 @@ def test_container_specs_are_read_by_one_inspect_as_each_alone():
         "ci-1": ['running 0 0 {"agenthost.spec":"abc"}'], "ci-2": ["exited 0 0 null"],
     }  # fmt: skip
     assert ContainerSpec().process(batch.process(printed)["ci-1"])["spec"] == "abc"
+
+
+def test_agents_get_a_pids_limit_and_a_health_check_by_default():
+    """CIS 5.29 and 5.27: the defaults, each overridable per container."""
+    def run(image_health=False, **changes):
+        return run_args(spec(**changes), IDS, WORKSPACE, "root", None, SOCKET,
+                        image_health=image_health)  # fmt: skip
+
+    assert option_values(run(), "--pids-limit") == ["4096"]
+    assert option_values(run(), "--health-cmd") == ["docker version"]
+    inbound = run(kind="jenkins-inbound", env_file="e")
+    assert option_values(inbound, "--health-cmd") == ["grep -q . /proc/1/task/1/children"]
+    assert option_values(run(image_health=True), "--health-cmd") == [], "the image's own"
+    assert "--no-healthcheck" in run(healthcheck=["NONE"])
+    assert option_values(run(healthcheck=["CMD", "true"]), "--health-cmd") == ["true"]
+    assert "--pids-limit" not in run(pids_limit=None)
+    assert option_values(run(pids_limit=256), "--pids-limit") == ["256"]

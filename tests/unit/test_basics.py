@@ -1,5 +1,8 @@
 """Directories, groups, accounts and units: given these facts, these commands (or a no-op)."""
 
+import os
+import subprocess
+
 import pytest
 from pyinfra.api import OperationError
 
@@ -10,6 +13,7 @@ from agenthost.tasks.basics import (
     group_present,
     unit_running,
 )
+from agenthost.tasks.writes import moded, owned
 from tests.unit.harness import run_op
 
 WORKSPACE = "/var/lib/agenthost/workspace"
@@ -23,11 +27,26 @@ def test_a_directory_as_asked_is_a_noop():
     assert result.commands == [] and result.noops
 
 
+def chmod(mode, path):
+    refused = f"{{ echo '{path} is a symbolic link' >&2; exit 1; }}"
+    return f"{{ [ ! -L {path} ] || {refused}; }} && chmod {mode} {path}"
+
+
+def test_root_never_follows_a_link_the_agent_may_have_put_in_its_home(tmp_path):
+    shadow, link = tmp_path / "shadow", tmp_path / "authorized_keys"
+    shadow.write_text("root:x\n")
+    shadow.chmod(0o600)
+    link.symlink_to(shadow)
+    for command in (moded(str(link), "644"), owned(str(link), "nobody", "nogroup")):
+        subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True)
+    assert (shadow.stat().st_mode & 0o777, shadow.stat().st_uid) == (0o600, os.getuid())
+
+
 def test_a_missing_directory_is_made_then_given_its_mode_and_owner():
     result = run_op(directory, {"Directory": {WORKSPACE: None}},
                     path=WORKSPACE, user="jenkins", group="jenkins", mode="750")  # fmt: skip
     assert result.commands == [
-        f"mkdir -p {WORKSPACE}", f"chmod 750 {WORKSPACE}", f"chown jenkins:jenkins {WORKSPACE}",
+        f"mkdir -p {WORKSPACE}", chmod("750", WORKSPACE), f"chown -h jenkins:jenkins {WORKSPACE}",
     ]  # fmt: skip
 
 
@@ -35,11 +54,11 @@ def test_only_what_differs_is_changed():
     found = {**MINE, "mode": 755}
     result = run_op(directory, {"Directory": {WORKSPACE: found}},
                     path=WORKSPACE, user="jenkins", group="jenkins", mode="750")  # fmt: skip
-    assert result.commands == [f"chmod 750 {WORKSPACE}"]
+    assert result.commands == [chmod("750", WORKSPACE)]
     found = {**MINE, "user": "root"}
     result = run_op(directory, {"Directory": {WORKSPACE: found}},
                     path=WORKSPACE, user="jenkins", group="jenkins", mode="750")  # fmt: skip
-    assert result.commands == [f"chown jenkins:jenkins {WORKSPACE}"]
+    assert result.commands == [f"chown -h jenkins:jenkins {WORKSPACE}"]
 
 
 def test_a_file_where_a_directory_must_be_is_an_error():
@@ -66,7 +85,7 @@ def test_a_new_agent_takes_an_existing_group_of_its_name_and_an_existing_home():
              "GroupMembers": {"jenkins": []}}  # fmt: skip
     result = run_op(account_present, facts, user="jenkins", home="/srv/ci")
     assert result.commands == [
-        "useradd -d /srv/ci -s /bin/bash -g jenkins -m jenkins", "chown jenkins: /srv/ci",
+        "useradd -d /srv/ci -s /bin/bash -g jenkins -m jenkins", "chown -h jenkins: /srv/ci",
     ]  # fmt: skip
 
 
@@ -77,7 +96,7 @@ def test_an_existing_agent_keeps_its_account_and_moves_only_to_a_home_asked_for(
     facts = {"UserAccount": {"jenkins": JENKINS}, "Directory": {"/srv/ci": None}}
     result = run_op(account_present, facts, user="jenkins", home="/srv/ci")
     assert result.commands == [
-        "usermod -d /srv/ci jenkins", "mkdir -p /srv/ci", "chown jenkins:jenkins /srv/ci",
+        "usermod -d /srv/ci jenkins", "mkdir -p /srv/ci", "chown -h jenkins:jenkins /srv/ci",
     ]  # fmt: skip
 
 

@@ -27,6 +27,8 @@ SETTINGS = [
         {"name": "ci-agent", "image": "agenthost-lab/agent:2", "memory": "256m", "cpus": 0.5,
          "env_file": ENV_FILE},
         {"name": "second", "image": "debian:12"},
+        {"name": "inbound", "image": "jenkins/inbound-agent:3", "kind": "jenkins-inbound",
+         "env_file": ENV_FILE},
     ]},  # fmt: skip
     {"agent_java": "openjdk-17-jre-headless", "agent_packages": ["git", "make"],
      "agent_ssh_authorized_keys": [KEY]},  # fmt: skip

@@ -9,8 +9,25 @@ from tests.unit.harness import run_op
 ACCOUNTS = {name: {"uid": 1000} for name in ("jenkins", "alice", "bob")}
 
 
-def facts(members):
-    return {"GroupMembers": {"docker": members}, "UserAccount": ACCOUNTS}
+def facts(members, primary=()):
+    return {"GroupMembers": {"docker": members}, "UserAccount": ACCOUNTS,
+            "PrimaryGroupUsers": {"docker": list(primary)}}  # fmt: skip
+
+
+def test_a_user_in_the_group_by_its_primary_group_is_caught():
+    with pytest.raises(OperationError, match="docker is the primary group of bob on"):
+        run_op(group_members_exactly, facts(["alice"], primary=["bob"]), group="docker",
+               users=["alice"])  # fmt: skip
+    listed = run_op(group_members_exactly, facts(["alice"], primary=["alice"]), group="docker",
+                    users=["alice"])  # fmt: skip
+    assert listed.noops
+
+
+def test_member_names_read_from_the_host_are_quoted():
+    result = run_op(group_members_exactly, facts(["x;touch /pwned", "$(id)"]), group="docker",
+                    users=[])  # fmt: skip
+    assert result.commands == ["gpasswd --delete 'x;touch /pwned' docker >/dev/null",
+                               "gpasswd --delete '$(id)' docker >/dev/null"]  # fmt: skip
 
 
 def test_exact_members_are_a_noop():

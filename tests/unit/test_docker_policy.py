@@ -88,6 +88,9 @@ def test_an_acl_entry_on_the_real_socket_is_removed():
     op = socket_acl_cleared
     assert run_op(op, {"SocketAcl": []}).commands == []
     found = {"SocketAcl": ["user:jenkins:rw-"]}
-    assert run_op(op, found).commands == ["setfacl -b /run/docker.sock"]
+    removed = run_op(op, found)
+    assert removed.commands == ["setfacl -b /run/docker.sock"]
+    assert [(d.what, d.actual) for d in removed.differences] == [
+        ("/run/docker.sock ACL", "user:jenkins:rw-")]  # reported by drift
     assert SocketAcl().process(["user::rw-", "user:jenkins:rw-"]) == [
         "user::rw-", "user:jenkins:rw-"]  # the command's grep keeps only the named ones

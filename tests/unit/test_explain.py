@@ -58,7 +58,7 @@ def test_a_diff_masks_credentials_alike_on_both_sides_and_is_bounded():
 
 
 def test_the_docker_group_says_the_members_it_has_that_are_not_named_and_those_missing():
-    facts = {"GroupMembers": {"docker": ["bob", "jenkins"]},
+    facts = {"GroupMembers": {"docker": ["bob", "jenkins"]}, "PrimaryGroupUsers": {"docker": []},
              "UserAccount": {name: {"uid": 1} for name in ("jenkins", "alice", "bob")}}
     result = run_op(group_members_exactly, facts, group="docker", users=["jenkins", "alice"])
     (found,) = result.differences
@@ -179,7 +179,8 @@ def test_an_agent_container_says_which_parts_differ_and_never_an_environment_val
 
 
 def test_pyinfra_diff_says_the_same_differences():
-    facts = {"GroupMembers": {"docker": ["bob"]}, "UserAccount": {"bob": {"uid": 1}}}
+    facts = {"GroupMembers": {"docker": ["bob"]}, "UserAccount": {"bob": {"uid": 1}},
+             "PrimaryGroupUsers": {"docker": []}}
     result = run_op(group_members_exactly, facts, diff=True, group="docker", users=[])
     assert result.host.logs == ["docker group members: bob (extra: bob; missing: none), wants"
                                 " exactly none"]  # fmt: skip

@@ -1,11 +1,11 @@
 """Image operations: given the host's images, these commands."""
 
 import pytest
-from pyinfra.api import OperationError
+from pyinfra.api import FileUploadCommand, OperationError
 
 from agenthost.images import DOCKERFILE_LABEL
 from agenthost.settings import AgentImageBuild
-from agenthost.tasks.docker_images import image_built, image_loaded
+from agenthost.tasks.docker_images import image_built, image_loaded, image_pulled
 from tests.unit.harness import run_op
 
 JENKINS = {"jenkins": {"uid": 1000, "gid": 1000, "home": "/home/jenkins", "group": "jenkins"}}
@@ -62,3 +62,11 @@ def test_the_build_waits_for_the_agent_while_planning_and_fails_without_it():
     with pytest.raises(OperationError, match="no user jenkins"):
         run_op(image_built, {"UserAccount": {"jenkins": None}}, executing=True, build=BUILD,
                user="jenkins")  # fmt: skip
+
+
+def test_a_registry_login_is_staged_in_the_operations_temp_dir_under_sudo():
+    result = run_op(image_pulled, {"DockerImage": {"private/app:1": []}},
+                    global_arguments={"_sudo": True, "_temp_dir": "/root/private"},
+                    reference="private/app:1", config='{"auths": {}}')  # fmt: skip
+    [login] = [c for c in result.yielded if isinstance(c, FileUploadCommand)]
+    assert login.remote_temp_filename.startswith("/root/private/")

@@ -8,11 +8,17 @@ from pydantic import ValidationError
 from pyinfra.api import OperationError
 
 from agenthost import desired, engine, subids
-from agenthost.agent_container import HostIds, env_file_content, run_args
+from agenthost.agent_container import (
+    SECRET_MOUNT,
+    HostIds,
+    env_file_content,
+    inbound_secret,
+    run_args,
+)
 from agenthost.known_hosts import address, known_hosts_lines
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
-from agenthost.tasks.agent_containers import AgentContainers
+from agenthost.tasks.agent_containers import AgentContainers, agent_container
 from agenthost.tasks.ops import subid_file
 from agenthost_lab import pipeline
 from tests.unit.harness import run_op
@@ -23,6 +29,7 @@ IDS = HostIds(uid=1000, gid=1000)
 SOCKET = "/run/agenthost-docker/container-ci.sock"
 WORKSPACE = "/var/lib/agenthost/workspace"
 USERADD = "alice:100000:65536\njenkins:165536:65536\n"
+SECRET_FILE = "/var/lib/agenthost/agent-secrets/inbound.jenkins-secret"
 
 
 def values(args, option):
@@ -126,6 +133,29 @@ def test_inbound_agent_gets_the_proxies_in_its_root_only_env_file(tmp_path):
     args = run_args(inbound(tmp_path), IDS, WORKSPACE, "root", "/etc/agenthost/inbound.env", SOCKET)
     assert "proxy" not in " ".join(args), "credentials stay out of the arguments"
     assert env_file_content("A=1\n", AgentContainer(name="ci", image="i"), proxies) == "A=1\n"
+
+
+def test_the_inbound_secret_is_a_file_mounted_read_only_never_in_the_environment():
+    env, secret = inbound_secret("JENKINS_URL=https://j/\nJENKINS_SECRET=s3cr3t\nA=1\n")
+    assert secret == "s3cr3t" and "s3cr3t" not in env
+    assert env == f"JENKINS_URL=https://j/\nJENKINS_SECRET=@{SECRET_MOUNT}\nA=1\n"
+    assert inbound_secret("A=1\n") == ("A=1\n", None)
+    spec = AgentContainer(name="inbound", image="agent:1", kind="jenkins-inbound", env_file="e")
+    facts = {"UserAccount": {"jenkins": {"uid": 1001, "gid": 1001}},
+             "DockerImage": {"agent:1": [{"Id": "sha256:i"}]}, "ContainerSpec": {"inbound": None},
+             "Sha256File": {"/etc/agenthost/inbound.env": "e" * 64, SECRET_FILE: "s" * 64}}
+    run = run_op(agent_container, facts, spec=spec, user="jenkins", workspace=WORKSPACE,
+                 userns_agent="root", socket=SOCKET, env_file="/etc/agenthost/inbound.env",
+                 secret_file=SECRET_FILE)  # fmt: skip
+    assert f"--volume {SECRET_FILE}:{SECRET_MOUNT}:ro" in run.commands[0]
+    # Drift, without the env_file: both host copies stand for it, a changed secret recreates.
+    changed = run_op(agent_container, {**facts, "Sha256File": {**facts["Sha256File"],
+                                                               SECRET_FILE: "t" * 64}},
+                     spec=spec, user="jenkins", workspace=WORKSPACE, userns_agent="root",
+                     socket=SOCKET, env_file="/etc/agenthost/inbound.env",
+                     secret_file=SECRET_FILE)  # fmt: skip
+    labels = [c.split("agenthost.spec=")[1].split()[0] for c in (run.commands + changed.commands)]
+    assert labels[0] != labels[1]
 
 
 def test_inbound_agent_secret_comes_from_env_file_only(tmp_path):

@@ -6,6 +6,7 @@ import json
 import pytest
 from pyinfra.api import OperationError
 
+from agenthost import run
 from agenthost.tasks import ops
 from tests.unit.harness import STAMP, on_host, run_op, stamped
 
@@ -51,7 +52,7 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
         f"mv -f {TEMP} {PATH}",
     ]
     assert result.uploads == {TEMP: "{}\n"}
-    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and ops.RUN_ID in TEMP
+    assert TEMP.startswith("/etc/docker/.daemon.json.agenthost-") and run.RUN_ID in TEMP
 
 
 def test_a_different_file_is_backed_up_first():
@@ -67,7 +68,7 @@ def test_a_different_file_is_backed_up_first():
 def test_only_a_wrong_mode_is_fixed_without_a_backup():
     result = run_op(ops.managed_file, facts(stat(mode=666), "{}\n"), path=PATH, content="{}\n")
     assert not any(c.startswith("cp ") for c in result.commands)
-    assert result.commands[-1] == f"chmod 644 {PATH}"
+    assert result.commands[-1].endswith(f"&& chmod 644 {PATH}")
 
 
 def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
@@ -171,7 +172,7 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
     assert result.commands == [
         "docker container stop old",
         "docker container rm old",
-        "rm -f /etc/agenthost/old.env",
+        "rm -f /etc/agenthost/old.env /var/lib/agenthost/agent-secrets/old.jenkins-secret",
     ]
     assert run_op(agent_containers_only, given, names=["ci-1", "old"]).noops
 

@@ -72,3 +72,16 @@ def test_another_pyinfra_release_is_left_as_it_is(pyinfras_own, monkeypatch):
     own = util.stack, util.getframeinfo, arguments.all_global_arguments
     assert planning.speed_up() is False
     assert (util.stack, util.getframeinfo, arguments.all_global_arguments) == own
+
+
+def test_frames_of_code_without_a_source_file_are_named_as_pyinfra_names_them(pyinfras_own):
+    # The deploy file pyinfra execs, compiled under a name that no file has here.
+    state = SimpleNamespace(current_deploy_filename="/nowhere/deploy.py", current_op_file_number=7)
+    code = compile("\n\norders.append(order(state))\n", "/nowhere/deploy.py", "exec")
+    orders: list = []
+    for speed_up in (False, True):
+        if speed_up:
+            planning.speed_up()
+        exec(code, {"orders": orders, "order": operation_order, "state": state})
+    assert orders[0] == orders[1]
+    assert orders[0][:2] == [7, 3]  # pyinfra's op number, then the line in the exec'd file

@@ -4,7 +4,7 @@ import pytest
 
 from agenthost import desired, proxy
 from agenthost.paths import APT_NO_PROXY
-from agenthost.settings import Settings, redact
+from agenthost.settings import Settings, SettingsError, redact, validate
 
 
 def settings(**values):
@@ -38,9 +38,15 @@ def test_env_file_keeps_percent_and_escapes_dollar():
 
 
 def test_credentials_detected_in_either_url():
-    assert not proxy.has_credentials(settings(docker_http_proxy="http://p:3128"))
-    assert proxy.has_credentials(settings(docker_https_proxy="http://u:secret@p:3128"))
-    assert proxy.has_credentials(settings(docker_http_proxy="http://token@p:3128"))
+    def secret(**given):
+        """apt's drop-in root-only, and dockerd's proxies in a root-only environment file."""
+        apt = desired.apt_proxy(settings(**given))
+        env_file = desired.proxy_files(settings(**given), desired.Account("/home/j", "j"))[1]
+        return apt.mode == "600", env_file.content is not None
+
+    assert secret(docker_http_proxy="http://p:3128") == (False, False)
+    assert secret(docker_https_proxy="http://u:secret@p:3128") == (True, True)
+    assert secret(docker_http_proxy="http://token@p:3128") == (True, True)
 
 
 def test_client_config():
@@ -106,7 +112,7 @@ def test_apt_proxy_file_is_root_only_with_credentials():
     [
         ("http://builder:pa/ss word@proxy.example:3128", "http://builder:pa%2Fss%20word@proxy.example:3128"),
         ("http://TOKEN@proxy.example:3128/", "http://TOKEN@proxy.example:3128/"),
-        ("http://u:s3cr%t@proxy.example:3128", "http://u:s3cr%t@proxy.example:3128"),
+        ("http://u:s3cr%t@proxy.example:3128", "http://u:s3cr%25t@proxy.example:3128"),
     ],
 )  # fmt: skip
 def test_proxy_passwords_with_slash_or_space_are_percent_encoded_and_never_printed(given, kept):
@@ -122,3 +128,16 @@ def test_daemon_json_holding_credentials_is_root_only_and_secret():
     options = {"proxies": {"http-proxy": "http://u:tok@proxy.example:3128"}}
     secret = desired.daemon_json(Settings(docker_daemon_options=options))
     assert (secret.mode, secret.secret) == ("600", True)
+
+
+@pytest.mark.parametrize("options", [
+    {"log-driver": "splunk", "log-opts": {"splunk-token": "T0K3N", "splunk-url": "https://s:8088"}},
+    {"log-driver": "gelf", "log-opts": {"gelf-address": "udp://u:T0K3N@graylog:12201"}},
+    {"log-driver": "fluentd", "log-opts": {"fluentd-password": "T0K3N"}},
+])  # fmt: skip
+def test_daemon_json_with_a_log_drivers_secret_is_root_only_and_masked_in_errors(options):
+    file = desired.daemon_json(Settings(docker_daemon_options=options))
+    assert (file.mode, file.secret) == ("600", True)
+    with pytest.raises(SettingsError) as refused:  # a key in the wrong form: the value is shown
+        validate("h", {"docker_daemon_options": {**options, "icc": "no"}}, set())
+    assert "T0K3N" not in str(refused.value) and "icc" in str(refused.value)

@@ -16,6 +16,44 @@ def build(**spec):
     return {"agent_image_build": {"tag": "agenthost/agent:1", **spec}}
 
 
+# Accepted before, and dangerous (issue 23); tests/e2e/test_refusals.py runs them through pyinfra.
+DANGEROUS = [
+    ({"agent_workspace": "/var/lib/docker"},
+     "agent_workspace = '/var/lib/docker': /var/lib/docker is"),
+    ({"agent_home": "/var/lib/containerd"}, "agent_home = '/var/lib/containerd'"),
+    ({"agent_workspace": "/var/lib/dpkg"}, "agent_workspace = '/var/lib/dpkg'"),
+    ({"agent_workspace": "/var/lib/apt/lists"}, "agent_workspace = '/var/lib/apt/lists'"),
+    ({"agent_workspace": "/var/lib/agenthost/apply"},
+     "agent_workspace = '/var/lib/agenthost/apply'"),
+    ({"agent_home": "/var/lib/agenthost/agent-secrets"}, "agent_home = '/var/lib/agenthost/agent"),
+    ({"agent_workspace": "/var/backups/agenthost"}, "agent_workspace = '/var/backups/agenthost'"),
+    ({"agent_home": "/home/alice"}, "agent_home = '/home/alice' is in /home/alice, the home of"),
+    ({"agent_workspace": "/home/alice/ci"}, "agent_workspace = '/home/alice/ci' is in /home/alice"),
+    ({"agent_home": "/home/admin", "ssh_user": "admin"}, "agent_home = '/home/admin' is in"),
+    (agent(volumes=["/proc/sys:/s"]), "agent_containers.0.volumes = ['/proc/sys:/s']"),
+    (agent(volumes=["/sys/fs/cgroup:/c"]),
+     "agent_containers.0.volumes = ['/sys/fs/cgroup:/c']"),
+    (agent(volumes=["/dev/sda:/d"]),
+     "agent_containers.0.volumes = ['/dev/sda:/d']"),
+    (agent(volumes=["/etc/shadow:/s:ro"]),
+     "agent_containers.0.volumes = ['/etc/shadow:/s:ro']"),
+    (agent(volumes=["/root/.ssh:/k"]),
+     "agent_containers.0.volumes = ['/root/.ssh:/k']"),
+    (agent(volumes=["/run/docker.sock:/var/run/docker.sock"]),
+     "agent_containers.0.volumes = ['/run/docker.sock:/var/run/docker.sock']"),
+    (agent(volumes=["/var/lib/agenthost/agent-secrets:/s"]),
+     "agent_containers.0.volumes = ['/var/lib/agenthost/agent-secrets:/s']"),
+    ({"docker_source": "docker-ce", "docker_ce_repository_url": "http://mirror.example/docker"},
+     "docker_ce_repository_url = 'http://mirror.example/docker': Docker's signing key would come"),
+    ({"docker_source": "docker-ce", "docker_ce_key_url": "http://mirror.example/gpg"},
+     "docker_ce_key_url = 'http://mirror.example/gpg': Docker's signing key"),
+    (agent(cpus=float("inf")), "agent_containers.0.cpus = inf"),
+    (agent(cpus=float("nan")), "agent_containers.0.cpus = nan"),
+    (agent(stop_timeout=86400), "agent_containers.0.stop_timeout = 86400"),
+    (agent(pids_limit=0), "agent_containers.0.pids_limit = 0"),
+]
+
+
 CORPUS = [
     ({"agent_workspace": "/"}, "agent_workspace = '/'"),
     ({"agent_workspace": "/home"}, "agent_workspace = '/home'"),
@@ -69,6 +107,7 @@ CORPUS = [
     (agent(command=["sleep", "1\n"]), "agent_containers.0.command.1 = "),
     ({"agent_java": "openjdk-17-jre; id"}, "agent_java = 'openjdk-17-jre; id'"),
     ({"docker_users": ["a\nb"]}, "docker_users.0 = 'a\\nb'"),
+    *DANGEROUS,
 ]
 
 
@@ -80,7 +119,7 @@ def test_refused_naming_host_setting_and_value(data, fragment):
 
 
 def test_the_corpus_is_large():
-    assert len(CORPUS) >= 30
+    assert len(CORPUS) >= 70
 
 
 @pytest.mark.parametrize(
@@ -95,6 +134,12 @@ def test_the_corpus_is_large():
               environment={"JAVA_OPTS": "-Xmx1g"}),
         build(base="debian:trixie-slim", packages=["git=1:2.47.3-0+deb13u1", "tini"]),
         {"agent_user": "ci", "ssh_user": "admin"},
+        {"agent_user": "ci", "agent_workspace": "/home/ci/work", "agent_home": "/home/ci"},
+        {"agent_workspace": "/var/lib/agenthost/workspace/ci"},
+        {"docker_source": "docker-ce", "docker_ce_repository_url": "http://mirror.example/d",
+         "docker_ce_key_url": "https://mirror.example/d/gpg"},
+        agent(volumes=["/srv/etc:/etc:ro", "/var/lib/agenthost/workspace:/w"], stop_timeout=3600,
+              pids_limit=512),
     ],
 )
 def test_ordinary_values_pass(data):

@@ -113,3 +113,13 @@ def test_wrong_lines_are_replaced_where_the_first_was_and_no_other_line_moves():
 def test_a_line_right_but_for_spaces_is_rewritten():
     text = "jenkins:1001:1 \njenkins:165536:65536\n"
     assert agent_lines(text, "jenkins", 1001, 65536) == "jenkins:1001:1\njenkins:165536:65536\n"
+
+
+def test_the_agents_own_id_is_never_in_its_second_range():
+    """An account from a directory (LDAP) may have an id where useradd hands out ranges."""
+    text = agent_lines("", "jenkins", 150_000, 65536)
+    for line in text.splitlines()[1:]:
+        _, start, count = line.split(":")
+        assert not int(start) <= 150_000 < int(start) + int(count), text
+    kept = agent_lines("jenkins:150000:1\njenkins:100000:65536\n", "jenkins", 150_000, 65536)
+    assert "jenkins:100000:65536" not in kept

@@ -1,22 +1,16 @@
-from pathlib import Path
+"""Settings loaded from host data: validated, pyinfra's keys left alone, every problem named."""
 
 import pytest
 
 from agenthost.hostdata import yaml_group_data
 from agenthost.settings import (
-    SETTING_NAMES,
     Settings,
     SettingsError,
-    has_credentials,
-    redact,
-    settings_table,
     split_data,
     validate,
-    with_settings_table,
 )
 
 PYINFRA_KEYS = {"ssh_port", "ssh_user", "docker_identifier"}
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def error_of(data):
@@ -87,13 +81,6 @@ def test_secrets_never_in_errors():
     assert "s3cret" not in message and "http://***@" in message
 
 
-def test_redact_and_has_credentials_agree_on_what_is_secret():
-    text = "x http://a:b@h:1 y https://TOKEN@h z http://h:3128"
-    assert redact(text) == "x http://***@h:1 y https://***@h z http://h:3128"
-    urls = ["http://a:b@h:1", "https://TOKEN@h", "http://h:3128", None]
-    assert [has_credentials(url) for url in urls] == [True, True, False, False]
-
-
 def test_yaml_group_data_layers(tmp_path):
     (tmp_path / "all.yaml").write_text("agent_user: ci\ndocker_subid_count: 70000\n")
     (tmp_path / "fast.yml").write_text("docker_subid_count: 80000\n")
@@ -105,10 +92,3 @@ def test_yaml_must_be_a_mapping(tmp_path):
     (tmp_path / "all.yaml").write_text("- a\n")
     with pytest.raises(SettingsError, match="all.yaml: expected a mapping"):
         yaml_group_data(tmp_path, [])
-
-
-def test_readme_settings_table_is_generated_from_the_model():
-    table = settings_table()
-    assert all(f"| `{name}` |" in table for name in SETTING_NAMES)
-    readme = README.read_text()
-    assert with_settings_table(readme) == readme, "run: agenthost settings --readme README.md"
