@@ -82,7 +82,7 @@ def with_contents(host, planned: list) -> list:
 
 def report_planned(state, host) -> None:
     """Send `host`'s planned operations and what differs to `agenthost drift`."""
-    from agenthost.tasks.ops import not_checked_on, packages_seen_on
+    from agenthost.operations.plan import not_checked_on, packages_seen_on
 
     planned = with_contents(host, planned_operations(state, host))
     record: dict[str, Any] = {

@@ -54,7 +54,7 @@ def record(difference: Difference) -> None:
         return
     key = (host.name, host.current_op_hash or "")
     _recorded.setdefault(key, {})[difference.what] = difference
-    # --diff prints file contents itself (tasks.ops); the other kinds are said here.
+    # --diff prints file contents itself (operations.files); the other kinds are said here.
     if host.state.config.DIFF and difference.path is None:
         host.log(difference.said(), logger.info)
 

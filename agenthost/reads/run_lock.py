@@ -12,7 +12,7 @@ PROGRESS_SECONDS which run holds it, since when and how long it will still wait,
 the holder's id.
 
 Taken, the lock also gives this run's backup stamp on the host, by the host's clock and after
-every stamp there (tasks.ops.run_stamp): never the controller's clock, which may run behind.
+every stamp there (agenthost.run.run_stamp): never the controller's clock, which may run behind.
 """
 
 from __future__ import annotations

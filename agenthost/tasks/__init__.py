@@ -12,6 +12,7 @@ from pyinfra import host, state
 from pyinfra.facts.server import OsRelease
 
 from agenthost.hostdata import all_settings, checking_drift
+from agenthost.operations.accounts import UserAccount
 from agenthost.reads.declared import stage_reads
 from agenthost.reads.run_lock import hold_run_lock, run_lock_read
 from agenthost.reads.snapshot import Read, expect
@@ -29,7 +30,6 @@ from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
-from agenthost.tasks.facts import UserAccount
 from agenthost.tasks.retire import retire
 from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
 

@@ -6,14 +6,13 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
 from agenthost import desired, engine
+from agenthost.operations.apt import PackageVersions, package_names, packages_installed
+from agenthost.operations.files import Directory, desired_file, desired_file_read, directory
+from agenthost.operations.plan import pending
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import JAVA_MINIMUM, Settings, java_major
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import Directory, PackageVersions, pending
-from agenthost.tasks.ops import desired_file, desired_file_read
-from agenthost.tasks.packages import package_names, packages_installed
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

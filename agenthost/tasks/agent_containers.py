@@ -38,14 +38,15 @@ from agenthost.agent_container import (
     spec_hash,
 )  # fmt: skip
 from agenthost.hostdata import invalid_settings
+from agenthost.operations.accounts import UserAccount
+from agenthost.operations.docker import DockerImage
+from agenthost.operations.files import Directory, ManagedFileState, directory, managed_file
+from agenthost.operations.plan import ShownCommand, not_checked, pending
 from agenthost.paths import AGENT_ENV_DIR, AGENT_SECRET_DIR, agent_env_file, agent_secret_file
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.replace import replace_script, verify
 from agenthost.settings import AgentContainer, Settings
-from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import Directory, DockerImage, ManagedFileState, UserAccount, pending
-from agenthost.tasks.ops import ShownCommand, managed_file, not_checked
 
 # One line per container (labels as JSON, so on one line too).
 _SPEC_FIELDS = (

@@ -6,12 +6,11 @@ from pyinfra.api import deploy
 
 from agenthost import engine
 from agenthost.desired import Account
+from agenthost.operations.accounts import GroupMembers, UserAccount, account_present
+from agenthost.operations.files import Directory
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import account_present
-from agenthost.tasks.docker_group import GroupMembers
-from agenthost.tasks.facts import Directory, UserAccount
 
 
 def agent_account(settings: Settings) -> Account:

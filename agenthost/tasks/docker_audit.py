@@ -12,14 +12,14 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
 from agenthost import audit, desired, engine
+from agenthost.operations.apt import PackageVersions, package_names, packages_installed
+from agenthost.operations.files import desired_file, desired_file_read
+from agenthost.operations.plan import followed
+from agenthost.operations.systemd import UnitState, unit_running
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import UnitState, unit_running
 from agenthost.tasks.docker_engine import host_system
-from agenthost.tasks.facts import PackageVersions
-from agenthost.tasks.ops import desired_file, desired_file_read, followed
-from agenthost.tasks.packages import package_names, packages_installed
 
 
 class KernelAudit(FactBase):

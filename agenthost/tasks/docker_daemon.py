@@ -10,21 +10,15 @@ from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, oper
 
 from agenthost import desired, engine, explain
 from agenthost.agent_container import AGENT_LABEL
-from agenthost.paths import APPLIED_RECORD, APPLY_DIR, APPLY_UNIT, DAEMON_JSON
+from agenthost.operations.files import desired_file_read, managed_file
+from agenthost.operations.plan import Managed, changes
+from agenthost.operations.systemd import UnitState
+from agenthost.operations.writes import atomic_upload, temp_path
+from agenthost.paths import APPLIED_RECORD, APPLY_DIR, APPLY_UNIT, BACKUP_DIR, DAEMON_JSON
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.run import run_stamp
 from agenthost.settings import Settings
-from agenthost.tasks.basics import UnitState
-from agenthost.tasks.ops import (
-    BACKUP_DIR,
-    Managed,
-    atomic_upload,
-    changes,
-    desired_file_read,
-    managed_file,
-    temp_path,
-)
 from agenthost.templating import render
 
 APPLY_SCRIPT = f"{APPLY_DIR}/docker-apply.sh"

@@ -11,28 +11,29 @@ from pyinfra.facts.server import OsRelease
 from pyinfra.operations import files
 
 from agenthost import desired, docker_ce, engine
-from agenthost.reads.declared import declares
-from agenthost.reads.snapshot import Read, read
-from agenthost.settings import Settings
-from agenthost.tasks.basics import UnitState, unit_enabled
-from agenthost.tasks.facts import File, ManagedFileState, PackageVersions
-from agenthost.tasks.ops import (
-    Managed,
-    backup_path,
-    desired_file,
-    desired_file_read,
-    managed_file,
-    managed_file_absent,
-    restore_command,
-)
-from agenthost.tasks.packages import (
+from agenthost.operations.apt import (
     POLICY,
+    PackageVersions,
     no_temporary_policy,
     package_names,
     packages_installed,
     reinstall_previous,
     versions_available,
 )
+from agenthost.operations.backups import backup_path, restore_command
+from agenthost.operations.files import (
+    File,
+    ManagedFileState,
+    desired_file,
+    desired_file_read,
+    managed_file,
+    managed_file_absent,
+)
+from agenthost.operations.plan import Managed
+from agenthost.operations.systemd import UnitState, unit_enabled
+from agenthost.reads.declared import declares
+from agenthost.reads.snapshot import Read, read
+from agenthost.settings import Settings
 
 
 def host_system() -> engine.System:

@@ -19,14 +19,15 @@ from pyinfra.api import (
 from agenthost import desired, engine
 from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
+from agenthost.operations.accounts import UserAccount
+from agenthost.operations.docker import DockerImage
+from agenthost.operations.plan import not_checked, pending
+from agenthost.operations.writes import upload
 from agenthost.paths import WORK_DIR
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
-from agenthost.tasks.facts import DockerImage, UserAccount, pending
-from agenthost.tasks.ops import not_checked
-from agenthost.tasks.writes import upload
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"

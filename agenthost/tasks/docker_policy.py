@@ -12,14 +12,13 @@ from pyinfra.api import deploy, operation
 
 from agenthost import desired, engine
 from agenthost.docker_policy import CONTEXT, UNIT
+from agenthost.operations.apt import PackageVersions, package_names, packages_installed
+from agenthost.operations.files import desired_file, desired_file_read, files_applied
+from agenthost.operations.systemd import UnitState, unit_running
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import UnitState, files_applied, unit_running
-from agenthost.tasks.facts import PackageVersions
-from agenthost.tasks.ops import desired_file, desired_file_read
-from agenthost.tasks.packages import package_names, packages_installed
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

@@ -8,13 +8,18 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 
 from agenthost import desired, engine
+from agenthost.operations.files import (
+    Directory,
+    desired_file,
+    desired_file_read,
+    directory,
+    json_keys,
+)
+from agenthost.operations.plan import Managed
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import directory
-from agenthost.tasks.facts import Directory
-from agenthost.tasks.ops import Managed, desired_file, desired_file_read, json_keys
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

@@ -4,12 +4,12 @@ for the timer, its restart, so a host that has them plans no change; then the ti
 from pyinfra.api import deploy
 
 from agenthost import desired, engine
+from agenthost.operations.files import desired_file_read, files_applied
+from agenthost.operations.systemd import UnitState, unit_running
 from agenthost.paths import PRUNE_UNIT as UNIT
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import UnitState, files_applied, unit_running
-from agenthost.tasks.ops import desired_file_read
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

@@ -4,18 +4,19 @@ from pyinfra import host
 from pyinfra.api import FactBase, OperationError, StringCommand, deploy, operation
 
 from agenthost import desired, engine, explain
+from agenthost.operations.accounts import (
+    GroupMembers,
+    PrimaryGroupUsers,
+    UserAccount,
+    group_members_exactly,
+    group_present,
+    members_title,
+)
+from agenthost.operations.files import desired_file, desired_file_read
+from agenthost.operations.plan import Managed
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
-from agenthost.tasks.basics import group_present
-from agenthost.tasks.docker_group import (
-    GroupMembers,
-    PrimaryGroupUsers,
-    group_members_exactly,
-    members_title,
-)
-from agenthost.tasks.facts import UserAccount
-from agenthost.tasks.ops import Managed, desired_file, desired_file_read
 
 SOCKET = "/run/docker.sock"
 

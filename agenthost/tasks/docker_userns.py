@@ -6,12 +6,13 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 
 from agenthost import desired, engine
+from agenthost.operations.accounts import subid_file
+from agenthost.operations.files import ManagedFileState
+from agenthost.operations.plan import Managed
 from agenthost.paths import SUBID_FILES
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read
 from agenthost.settings import Settings
-from agenthost.tasks.facts import ManagedFileState
-from agenthost.tasks.ops import Managed, subid_file
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:

@@ -9,11 +9,12 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
 from agenthost import desired, engine
+from agenthost.operations.files import managed_file_absent
+from agenthost.operations.plan import Managed
 from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
-from agenthost.tasks.ops import Managed, managed_file_absent
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
 

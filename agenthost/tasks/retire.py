@@ -13,25 +13,17 @@ from pyinfra.operations import server, systemd
 
 from agenthost import audit, desired, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
-from agenthost.paths import DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
+from agenthost.operations.accounts import UserAccount, group_members_exactly, members_title
+from agenthost.operations.backups import CREATED, backup
+from agenthost.operations.files import File, desired_file, managed_file, managed_file_absent
+from agenthost.operations.plan import changes, followed
+from agenthost.operations.systemd import UnitState
+from agenthost.paths import BACKUP_DIR, DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 from agenthost.tasks.agent_containers import agent_containers_only
 from agenthost.tasks.agent_user import agent_account
-from agenthost.tasks.basics import UnitState
 from agenthost.tasks.docker_engine import host_system
-from agenthost.tasks.docker_group import group_members_exactly, members_title
-from agenthost.tasks.facts import File, UserAccount
-from agenthost.tasks.ops import (
-    BACKUP_DIR,
-    CREATED,
-    backup,
-    changes,
-    desired_file,
-    followed,
-    managed_file,
-    managed_file_absent,
-)
 
 
 class FirstBackup(FactBase):

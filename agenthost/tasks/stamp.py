@@ -16,11 +16,11 @@ from pyinfra.api import operation
 from pyinfra.facts.files import FileContents
 
 from agenthost import __version__
+from agenthost.operations.writes import atomic_upload
 from agenthost.paths import DEPLOY_STAMP
 from agenthost.reads.snapshot import Read, read
 from agenthost.run import run_stamp
 from agenthost.settings import Settings
-from agenthost.tasks.ops import atomic_upload
 
 
 def settings_digest(settings: Settings) -> str:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from agenthost.tasks.packages import (
+from agenthost.operations.apt import (
     HOLD_DOCKER,
     POLICY,
     POLICY_LINES,

@@ -6,14 +6,10 @@ import subprocess
 import pytest
 from pyinfra.api import OperationError
 
-from agenthost.tasks.basics import (
-    UnitState,
-    account_present,
-    directory,
-    group_present,
-    unit_running,
-)
-from agenthost.tasks.writes import moded, owned
+from agenthost.operations.accounts import account_present, group_present
+from agenthost.operations.files import directory
+from agenthost.operations.systemd import UnitState, unit_running
+from agenthost.operations.writes import moded, owned
 from tests.unit.harness import run_op
 
 WORKSPACE = "/var/lib/agenthost/workspace"

@@ -6,6 +6,8 @@ import subprocess
 from types import SimpleNamespace
 
 from agenthost.desired import DockerdFile
+from agenthost.operations.plan import Managed
+from agenthost.operations.writes import temp_path
 from agenthost.tasks.docker_daemon import (
     APPLY_SCRIPT,
     APPLY_UNIT,
@@ -13,7 +15,6 @@ from agenthost.tasks.docker_daemon import (
     checksum_command,
     docker_applied,
 )
-from agenthost.tasks.ops import Managed, temp_path
 from tests.unit.harness import run_op, stamped
 
 

@@ -3,7 +3,7 @@
 import pytest
 from pyinfra.api import OperationError
 
-from agenthost.tasks.docker_group import GroupMembers, group_members_exactly
+from agenthost.operations.accounts import GroupMembers, group_members_exactly
 from tests.unit.harness import run_op
 
 ACCOUNTS = {name: {"uid": 1000} for name in ("jenkins", "alice", "bob")}

@@ -6,8 +6,8 @@ import hashlib
 import json
 
 from agenthost import desired
+from agenthost.operations.files import files_applied
 from agenthost.settings import Settings
-from agenthost.tasks.basics import files_applied
 from agenthost.tasks.docker_policy import socket_listening
 from agenthost.tasks.docker_socket import SocketAcl, socket_acl_cleared
 from tests.unit.harness import run_op

@@ -5,9 +5,9 @@ import importlib
 
 from agenthost import desired
 from agenthost.agent_container import AGENT_LABEL
+from agenthost.operations.files import files_applied
 from agenthost.prune import prune_commands
 from agenthost.settings import Settings
-from agenthost.tasks.basics import files_applied
 from agenthost.templating import render
 from tests.unit.harness import run_op
 

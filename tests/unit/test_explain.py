@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 from agenthost import drift, explain, report
 from agenthost.explain import Difference
-from agenthost.tasks import ops
-from agenthost.tasks.basics import unit_running
-from agenthost.tasks.docker_group import group_members_exactly
-from agenthost.tasks.packages import packages_installed
+from agenthost.operations import accounts, files
+from agenthost.operations.accounts import group_members_exactly
+from agenthost.operations.apt import packages_installed
+from agenthost.operations.systemd import unit_running
 from tests.unit.harness import run_op
 
 PATH = "/etc/docker/daemon.json"
@@ -23,23 +23,23 @@ def state(content: str, mode=644, user="root", group="root"):
 
 
 def test_a_file_s_mode_and_owner_read_as_an_operator_writes_them():
-    result = run_op(ops.managed_file, state("{}\n", 644), path=PATH, content="{}\n", mode="600")
+    result = run_op(files.managed_file, state("{}\n", 644), path=PATH, content="{}\n", mode="600")
     assert result.differences == [Difference(f"{PATH} mode and owner", "0600 root:root",
                                              "0644 root:root")]  # fmt: skip
     assert result.differences[0].said().endswith("0644 root:root, wants 0600 root:root")
 
 
 def test_a_file_s_content_asks_for_a_diff_and_a_missing_file_is_absent():
-    result = run_op(ops.managed_file, state("old\n"), path=PATH, content="new\n")
+    result = run_op(files.managed_file, state("old\n"), path=PATH, content="new\n")
     (content,) = result.differences
     assert (content.path, content.content, content.actual) == (PATH, "new\n",
                                                                "differs (diff below)")  # fmt: skip
-    missing = run_op(ops.managed_file, {"ManagedFileState": {PATH: None}}, path=PATH, content="x")
+    missing = run_op(files.managed_file, {"ManagedFileState": {PATH: None}}, path=PATH, content="x")
     assert missing.differences == [Difference(PATH, "present, 0644 root:root", "absent")]
 
 
 def test_a_secret_file_only_differs_and_nothing_of_either_side_is_kept():
-    result = run_op(ops.managed_file, state(f"TOKEN={SECRET}-old\n"), path=PATH,
+    result = run_op(files.managed_file, state(f"TOKEN={SECRET}-old\n"), path=PATH,
                     content=f"TOKEN={SECRET}\n", secret=True)  # fmt: skip
     assert result.differences == [Difference(f"{PATH} content", explain.SECRET_EXPECTED,
                                              "content differs")]  # fmt: skip
@@ -68,7 +68,7 @@ def test_the_docker_group_says_the_members_it_has_that_are_not_named_and_those_m
 
 def test_subid_lines_missing_and_in_the_way_and_no_content_diff():
     text = ["jenkins:0:65536"]
-    result = run_op(ops.subid_file, {
+    result = run_op(accounts.subid_file, {
         "UserAccount": {"jenkins": {"uid": 1500, "gid": 1500}},
         "FileContents": {"/etc/subuid": text},
         "ManagedFileState": {"/etc/subuid": {"mode": 644, "user": "root", "group": "root",
@@ -94,7 +94,7 @@ def test_units_and_packages_say_their_state():
 
 
 def test_a_clean_operation_says_nothing():
-    assert run_op(ops.managed_file, state("x\n"), path=PATH, content="x\n").differences == []
+    assert run_op(files.managed_file, state("x\n"), path=PATH, content="x\n").differences == []
 
 
 def test_file_contents_come_back_by_path_from_one_shell_command(tmp_path):
@@ -189,8 +189,9 @@ def test_pyinfra_diff_says_the_same_differences():
 
 
 def test_directories_groups_and_extra_agent_containers_say_what_differs():
+    from agenthost.operations.accounts import group_present
+    from agenthost.operations.files import directory
     from agenthost.tasks.agent_containers import agent_containers_only
-    from agenthost.tasks.basics import directory, group_present
 
     found = {"Directory": {"/ws": {"mode": 755, "user": "root", "group": "root"}}}
     result = run_op(directory, found, path="/ws", user="jenkins", group="jenkins", mode="750")

@@ -4,7 +4,9 @@ import hashlib
 import os
 import subprocess
 
-from agenthost.tasks.facts import ManagedFileState, PackageVersions, UserAccount
+from agenthost.operations.accounts import UserAccount
+from agenthost.operations.apt import PackageVersions
+from agenthost.operations.files import ManagedFileState
 
 
 def run(command: str) -> list[str]:

@@ -16,10 +16,10 @@ from agenthost.agent_container import (
     run_args,
 )
 from agenthost.known_hosts import address, known_hosts_lines
+from agenthost.operations.accounts import subid_file
 from agenthost.settings import AgentContainer, Settings, java_major, java_package_major
 from agenthost.tasks.agent_access import JavaMajor, java_at_least
 from agenthost.tasks.agent_containers import AgentContainers, agent_container
-from agenthost.tasks.ops import subid_file
 from agenthost_lab import pipeline
 from tests.unit.harness import run_op
 

@@ -7,7 +7,8 @@ import pytest
 from pyinfra.api import OperationError
 
 from agenthost import run
-from agenthost.tasks import ops
+from agenthost.operations import accounts, backups, files, writes
+from agenthost.paths import BACKUP_DIR
 from tests.unit.harness import STAMP, on_host, run_op, stamped
 
 PATH = "/etc/docker/daemon.json"
@@ -28,22 +29,22 @@ def facts(file=None, content=None):
 
 
 def test_a_file_as_desired_is_a_noop():
-    result = run_op(ops.managed_file, facts(stat(), "{}\n"), path=PATH, content="{}\n")
+    result = run_op(files.managed_file, facts(stat(), "{}\n"), path=PATH, content="{}\n")
     assert result.commands == [] and result.noops == [f"{PATH} is up to date"]
 
 
-TEMP = ops.temp_path(PATH)
+TEMP = writes.temp_path(PATH)
 
 
 def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked_absent_before():
-    result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
+    result = run_op(files.managed_file, facts(), path=PATH, content="{}\n")
     assert result.commands == [
-        f"install -d -m 0700 {ops.BACKUP_DIR}",
-        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
+        f"install -d -m 0700 {BACKUP_DIR}",
+        backups.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"touch {STAMPED}.absent",
-        ops.prune_backups(PATH),
-        f"grep -qxF {PATH} {ops.CREATED} 2>/dev/null || ls -d {ops.BACKUP_DIR}/*{PATH} >/dev/null"
-        f" 2>&1 || echo {PATH} >> {ops.CREATED}",
+        backups.prune_backups(PATH),
+        f"grep -qxF {PATH} {backups.CREATED} 2>/dev/null || ls -d {BACKUP_DIR}/*{PATH} >/dev/null"
+        f" 2>&1 || echo {PATH} >> {backups.CREATED}",
         "mkdir -p /etc/docker",
         f"install -m 0600 /dev/null {TEMP}",
         f"upload {TEMP}",
@@ -56,23 +57,23 @@ def test_a_new_file_arrives_root_only_beside_its_path_then_is_renamed_and_marked
 
 
 def test_a_different_file_is_backed_up_first():
-    result = run_op(ops.managed_file, facts(stat(), "hand written\n"), path=PATH, content="{}\n")
+    result = run_op(files.managed_file, facts(stat(), "hand written\n"), path=PATH, content="{}\n")
     assert result.commands[:3] == [
-        f"install -d -m 0700 {ops.BACKUP_DIR}",
-        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
+        f"install -d -m 0700 {BACKUP_DIR}",
+        backups.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"cp -p {PATH} {STAMPED}",
     ]
     assert result.commands[-1] == f"mv -f {TEMP} {PATH}"
 
 
 def test_only_a_wrong_mode_is_fixed_without_a_backup():
-    result = run_op(ops.managed_file, facts(stat(mode=666), "{}\n"), path=PATH, content="{}\n")
+    result = run_op(files.managed_file, facts(stat(mode=666), "{}\n"), path=PATH, content="{}\n")
     assert not any(c.startswith("cp ") for c in result.commands)
     assert result.commands[-1].endswith(f"&& chmod 644 {PATH}")
 
 
 def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
-    result = run_op(ops.managed_file, facts(stat(mode=600), "old\n"), path=PATH,
+    result = run_op(files.managed_file, facts(stat(mode=600), "old\n"), path=PATH,
                     content="new\n", mode="600", secret=True)  # fmt: skip
     assert result.commands.index(f"install -m 0600 /dev/null {TEMP}") < result.commands.index(
         f"upload {TEMP}"
@@ -80,12 +81,12 @@ def test_a_secret_is_root_only_before_its_content_arrives_even_when_it_exists():
 
 
 def test_an_absent_file_is_a_noop_and_a_present_one_is_backed_up_then_removed():
-    assert run_op(ops.managed_file_absent, {"File": {PATH: None}}, path=PATH).noops == [
+    assert run_op(files.managed_file_absent, {"File": {PATH: None}}, path=PATH).noops == [
         f"{PATH} does not exist"
     ]
-    result = run_op(ops.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
+    result = run_op(files.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
     assert result.commands[-3:] == [
-        f"cp -p {PATH} {STAMPED}", ops.prune_backups(PATH), f"rm -f {PATH}"
+        f"cp -p {PATH} {STAMPED}", backups.prune_backups(PATH), f"rm -f {PATH}"
     ]  # fmt: skip
 
 
@@ -95,12 +96,12 @@ JENKINS = {"jenkins": {"uid": 1500, "gid": 1600, "home": "/home/jenkins", "group
 def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
     text = ["alice:100000:65536"]
     result = run_op(
-        ops.subid_file,
+        accounts.subid_file,
         {"UserAccount": JENKINS, "FileContents": {"/etc/subuid": text},
          "ManagedFileState": {"/etc/subuid": {**stat(), "sha256": sha("x")}}},
         path="/etc/subuid", user="jenkins", count=65536,
     )  # fmt: skip
-    temp = ops.temp_path("/etc/subuid")
+    temp = writes.temp_path("/etc/subuid")
     assert result.uploads == {temp: "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"}
     # Renamed under shadow's lock, and only if nobody changed the file since it was read.
     replace = result.commands[-1]
@@ -115,7 +116,7 @@ def test_subid_lines_in_place_with_a_user_added_after_them_are_a_noop(path):
     own = 1500 if path.endswith("uid") else 1600  # JENKINS's uid, gid
     text = f"alice:100000:65536\njenkins:{own}:1\njenkins:165536:65536\ncarol:231072:65536\n"
     result = run_op(
-        ops.subid_file,
+        accounts.subid_file,
         {"UserAccount": JENKINS, "FileContents": {path: text.splitlines()},
          "ManagedFileState": {path: {**stat(), "sha256": sha(text)}}},
         path=path, user="jenkins", count=65536,
@@ -125,22 +126,22 @@ def test_subid_lines_in_place_with_a_user_added_after_them_are_a_noop(path):
 
 def test_subid_lines_wait_for_the_user_while_planning_and_fail_if_it_never_came():
     facts_ = {"UserAccount": {"jenkins": None}}
-    planned = run_op(ops.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
+    planned = run_op(accounts.subid_file, facts_, path="/etc/subgid", user="jenkins", count=65536)
     assert planned.commands == ["true # /etc/subgid is written once jenkins exists"]
     with pytest.raises(OperationError, match="jenkins does not exist"):
-        run_op(ops.subid_file, facts_, executing=True, path="/etc/subgid", user="jenkins",
+        run_op(accounts.subid_file, facts_, executing=True, path="/etc/subgid", user="jenkins",
                count=65536)  # fmt: skip
 
 
 def test_diff_shows_what_changes_but_never_a_secret(caplog):
     caplog.set_level("INFO")
     given = {**facts(stat(), "a\nb\n"), "FileContents": {PATH: ["a", "b"]}}
-    result = run_op(ops.managed_file, given, diff=True, path=PATH, content="a\nc\n")
+    result = run_op(files.managed_file, given, diff=True, path=PATH, content="a\nc\n")
     assert result.host.logs == [f"Will modify {PATH}"]
     shown = caplog.text
     assert "b" in shown and "c" in shown
     caplog.clear()
-    result = run_op(ops.managed_file, given, diff=True, path=PATH, content="t0ken\n",
+    result = run_op(files.managed_file, given, diff=True, path=PATH, content="t0ken\n",
                     secret=True)  # fmt: skip
     assert "t0ken" not in caplog.text and "secret: content not shown" in caplog.text
 
@@ -148,7 +149,7 @@ def test_diff_shows_what_changes_but_never_a_secret(caplog):
 def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_the_file():
     from agenthost.tasks.docker_daemon import validated_daemon_json
 
-    candidate = ops.temp_path(f"{PATH}.candidate")
+    candidate = writes.temp_path(f"{PATH}.candidate")
     result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n")
     _, upload, validate, remove = result.commands[:4]
     assert upload == f"upload {candidate}"
@@ -157,8 +158,8 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
     )
     assert remove == f"rm -f {candidate}"
     assert result.commands[4:7] == [
-        f"install -d -m 0700 {ops.BACKUP_DIR}",
-        ops.backup_dirs(STAMPED.rsplit("/", 1)[0]),
+        f"install -d -m 0700 {BACKUP_DIR}",
+        backups.backup_dirs(STAMPED.rsplit("/", 1)[0]),
         f"cp -p {PATH} {STAMPED}",
     ]
     assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
@@ -178,7 +179,7 @@ def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
 
 
 def test_apt_waits_for_dpkgs_lock_a_bounded_time():
-    from agenthost.tasks.packages import apt
+    from agenthost.operations.apt import apt
 
     assert "DPkg::Lock::Timeout=300" in apt(300)
 
@@ -190,13 +191,13 @@ def test_the_agents_docker_config_keeps_its_logins_and_gets_only_our_keys():
     given = {"FileContents": {path: login.splitlines()},
              "ManagedFileState": {path: {**mine, "sha256": sha(login)}}}  # fmt: skip
     proxies = {"default": {"httpProxy": "http://proxy.example:3128"}}
-    result = run_op(ops.json_keys, given, path=path, keys={"proxies": proxies}, user="jenkins")
+    result = run_op(files.json_keys, given, path=path, keys={"proxies": proxies}, user="jenkins")
     (written,) = result.uploads.values()
     assert json.loads(written) == {"auths": {"registry.example": {"auth": "dXNlcjpwdw=="}},
                                    "proxies": proxies}  # fmt: skip
     same = {"FileContents": {path: written.splitlines()},
             "ManagedFileState": {path: {**mine, "sha256": sha(written)}}}  # fmt: skip
-    assert run_op(ops.json_keys, same, path=path, keys={"proxies": proxies}, user="jenkins").noops
+    assert run_op(files.json_keys, same, path=path, keys={"proxies": proxies}, user="jenkins").noops
 
 
 def test_backups_are_pruned_to_the_first_and_the_newest_few_per_file(tmp_path):
@@ -207,7 +208,7 @@ def test_backups_are_pruned_to_the_first_and_the_newest_few_per_file(tmp_path):
         (stamp / "etc/docker").mkdir(parents=True)
         (stamp / "etc/docker/daemon.json").write_text("{}")
         (stamp / "etc/subuid").write_text("x")
-    subprocess.run(["sh", "-c", ops.prune_backups(PATH, str(tmp_path))], check=True)
+    subprocess.run(["sh", "-c", backups.prune_backups(PATH, str(tmp_path))], check=True)
     kept = sorted(p.parents[2].name for p in tmp_path.glob("*/etc/docker/daemon.json"))
     # The first is the host's own version: retiring the host restores it.
     assert kept == [f"202611{day:02d}T000000Z" for day in (1, *range(5, 15))]
@@ -220,7 +221,7 @@ def test_backup_folders_are_root_only_and_earlier_0755_ones_become_so(tmp_path):
     old = tmp_path / "20261101T000000Z/etc"
     old.mkdir(parents=True, mode=0o755)
     new = tmp_path / "20261206T000000Z/etc/docker"
-    subprocess.run(["sh", "-c", ops.backup_dirs(str(new), str(tmp_path))], check=True)
+    subprocess.run(["sh", "-c", backups.backup_dirs(str(new), str(tmp_path))], check=True)
     folders = [p for p in tmp_path.rglob("*") if p.is_dir()]
     assert len(folders) == 5 and {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
 
@@ -229,11 +230,11 @@ def test_a_replaced_secret_is_not_copied_and_its_earlier_copies_go_but_the_hosts
     import subprocess
 
     secret = "/etc/docker/proxy.env"
-    result = run_op(ops.managed_file, {"ManagedFileState": {secret: {**stat(600), "sha256": "x"}},
+    result = run_op(files.managed_file, {"ManagedFileState": {secret: {**stat(600), "sha256": "x"}},
                                        "FileContents": {}},
                     path=secret, content="new\n", mode="600", secret=True)  # fmt: skip
     with on_host():
-        assert ops.secret_backup(secret) in result.commands
+        assert backups.secret_backup(secret) in result.commands
     assert not any(c.startswith("cp -p") for c in result.commands)
     assert any("holds credentials" in line for line in result.host.logs)
     for day, text in (("01", "host's own"), ("02", "old password"), ("03", "older password")):
@@ -241,7 +242,7 @@ def test_a_replaced_secret_is_not_copied_and_its_earlier_copies_go_but_the_hosts
         copy.parent.mkdir(parents=True)
         copy.write_text(text)
     with on_host():
-        subprocess.run(["sh", "-c", ops.secret_backup(secret, str(tmp_path))], check=True)
+        subprocess.run(["sh", "-c", backups.secret_backup(secret, str(tmp_path))], check=True)
     assert [p.read_text() for p in tmp_path.glob(f"*{secret}")] == ["host's own"]
 
 
@@ -251,16 +252,16 @@ def test_a_secret_of_the_hosts_own_is_backed_up_once(tmp_path):
     (tmp_path / "etc").mkdir()
     own = tmp_path / "etc/proxy.env"
     own.write_text("host's own")
-    backups = tmp_path / "backups"
-    (backups / f"{STAMP}{own.parent}").mkdir(parents=True)
+    kept = tmp_path / "backups"
+    (kept / f"{STAMP}{own.parent}").mkdir(parents=True)
     with on_host():
-        subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
-    assert (backups / f"{STAMP}{own}").read_text() == "host's own"
-    (backups / "created").write_text(f"{own}\n")  # one agenthost created: never copied
-    (backups / f"{STAMP}{own}").unlink()
+        subprocess.run(["sh", "-c", backups.secret_backup(str(own), str(kept))], check=True)
+    assert (kept / f"{STAMP}{own}").read_text() == "host's own"
+    (kept / "created").write_text(f"{own}\n")  # one agenthost created: never copied
+    (kept / f"{STAMP}{own}").unlink()
     with on_host():
-        subprocess.run(["sh", "-c", ops.secret_backup(str(own), str(backups))], check=True)
-    assert not (backups / f"{STAMP}{own}").exists()
+        subprocess.run(["sh", "-c", backups.secret_backup(str(own), str(kept))], check=True)
+    assert not (kept / f"{STAMP}{own}").exists()
 
 
 def test_a_file_deleted_by_hand_after_its_backup_is_not_listed_as_created(tmp_path):
@@ -268,8 +269,8 @@ def test_a_file_deleted_by_hand_after_its_backup_is_not_listed_as_created(tmp_pa
     wrote there since."""
     import subprocess
 
-    result = run_op(ops.managed_file, facts(), path=PATH, content="{}\n")
-    listing = result.commands[4].replace(ops.BACKUP_DIR, str(tmp_path))
+    result = run_op(files.managed_file, facts(), path=PATH, content="{}\n")
+    listing = result.commands[4].replace(BACKUP_DIR, str(tmp_path))
     (tmp_path / f"20261101T000000Z{PATH}").parent.mkdir(parents=True)
     (tmp_path / f"20261101T000000Z{PATH}").write_text("host's own\n")
     subprocess.run(["sh", "-c", listing], check=True)

@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 from agenthost import engine
-from agenthost.tasks.packages import (
+from agenthost.operations.apt import (
     HOLD_DOCKER,
     _available,
     apt,

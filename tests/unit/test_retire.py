@@ -4,7 +4,8 @@ import importlib
 from types import SimpleNamespace
 
 from agenthost import subids
-from agenthost.tasks.ops import BACKUP_DIR, followed
+from agenthost.operations.plan import followed
+from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.retire import (
     FirstBackup,
     docker_restarted,

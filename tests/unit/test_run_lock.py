@@ -140,8 +140,8 @@ def test_a_docker_apply_left_running_by_a_dropped_run_is_waited_for(tmp_path):
 def test_backups_take_the_stamp_the_host_gave_with_the_lock_not_the_controllers_clock():
     """A controller whose clock runs an hour behind the host still stamps this run's backups
     after the host's earlier ones: the stamp is the host's."""
+    from agenthost.operations.backups import backup_path
     from agenthost.run import RUN_ID
-    from agenthost.tasks.ops import backup_path
 
     facts = {"RunLock": {RUN_ID: "held 20261207T020000Z"}}
     with on_host(facts):

@@ -12,11 +12,12 @@ from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host
 from pyinfra.facts.files import FileContents
 
+from agenthost.operations.accounts import GroupMembers, UserAccount
+from agenthost.operations.apt import PackageVersions
+from agenthost.operations.files import Directory, File, ManagedFileState
+from agenthost.operations.systemd import UnitState, UnitStates
 from agenthost.reads.snapshot import Read, Reads, Snapshot, expect, read
-from agenthost.tasks.basics import UnitState, UnitStates
-from agenthost.tasks.docker_group import GroupMembers
 from agenthost.tasks.drop_ins import DropIns
-from agenthost.tasks.facts import Directory, File, ManagedFileState, PackageVersions, UserAccount
 
 
 def shell(command) -> list[str]:

@@ -12,29 +12,92 @@ import shlex
 from collections.abc import Iterable
 
 from pyinfra import host
-from pyinfra.api import StringCommand, operation
+from pyinfra.api import FactBase, StringCommand, operation
 from pyinfra.facts.files import FileContents
 
 from agenthost import explain
 from agenthost.engine import satisfied
+from agenthost.operations.plan import ShownCommand, observe_packages
 from agenthost.reads.snapshot import read
-from agenthost.tasks.facts import PackageVersions
-from agenthost.tasks.ops import ShownCommand, observe_packages
 from agenthost.templating import render
+
+
+def _dpkg_query(names: tuple[str, ...]) -> str:
+    return (
+        f"dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}} ${{Version}}\\n' {shlex.join(names)}"
+        " 2>/dev/null || true"
+    )
+
+
+class PackageStatuses(FactBase):
+    """What `PackageVersions` prints for each of the name lists `values`, by one `dpkg-query`
+    of them all (reads.snapshot batches reads with it), which reads dpkg's database once:
+
+        {("acl",): ["ii  acl 2.3.1-3"], ("docker.io", "runc"): [...]}
+    """
+
+    default = dict
+
+    def command(self, values: tuple[tuple[str, ...], ...]) -> str:
+        self.lists = values
+        return _dpkg_query(tuple(sorted({name for names in values for name in names})))
+
+    def process(self, output: list[str]) -> dict[tuple[str, ...], list[str]]:
+        by_package: dict[str, list[str]] = {}
+        for line in output:
+            if len(fields := line.split()) > 1:
+                by_package.setdefault(fields[1], []).append(line)
+        return {names: [line for name in names for line in by_package.get(name, [])]
+                for names in self.lists}  # fmt: skip
+
+
+class PackageVersions(FactBase):
+    """The installed versions of the packages `names` (a tuple), as `DebPackages` has them,
+    without the packages that are not installed:
+
+        {"docker.io": ["26.1.5+dfsg1-9+b11"]}
+
+    `dpkg-query` of these packages only, instead of `dpkg -l` of every package.
+    """
+
+    default = dict
+    batch = PackageStatuses
+
+    def requires_command(self, names: tuple[str, ...]) -> str:
+        return "dpkg-query"
+
+    def command(self, names: tuple[str, ...]) -> str:
+        return _dpkg_query(names)
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        installed: dict[str, list[str]] = {}
+        for status, name, *version in (line.split() for line in output):
+            if status in ("ii", "hi") and version:  # installed (held or not), as `dpkg -l` has it
+                installed.setdefault(name, []).append(version[0])
+        return installed
+
 
 # While dpkg swaps the engine, its maintainer scripts must not restart it: the deploy restarts it
 # once, health-checked, after every file dockerd reads is written. Other services restart as usual.
 # Removed when the shell ends, also by a signal (a dropped connection: SIGHUP, or SIGPIPE at the
 # next write); a leftover (the shell killed outright) goes at the next run (no_temporary_policy).
 POLICY = "/usr/sbin/policy-rc.d"
+
+
 POLICY_LINES = ["#!/bin/sh", "# agenthost: temporary, while it installs Docker",
                 'case "$1" in docker*) exit 101;; esac']  # fmt: skip
+
+
 HOLD_DOCKER = (
     f"[ -e {POLICY} ] || {{ printf '%s\\n' {shlex.join(POLICY_LINES)} > {POLICY}"
     f" && chmod 755 {POLICY} && trap 'rm -f {POLICY}' EXIT"
     f" && trap 'rm -f {POLICY}; exit 129' HUP INT TERM PIPE; }}"
 )
+
+
 DPKG_UPDATES = "/var/lib/dpkg/updates"  # not empty: dpkg was interrupted
+
+
 LOCKS = ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock", "/var/lib/apt/lists/lock",
          "/var/cache/apt/archives/lock")  # fmt: skip
 
