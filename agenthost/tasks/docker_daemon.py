@@ -3,17 +3,16 @@ that applies everything dockerd reads (stopping the agent containers first), rol
 dockerd does not come back healthy."""
 
 import shlex
-from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, StringCommand, deploy, operation
+from pyinfra.api import FactBase, StringCommand, deploy, operation
 
 from agenthost import desired, engine, explain
 from agenthost.agent_container import AGENT_LABEL
 from agenthost.operations.files import desired_file_read, managed_file
 from agenthost.operations.plan import Managed, changes
 from agenthost.operations.systemd import UnitState
-from agenthost.operations.writes import atomic_upload, temp_path
+from agenthost.operations.writes import atomic_upload, temp_path, upload
 from agenthost.paths import APPLIED_RECORD, APPLY_DIR, APPLY_UNIT, BACKUP_DIR, DAEMON_JSON
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
@@ -34,7 +33,7 @@ def validated_daemon_json(content: str, mode: str = "644", secret: bool = False)
         return
     candidate = temp_path(f"{DAEMON_JSON}.candidate")
     yield StringCommand("install", "-m", "0600", "/dev/null", candidate)
-    yield FileUploadCommand(StringIO(content), candidate)
+    yield upload(content, candidate)
     # Debian 12's dockerd 20.10 has no --validate; the settings schema stands in for it there.
     yield (
         f"if dockerd --help 2>&1 | grep -q -- --validate; then"

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 import pytest
-from pyinfra.api import OperationError
+from pyinfra.api import FileUploadCommand, OperationError
 
 from agenthost import run
 from agenthost.operations import accounts, backups, files, writes
@@ -163,6 +163,15 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
         f"cp -p {PATH} {STAMPED}",
     ]
     assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
+
+
+def test_the_daemon_json_candidate_is_staged_in_the_operations_temp_dir_under_sudo():
+    from agenthost.tasks.docker_daemon import validated_daemon_json
+
+    result = run_op(validated_daemon_json, facts(stat(), '{"icc": true}\n'), content="{}\n",
+                    global_arguments={"_sudo": True, "_temp_dir": "/root/private"})  # fmt: skip
+    uploads = [c for c in result.yielded if isinstance(c, FileUploadCommand)]
+    assert uploads and all(c.remote_temp_filename.startswith("/root/private/") for c in uploads)
 
 
 def test_agent_containers_no_longer_listed_are_removed_with_their_secrets():
