@@ -45,7 +45,8 @@ def test_up_publishes_ssh_on_loopback_only_and_down_removes_everything(hosts, li
     (host,) = state.load_hosts(SET)
     container = client.containers.get(host.name)
     bindings = container.attrs["HostConfig"]["PortBindings"]["22/tcp"]
-    assert bindings == [{"HostIp": "127.0.0.1", "HostPort": ""}]
+    # Loopback only, on the port chosen at `up` (kept across restarts, not Docker's pick).
+    assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(host.port)}]
     assert f"127.0.0.1:{host.port}" in lifecycle
     ssh = subprocess.run(
         ["ssh", "-F", str(state.state_dir(SET) / "ssh_config"), host.name,
