@@ -1,5 +1,6 @@
-"""`agenthost rehearsal up` and `down` as an operator runs them: hosts on loopback only, and
-`down` leaves nothing of the set behind while another set's hosts stay."""
+"""`agenthost rehearsal up`, `reboot` and `down` as an operator runs them: hosts on loopback
+only, on the same port after a reboot, and `down` leaves nothing of the set behind while another
+set's hosts stay."""
 
 import json
 import subprocess
@@ -55,6 +56,13 @@ def test_up_publishes_ssh_on_loopback_only_and_down_removes_everything(hosts, li
     )  # fmt: skip
     assert ssh.stdout.split() == ["active", "trixie"], ssh.stderr
     assert all(ours(client, SET).values())
+
+    agenthost("reboot", "--set", SET)  # the container restarts: the same port, SSH back
+    assert state.load_hosts(SET) == [host]
+    published = client.containers.get(host.name).attrs["NetworkSettings"]["Ports"]["22/tcp"]
+    assert published == [{"HostIp": "127.0.0.1", "HostPort": str(host.port)}]
+    again = subprocess.run(ssh.args, capture_output=True, text=True, timeout=60)
+    assert again.stdout.split() == ["active", "trixie"], again.stderr
 
     agenthost("down", "--set", SET)
 
