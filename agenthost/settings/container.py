@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agenthost import agent_container, safety
+from agenthost import docker_args, safety
 from agenthost.docker_policy import DockerPolicy
 
 
@@ -60,8 +60,8 @@ class AgentContainer(BaseModel):
     @classmethod
     def _ports(cls, value):
         for port in value:
-            agent_container.publish(port)
-            match = agent_container.PORT.match(port)
+            docker_args.publish(port)
+            match = docker_args.PORT.match(port)
             safety.port_numbers(port, match["host"], match["container"])
         return value
 
@@ -76,7 +76,7 @@ class AgentContainer(BaseModel):
     @field_validator("healthcheck")
     @classmethod
     def _healthcheck(cls, value):
-        agent_container.health_args(value)
+        docker_args.health_args(value)
         return value
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Agent containers' docker run arguments, spec hash, labels and the parts drift compares."""
+"""Agent containers' docker run arguments (ports and health checks: agenthost.docker_args), spec
+hash, labels and the parts drift compares."""
 
 import pytest
 from pydantic import ValidationError
@@ -7,12 +8,11 @@ from agenthost.agent_container import (
     AGENT_LABEL,
     SPEC_LABEL,
     HostIds,
-    health_args,
     labelled,
-    publish,
     run_args,
     spec_hash,
 )  # fmt: skip
+from agenthost.docker_args import health_args, publish
 from agenthost.settings import AgentContainer, Settings
 
 IDS = HostIds(uid=1001, gid=1001)
