@@ -16,7 +16,7 @@ AGENT_IMAGE_PACKAGES = (
 
 
 class AgentImageBuild(BaseModel):
-    """An agent image built on the host from templates/Dockerfile.agent.j2."""
+    """An agent image built on the host from agenthost/templates/Dockerfile.agent.j2."""
 
     model_config = ConfigDict(extra="forbid")
 
