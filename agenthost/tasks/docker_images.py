@@ -16,7 +16,7 @@ from pyinfra.api import (
     operation,
 )
 
-from agenthost import desired, engine
+from agenthost import desired, engine, proxy
 from agenthost.hostdata import checking_drift, registry_auth
 from agenthost.images import DOCKERFILE_LABEL, dockerfile_sha256
 from agenthost.operations.accounts import UserAccount
@@ -31,6 +31,7 @@ from agenthost.settings import AgentImageBuild, Settings
 from agenthost.templating import render
 
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"
+BUILD_CONFIG = f"{WORK_DIR}/build-proxies"
 
 
 class TarballError(ValueError):
@@ -69,8 +70,13 @@ def image_loaded(tarball: str, references: list[str]):
 
 
 @operation()
-def image_built(build: AgentImageBuild, user: str):
-    """`build.tag` is built from the current Dockerfile (its hash is a label on the image)."""
+def image_built(build: AgentImageBuild, user: str, proxies: str | None = None):
+    """`build.tag` is built from the current Dockerfile (its hash is a label on the image).
+
+    + proxies: a Docker client config.json with the proxies, from which `docker build` gives
+      the build's RUN steps HTTP_PROXY and the others (kept out of the image's history);
+      uploaded root-only for this build and removed with it, never printed
+    """
     account = read(UserAccount, user=user)
     if not account:
         yield pending(f"{build.tag} cannot be built: no user {user}",
@@ -92,11 +98,19 @@ def image_built(build: AgentImageBuild, user: str):
     context = f"{WORK_DIR}/build/{digest}"
     yield StringCommand("install", "-d", "-m", "0700", context)
     yield upload(dockerfile, f"{context}/Dockerfile")
-    yield StringCommand(
+    build_command = StringCommand(
         "docker", "image", "build", "--label", f"{DOCKERFILE_LABEL}={digest}",
         "--tag", QuoteString(build.tag), context,
     )  # fmt: skip
-    yield StringCommand("rm", "-rf", context)
+    if not proxies:
+        yield build_command
+        yield StringCommand("rm", "-rf", context)
+        return
+    # Outside the build context, which goes to dockerd whole.
+    yield StringCommand("install", "-d", "-m", "0700", BUILD_CONFIG)
+    yield upload(proxies, f"{BUILD_CONFIG}/config.json")
+    yield StringCommand(f"DOCKER_CONFIG={BUILD_CONFIG}", build_command, ";", "rc=$?;", "rm",
+                        "-rf", context, BUILD_CONFIG, ";", "exit", "$rc")  # fmt: skip
 
 
 @operation()
@@ -157,4 +171,5 @@ def docker_images(settings: Settings) -> None:
             name=f"Agent image {settings.agent_image_build.tag} is built from the Dockerfile",
             build=settings.agent_image_build,
             user=settings.agent_user,
+            proxies=proxy.client_config_json(settings) if proxy.variables(settings) else None,
         )

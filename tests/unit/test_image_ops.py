@@ -56,6 +56,18 @@ def test_an_image_from_another_dockerfile_is_rebuilt_in_a_private_context_remove
     assert "FROM debian:trixie-slim" in dockerfile
 
 
+def test_behind_a_proxy_the_build_gets_it_from_a_root_only_config_removed_after():
+    config = '{"proxies": {"default": {"httpProxy": "http://ci:pw@proxy:3128"}}}'
+    result = run_op(image_built, built("old"), build=BUILD, user="jenkins", proxies=config)
+    *_, made, uploaded, build = result.commands
+    assert made == "install -d -m 0700 /var/lib/agenthost/build-proxies"
+    assert uploaded == "upload /var/lib/agenthost/build-proxies/config.json"
+    assert build.startswith("DOCKER_CONFIG=/var/lib/agenthost/build-proxies docker image build")
+    assert build.endswith("/var/lib/agenthost/build-proxies ; exit $rc") and "rm -rf" in build
+    assert result.uploads["/var/lib/agenthost/build-proxies/config.json"] == config
+    assert not any("pw@" in command for command in result.commands)  # never in a command line
+
+
 def test_the_build_waits_for_the_agent_while_planning_and_fails_without_it():
     planned = run_op(image_built, {"UserAccount": {"jenkins": None}}, build=BUILD, user="jenkins")
     assert planned.commands == [f"true # {BUILD.tag} is built once jenkins exists"]
