@@ -10,7 +10,6 @@ import shlex
 
 NEXT_SUFFIX = "-agenthost-next"
 SETTLE_SECONDS = 5  # a crash-looping container is "running" for a moment; it must stay so
-HEALTH_WAIT_SECONDS = 180
 PROGRESS_SECONDS = 10  # a line this often while a health check is starting (the first takes 30 s)
 
 
@@ -24,9 +23,10 @@ def renamed(args: list[str], name: str) -> list[str]:
     return [*args[:at], name, *args[at + 1 :]]
 
 
-def verify(container: str, shown: str | None = None) -> str:
+def verify(container: str, wait: int, shown: str | None = None) -> str:
     """Shell that succeeds once `container` runs, has not restarted for a few seconds, and is
-    healthy if it has a health check (bounded wait), else prints Docker's reason and fails.
+    healthy if it has a health check (within `wait` seconds), else prints Docker's reason and
+    fails.
     While the health check is still starting it says so every PROGRESS_SECONDS on stdout, naming
     the container `shown` (the operator's name for it)."""
     c, shown = shlex.quote(container), shown or container
@@ -43,16 +43,17 @@ def verify(container: str, shown: str | None = None) -> str:
         f" --format '{{{{.State.Error}}}} exit code {{{{.State.ExitCode}}}}' {c})\" >&2; ok=no;"
         f' elif [ "$3" != starting ]; then ok=yes;'
         f' [ $i -gt 0 ] && echo "{shown} is $3 after $((i+{SETTLE_SECONDS})) s";'
-        f" elif [ $i -ge {HEALTH_WAIT_SECONDS} ]; then"
-        f' echo "{container} is not healthy after {HEALTH_WAIT_SECONDS} s" >&2; ok=no;'
+        f" elif [ $i -ge {wait} ]; then"
+        f' echo "{container} is not healthy after {wait} s" >&2; ok=no;'
         f" else [ $((i % {PROGRESS_SECONDS})) = 0 ] && echo \"{shown}: running, waiting for"
         f" its health check to pass ($((i+{SETTLE_SECONDS})) s so far,"
-        f' {HEALTH_WAIT_SECONDS + SETTLE_SECONDS} s at most)";'
+        f' {wait + SETTLE_SECONDS} s at most)";'
         f" i=$((i+1)); sleep 1; fi; done; [ $ok = yes ]"
     )
 
 
-def replace_script(name: str, run_args: list[str], stop_old_first: bool) -> str:
+def replace_script(name: str, run_args: list[str], stop_old_first: bool,
+                   wait: int) -> str:
     """Shell that replaces container `name` (which may not exist) with one run from
     `run_args`. `stop_old_first` when both cannot run at once (published host ports): the old
     one is then only stopped until the new one is seen running, and started again if not."""
@@ -66,7 +67,7 @@ def replace_script(name: str, run_args: list[str], stop_old_first: bool) -> str:
         + (f" if {has_old}; then docker container stop {old} >/dev/null || exit 1; fi;"
            if stop_old_first else "")  # fmt: skip
         + f" if docker container start {new} >/dev/null"
-        f" && {{ {verify(next_name(name), name)}; }}; then"
+        f" && {{ {verify(next_name(name), wait, name)}; }}; then"
         f" if {has_old}; then docker container stop {old} >/dev/null"
         f" && docker container rm {old} >/dev/null || exit 1; fi;"
         f" docker container rename {new} {old};"

@@ -51,6 +51,10 @@ class AgentContainer(BaseModel):
     stop_timeout: int = Field(
         300, ge=0, le=3600, description="Seconds `docker stop` waits before SIGKILL (at most 1 h)."
     )
+    health_timeout: int = Field(
+        180, ge=10, le=3600,
+        description="Seconds a started container may take to be healthy, else the old one stays.",
+    )
     docker_policy: DockerPolicy = Field(
         default_factory=DockerPolicy,
         description="What this agent and its builds may also ask Docker, over the host's.",

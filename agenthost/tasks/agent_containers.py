@@ -167,7 +167,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
         # host fails with Docker's reason.
         yield ShownCommand(
             "docker", "container", "restart", QuoteString(spec.name), ">/dev/null", "&&",
-            "{", verify(spec.name), ";", "}",
+            "{", verify(spec.name, spec.health_timeout), ";", "}",
         )  # fmt: skip
         return
     for difference in explain.container(spec.name, wanted, current,
@@ -175,7 +175,7 @@ def agent_container(spec: AgentContainer, user: str, workspace: str, userns_agen
                                         bool(current) and limits(current) != limits_of(spec)):
         explain.record(difference)
     yield ShownCommand(replace_script(spec.name, labelled(args, digest, wanted),
-                                      bool(spec.ports)))
+                                      bool(spec.ports), spec.health_timeout))
 
 
 def limits_of(spec: AgentContainer) -> tuple[int, int]:

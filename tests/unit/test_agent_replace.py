@@ -95,11 +95,11 @@ def docker(tmp_path, monkeypatch):
     return tmp_path
 
 
-def replace_with(state, mode, stop_old_first=False):
+def replace_with(state, mode, stop_old_first=False, wait=180):
     args = ["--name", "ci", "--cpus", "1.0", "agent:1"]
     env = {**os.environ, "STATE": str(state), "MODE": mode,
            "PATH": f"{state / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
-    script = replace.replace_script("ci", args, stop_old_first)
+    script = replace.replace_script("ci", args, stop_old_first, wait)
     return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
 
 
@@ -137,6 +137,23 @@ def test_a_health_check_that_takes_its_time_is_waited_for_out_loud(docker):
         "ci is healthy after 29 s",
     ]
     assert (docker / "ci").read_text() == "running\n"
+
+
+def test_a_health_check_slower_than_health_timeout_leaves_the_old_agent(docker):
+    result = replace_with(docker, "slow", wait=10)
+    assert result.returncode != 0
+    assert "ci-agenthost-next is not healthy after 10 s" in result.stderr
+    assert (docker / "ci").read_text() == "running\n"  # the old agent kept its name and runs
+    assert "ci: running, waiting for its health check to pass (5 s so far, 15 s at most)" in (
+        result.stdout
+    )
+
+
+def test_health_timeout_bounds_the_wait_of_a_restarted_agent_too():
+    spec = SPEC.model_copy(update={"health_timeout": 42})
+    current = {"status": "exited", "spec": digest_of(SPEC), **LIMITS}
+    (command,) = planned(spec, current).commands
+    assert "-ge 42 ]" in command and "not healthy after 42 s" in command
 
 
 class _Host:
