@@ -25,6 +25,7 @@ from agenthost.paths import (
     PRUNE_UNIT,
     SOCKET_DROP_IN,
     SUBID_FILES,
+    UNIT_OVERRIDES,
 )
 from agenthost.prune import unit_files
 from agenthost.settings import Settings
@@ -55,10 +56,12 @@ class File(NamedTuple):
 
 class DockerdFile(NamedTuple):
     """A file (or drop-in directory) dockerd reads; of a file other users share (the subid
-    files), only the lines starting with `lines` are dockerd's concern."""
+    files), only the lines starting with `lines` are dockerd's concern. An `unwanted` file
+    counts only while it exists, so that hosts without it keep the checksum they recorded."""
 
     path: str
     lines: str | None = None
+    unwanted: bool = False
 
 
 def dockerd_files(settings: Settings) -> list[DockerdFile]:
@@ -72,6 +75,7 @@ def dockerd_files(settings: Settings) -> list[DockerdFile]:
         DockerdFile(PROXY_ENV_FILE),
         DockerdFile(SOCKET_DROP_IN),
         *(DockerdFile(directory) for directory in DROP_IN_DIRS),
+        *(DockerdFile(path, unwanted=True) for path in UNIT_OVERRIDES),
     ]
 
 

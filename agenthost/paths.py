@@ -6,6 +6,9 @@ PROXY_ENV_FILE = "/etc/docker/proxy.env"
 SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
 # Where systemd reads drop-ins for dockerd and its socket: only ours may be there.
 DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
+# Whole units in place of the packaged ones (`systemctl edit --full`): a TCP listener, another
+# ExecStart, out of the drop-ins' sight.
+UNIT_OVERRIDES = ("/etc/systemd/system/docker.service", "/etc/systemd/system/docker.socket")
 AGENT_ENV_DIR = "/etc/agenthost"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 # apt's Proxy-Auto-Detect, run by apt as _apt: outside root-only /etc/agenthost.

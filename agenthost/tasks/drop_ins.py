@@ -1,5 +1,6 @@
-"""No drop-in changes dockerd or its socket but agenthost's own: another one (a TCP listener, an
-ExecStart override) is backed up and removed, and its removal is applied by the restart."""
+"""No drop-in changes dockerd or its socket but agenthost's own, and no whole unit replaces the
+packaged ones: another drop-in or an override (a TCP listener, another ExecStart) is backed up
+and removed, and its removal is applied by the restart."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pyinfra import host
 from pyinfra.api import FactBase, deploy, operation
 
 from agenthost import desired, engine
-from agenthost.operations.files import managed_file_absent
+from agenthost.operations.files import File, managed_file_absent
 from agenthost.operations.plan import Managed
-from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN
+from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN, UNIT_OVERRIDES
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
@@ -70,13 +71,14 @@ def only_our_drop_ins(directory: str, ours: list[str]):
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
-    return [Read(DropIns, directory=directory) for directory in DROP_IN_DIRS]
+    return [*(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),
+            *(Read(File, path=path) for path in UNIT_OVERRIDES)]
 
 
 @declares(_reads)
 @deploy("Docker drop-ins")
 def docker_drop_ins() -> list[Managed]:
-    return [
+    drop_ins = [
         Managed(
             only_our_drop_ins(
                 name=f"{directory} holds only agenthost's drop-ins",
@@ -86,3 +88,7 @@ def docker_drop_ins() -> list[Managed]:
         )
         for directory in DROP_IN_DIRS
     ]
+    overrides = [Managed(managed_file_absent(name=f"No whole unit {path} replaces the packaged one",
+                                             path=path))
+                 for path in UNIT_OVERRIDES]  # fmt: skip
+    return [*drop_ins, *overrides]

@@ -2,9 +2,13 @@
 when dockerd's files changed, and a rollback when dockerd refuses the new configuration."""
 
 
+import os
+import subprocess
+import sys
+
 from agenthost import paths
 from agenthost.daemon_config import merged, render
-from tests.e2e.runner import STAMP_OP, deploy, write_inventory
+from tests.e2e.runner import REPO, SET, STAMP_OP, deploy, write_inventory
 
 DROP_IN = paths.PROXY_DROP_IN
 HAND_DROP_IN = "/etc/systemd/system/docker.service.d/by-hand.conf"
@@ -106,6 +110,37 @@ def test_option_dockerd_validate_refuses_never_goes_live(hosts, remote, converge
     assert "invalid default MTU: -5" in run.output
     assert (host.file("/etc/docker/daemon.json").content_string, docker_started(host)) == before
     assert "agenthost" not in host.check_output("ls -a /etc/docker")  # no candidate left
+
+
+def drift() -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agenthost", "drift", "inventory/rehearsal.py"],
+                          cwd=REPO, env={**os.environ, "AGENTHOST_REHEARSAL_SET": SET},
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def test_a_whole_unit_in_place_of_dockers_is_drift_then_backed_up_and_removed(remote, converged):
+    """`systemctl edit --full docker` by hand, with a TCP listener: drift names it, the next
+    deploy removes it (a backup kept) in its one restart, and dockerd listens on its socket only."""
+    override = "/etc/systemd/system/docker.service"
+    for host in remote.values():
+        host.check_output(
+            f"sed 's|^ExecStart=.*|& -H tcp://127.0.0.1:2375|'"
+            f" \"$(systemctl show -P FragmentPath docker.service)\" > {override}"
+            " && systemctl daemon-reload"
+        )  # fmt: skip
+    found = drift()
+    assert found.returncode == 2, found.stdout + found.stderr
+    assert f"No whole unit {override} replaces the packaged one" in found.stdout
+    run = deploy()
+    assert run.returncode == 0, run.output
+    for host in remote.values():
+        assert not host.file(override).exists
+        assert host.check_output(f"ls {paths.BACKUP_DIR}/*{override}")  # the person's file kept
+        assert "tcp://" not in host.check_output("systemctl show -P ExecStart docker.service")
+        assert host.service("docker").is_running
+    assert deploy().changed() == {}
+    quiet = drift()
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
 
 
 def test_daemon_json_is_the_default_again(remote):

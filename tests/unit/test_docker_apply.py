@@ -102,6 +102,17 @@ def test_checksum_follows_content_and_absence_but_only_the_agents_subid_lines(tm
     assert checksum(files) != written
 
 
+def test_a_whole_unit_in_place_of_docker_s_counts_only_while_it_exists(tmp_path):
+    """Hosts recorded their checksum before the overrides were watched: without one, it stays."""
+    files = dockerd_files(tmp_path)
+    (tmp_path / "daemon.json").write_text("{}\n")
+    recorded = checksum(files)
+    watched = [*files, DockerdFile(str(tmp_path / "docker.service"), unwanted=True)]
+    assert checksum(watched) == recorded
+    (tmp_path / "docker.service").write_text("[Service]\nExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0\n")
+    assert checksum(watched) != recorded
+
+
 def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
     from agenthost.tasks.drop_ins import only_our_drop_ins
 
@@ -132,6 +143,8 @@ def test_dockerd_files_are_what_hosts_recorded_their_checksum_of():
         DockerdFile("/etc/systemd/system/docker.socket.d/agenthost.conf"),
         DockerdFile("/etc/systemd/system/docker.service.d"),
         DockerdFile("/etc/systemd/system/docker.socket.d"),
+        DockerdFile("/etc/systemd/system/docker.service", unwanted=True),
+        DockerdFile("/etc/systemd/system/docker.socket", unwanted=True),
     ]
     unmapped = files_of(Settings(docker_userns_remap=False))
     assert [f.path for f in unmapped][:1] == ["/etc/docker/daemon.json"]
