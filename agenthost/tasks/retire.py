@@ -11,7 +11,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import FileContents, Sha256File
 from pyinfra.operations import server, systemd
 
-from agenthost import audit, desired, subids
+from agenthost import audit, desired, docker_ce, engine, subids
 from agenthost.docker_policy import UNIT as POLICY_UNIT
 from agenthost.operations.accounts import UserAccount, group_members_exactly, members_title
 from agenthost.operations.backups import CREATED, backup
@@ -140,6 +140,10 @@ def retire(settings: Settings) -> None:
     followed(name="systemd forgets agenthost's units", changed=list(removed.values()),
              commands=["systemctl daemon-reload"])  # fmt: skip
     daemon = original_restored(name=f"{DAEMON_JSON} is the host's own again", path=DAEMON_JSON)
+    # The engine stays, no longer held at docker_version nor fed by Docker's repository unless
+    # the host had them before agenthost.
+    for path in (engine.PIN, docker_ce.SOURCES, docker_ce.KEYRING):
+        original_restored(name=f"{path} is the host's own again", path=path)
     subid = [
         subid_lines_restored(
             name=f"{path} has {user}'s lines from before agenthost", path=path, user=user

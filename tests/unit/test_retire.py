@@ -121,3 +121,16 @@ def test_only_what_dockerd_reads_restarts_it_and_systemd_reloads_for_the_rest(mo
     }
     assert "Retire the host | No /etc/apt/apt.conf.d/80agenthost-proxy" in reloading
     assert not any("daemon.json" in name or "subuid" in name for name in reloading)
+
+
+def test_retiring_gives_the_host_back_its_own_apt_sources_pin_and_key_of_docker():
+    """The engine stays; agenthost's pin and Docker's repository and key go, or are the host's
+    own again where it had them before agenthost."""
+    data = {"agent_retired": True, "docker_source": "docker-ce",
+            "docker_version": "5:27.5.1-1~debian.12~bookworm"}  # fmt: skip
+    state = plan_agent_host(data, PlannedHost("jenkins", fresh=False))
+    (ops,) = state.ops.values()
+    names = {name for op in ops for name in state.get_op_meta(op).names}
+    for path in ("/etc/apt/preferences.d/agenthost-docker",
+                 "/etc/apt/sources.list.d/docker.sources", "/etc/apt/keyrings/docker.asc"):
+        assert f"Retire the host | {path} is the host's own again" in names
