@@ -23,6 +23,7 @@ from agenthost.paths import (
     PROXY_DROP_IN,
     PROXY_ENV_FILE,
     PRUNE_UNIT,
+    RUNTIME_DROP_IN_DIRS,
     SOCKET_DROP_IN,
     SUBID_FILES,
     UNIT_OVERRIDES,
@@ -57,7 +58,8 @@ class File(NamedTuple):
 class DockerdFile(NamedTuple):
     """A file (or drop-in directory) dockerd reads; of a file other users share (the subid
     files), only the lines starting with `lines` are dockerd's concern. An `unwanted` file
-    counts only while it exists, so that hosts without it keep the checksum they recorded."""
+    counts only while it exists (an unwanted directory, while it holds drop-ins), so that hosts
+    without it keep the checksum they recorded, and a reboot emptying /run changes nothing."""
 
     path: str
     lines: str | None = None
@@ -75,6 +77,7 @@ def dockerd_files(settings: Settings) -> list[DockerdFile]:
         DockerdFile(PROXY_ENV_FILE),
         DockerdFile(SOCKET_DROP_IN),
         *(DockerdFile(directory) for directory in DROP_IN_DIRS),
+        *(DockerdFile(directory, unwanted=True) for directory in RUNTIME_DROP_IN_DIRS),
         *(DockerdFile(path, unwanted=True) for path in UNIT_OVERRIDES),
     ]
 

@@ -4,11 +4,16 @@ DAEMON_JSON = "/etc/docker/daemon.json"
 PROXY_DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
 PROXY_ENV_FILE = "/etc/docker/proxy.env"
 SOCKET_DROP_IN = "/etc/systemd/system/docker.socket.d/agenthost.conf"
-# Where systemd reads drop-ins for dockerd and its socket: only ours may be there.
+# Where an administrator's drop-ins for dockerd and its socket go, persistent (/etc) and until
+# the next boot (/run, `systemctl edit --runtime`): only ours may be there. Packages' own
+# (/usr/lib) are the distribution's; `set-property`'s (system.control) hold only resource limits.
 DROP_IN_DIRS = ("/etc/systemd/system/docker.service.d", "/etc/systemd/system/docker.socket.d")
-# Whole units in place of the packaged ones (`systemctl edit --full`): a TCP listener, another
-# ExecStart, out of the drop-ins' sight.
-UNIT_OVERRIDES = ("/etc/systemd/system/docker.service", "/etc/systemd/system/docker.socket")
+RUNTIME_DROP_IN_DIRS = ("/run/systemd/system/docker.service.d",
+                        "/run/systemd/system/docker.socket.d")  # fmt: skip
+# Whole units in place of the packaged ones (`systemctl edit --full`, with --runtime in /run):
+# a TCP listener, another ExecStart, out of the drop-ins' sight.
+UNIT_OVERRIDES = ("/etc/systemd/system/docker.service", "/etc/systemd/system/docker.socket",
+                  "/run/systemd/system/docker.service", "/run/systemd/system/docker.socket")
 AGENT_ENV_DIR = "/etc/agenthost"
 APT_PROXY = "/etc/apt/apt.conf.d/80agenthost-proxy"
 # apt's Proxy-Auto-Detect, run by apt as _apt: outside root-only /etc/agenthost.
@@ -40,6 +45,13 @@ def agent_secret_file(container: str) -> str:
 def agent_env_file(container: str) -> str:
     """The root-only copy of an agent container's env_file."""
     return f"{AGENT_ENV_DIR}/{container}.env"
+# What a run makes and removes before it ends (image tarballs, build contexts, a pull's registry
+# login, a build's proxies): any there when a run starts was left by one that failed.
+IMAGE_UPLOADS = f"{WORK_DIR}/images"
+BUILD_CONTEXTS = f"{WORK_DIR}/build"
+PULL_CONFIG = f"{WORK_DIR}/pull-auth"
+BUILD_CONFIG = f"{WORK_DIR}/build-proxies"
+SCRATCH = (IMAGE_UPLOADS, BUILD_CONTEXTS, PULL_CONFIG, BUILD_CONFIG)
 # {"when", "version", "settings"}: the last deploy that changed the host, or its settings or
 # agenthost's version (agenthost status reads it; not a drift item).
 DEPLOY_STAMP = f"{WORK_DIR}/deployed.json"

@@ -8,6 +8,7 @@ import shlex
 
 from pyinfra.api import QuoteString, StringCommand
 
+from agenthost.operations.writes import copied
 from agenthost.paths import BACKUP_DIR
 from agenthost.run import run_stamp
 
@@ -24,7 +25,8 @@ def backup_path(path: str) -> str:
 def restore_command(path: str) -> str:
     """Shell that puts back `path` as it was before this run: its backup, or no file."""
     saved, path = shlex.quote(backup_path(path)), shlex.quote(path)
-    return f"if [ -e {saved} ]; then cp -p {saved} {path}; else rm -f {path}; fi"
+    copy = copied(backup_path(path), path)
+    return f"if [ -e {saved} ]; then {copy}; else rm -f {path}; fi"
 
 
 def backup(path: str, exists: bool = True, secret: bool = False):
@@ -36,8 +38,8 @@ def backup(path: str, exists: bool = True, secret: bool = False):
     yield backup_dirs(backup.rsplit("/", 1)[0])
     if exists and secret:
         yield secret_backup(path)
-    elif exists:
-        yield StringCommand("cp", "-p", QuoteString(path), QuoteString(backup))
+    elif exists:  # a backup cut short by a full disk would be restored as the file
+        yield copied(path, backup)
     else:
         yield StringCommand("touch", QuoteString(f"{backup}.absent"))
     yield prune_backups(path)
@@ -57,12 +59,12 @@ def secret_backup(path: str, root: str = BACKUP_DIR) -> str:
     it yet, and agenthost did not create it: retiring restores it); otherwise removes every
     backup of it but that first one, so a rotated password leaves no copy on the host."""
     pattern, quoted = f"{root}/*{shlex.quote(path)}", shlex.quote(path)
-    copy = shlex.quote(f"{root}/{run_stamp()}{path}")
+    copy = copied(path, f"{root}/{run_stamp()}{path}")
     earlier = f"ls -1d {pattern} {pattern}.absent 2>/dev/null"
     return (
         f"if {earlier} | grep -q . || grep -qxF {quoted} {root}/created 2>/dev/null; then"
         f" {earlier} | sort | sed 1d | xargs -r rm -f;"
-        f" else cp -p {quoted} {copy}; fi"
+        f" else {copy}; fi"
     )
 
 

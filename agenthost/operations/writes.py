@@ -11,11 +11,21 @@ from pyinfra.api import FileUploadCommand, QuoteString, StringCommand
 
 from agenthost.run import RUN_ID
 
+# What temp_path names match: a run that failed mid-write leaves one (tasks.leftovers).
+TEMP_NAMES = ".*.agenthost-*"
+
 
 def temp_path(path: str) -> str:
     """A name next to `path` (same file system, so `mv` is atomic), unique to this run."""
     directory, name = path.rsplit("/", 1)
     return f"{directory}/.{name}.agenthost-{RUN_ID}"
+
+
+def copied(source: str, path: str) -> str:
+    """Shell that copies `source` (mode and owner kept) to `path` whole or not at all: a full
+    disk leaves neither a truncated `path` nor the partial copy."""
+    temp, source, path = map(shlex.quote, (temp_path(path), source, path))
+    return f"{{ cp -p {source} {temp} && mv -f {temp} {path}; }} || {{ rm -f {temp}; false; }}"
 
 
 def owned(path: str, user: str, group: str | None = None) -> StringCommand:
@@ -63,7 +73,7 @@ def atomic_upload(content: str, path: str, mode: str, user: str = "root", group:
 def shadow_locked_replace(temp: str, path: str, sha256: str) -> str:
     """Shell that renames `temp` over `path` holding shadow's lock (a file holding our pid,
     linked to `path`.lock; waits up to 30 s), if `path` was not changed since it was read."""
-    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{path}.{RUN_ID}")
+    lock, mine = shlex.quote(f"{path}.lock"), shlex.quote(f"{temp_path(path)}.pid")
     temp, path = shlex.quote(temp), shlex.quote(path)
     return (
         f"echo $$ >{mine} && i=0; until ln {mine} {lock} 2>/dev/null; do"

@@ -73,14 +73,16 @@ class AppliedConfig(FactBase):
 
 def checksum_command(files: list[desired.DockerdFile]) -> str:
     """Shell that prints one checksum of every file dockerd reads (an absent one included, but
-    for an unwanted one); of a subid file, only the agent's lines, so another user's new range
-    restarts nothing."""
+    for an unwanted one, and of an unwanted directory only the drop-ins in it); of a subid file,
+    only the agent's lines, so another user's new range restarts nothing."""
     parts = []
     for file in files:
         path = shlex.quote(file.path)
         read = f"grep -s {shlex.quote('^' + file.lines)} {path}" if file.lines else f"cat {path}"
         if file.unwanted:
-            parts.append(f"if [ -e {path} ]; then echo {path}; {read}; fi")
+            drop_ins = f"find {path} -mindepth 1 -maxdepth 1 -name '*.conf'"
+            parts.append(f"if [ -d {path} ]; then {drop_ins};"
+                         f" elif [ -e {path} ]; then echo {path}; {read}; fi")  # fmt: skip
             continue
         parts.append(
             f"echo {path}; if [ -d {path} ]; then ls -1 {path};"

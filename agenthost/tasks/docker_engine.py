@@ -31,6 +31,7 @@ from agenthost.operations.files import (
 )
 from agenthost.operations.plan import Managed
 from agenthost.operations.systemd import UnitState, unit_enabled
+from agenthost.operations.writes import copied
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
@@ -132,7 +133,8 @@ def pin_taken_back(version: str | None) -> str | None:
         return None
     saved, pin = shlex.quote(backup_path(engine.PIN)), shlex.quote(engine.PIN)
     return (
-        f"if [ -e {saved} ]; then cp -p {saved} {pin}; elif [ -e {saved}.absent ]; then"
+        f"if [ -e {saved} ]; then {copied(backup_path(engine.PIN), engine.PIN)};"
+        f" elif [ -e {saved}.absent ]; then"
         f" rm -f {pin}; fi; echo \"agenthost: docker_version = '{version}': apt could not"
         ' install it; the pin is as it was before this run" >&2'
     )

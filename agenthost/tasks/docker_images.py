@@ -23,15 +23,12 @@ from agenthost.operations.accounts import UserAccount
 from agenthost.operations.docker import DockerImage
 from agenthost.operations.plan import not_checked, pending
 from agenthost.operations.writes import upload
-from agenthost.paths import WORK_DIR
+from agenthost.paths import BUILD_CONFIG, BUILD_CONTEXTS, IMAGE_UPLOADS, PULL_CONFIG
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.registry import docker_config, registry_of
 from agenthost.settings import AgentImageBuild, Settings
 from agenthost.templating import render
-
-PULL_CONFIG = f"{WORK_DIR}/pull-auth"
-BUILD_CONFIG = f"{WORK_DIR}/build-proxies"
 
 
 class TarballError(ValueError):
@@ -60,8 +57,8 @@ def image_loaded(tarball: str, references: list[str]):
     if not missing:
         host.noop(f"{', '.join(references)} already loaded")
         return
-    remote = f"{WORK_DIR}/images/{Path(tarball).name}"
-    yield StringCommand("install", "-d", "-m", "0700", f"{WORK_DIR}/images")
+    remote = f"{IMAGE_UPLOADS}/{Path(tarball).name}"
+    yield StringCommand("install", "-d", "-m", "0700", IMAGE_UPLOADS)
     yield FileUploadCommand(tarball, remote)
     yield StringCommand("docker", "image", "load", "--input", QuoteString(remote))
     yield StringCommand("rm", "-f", QuoteString(remote))
@@ -95,7 +92,7 @@ def image_built(build: AgentImageBuild, user: str, proxies: str | None = None):
     if image and (image[0]["Config"].get("Labels") or {}).get(DOCKERFILE_LABEL) == digest:
         host.noop(f"{build.tag} is built from the current Dockerfile")
         return
-    context = f"{WORK_DIR}/build/{digest}"
+    context = f"{BUILD_CONTEXTS}/{digest}"
     yield StringCommand("install", "-d", "-m", "0700", context)
     yield upload(dockerfile, f"{context}/Dockerfile")
     build_command = StringCommand(

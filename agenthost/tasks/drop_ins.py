@@ -1,6 +1,7 @@
 """No drop-in changes dockerd or its socket but agenthost's own, and no whole unit replaces the
-packaged ones: another drop-in or an override (a TCP listener, another ExecStart) is backed up
-and removed, and its removal is applied by the restart."""
+packaged ones, persistent (/etc) or until the next boot (/run): another drop-in or an override
+(a TCP listener, another ExecStart) is backed up and removed, and its removal is applied by the
+restart."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from pyinfra.api import FactBase, deploy, operation
 from agenthost import desired, engine
 from agenthost.operations.files import File, managed_file_absent
 from agenthost.operations.plan import Managed
-from agenthost.paths import DROP_IN_DIRS, PROXY_DROP_IN, SOCKET_DROP_IN, UNIT_OVERRIDES
+from agenthost.paths import (
+    DROP_IN_DIRS,
+    PROXY_DROP_IN,
+    RUNTIME_DROP_IN_DIRS,
+    SOCKET_DROP_IN,
+    UNIT_OVERRIDES,
+)
 from agenthost.reads.declared import declares
 from agenthost.reads.snapshot import Read, read
 from agenthost.settings import Settings
 
 OURS = {PROXY_DROP_IN, SOCKET_DROP_IN}
+DIRS = (*DROP_IN_DIRS, *RUNTIME_DROP_IN_DIRS)
 
 
 class DropInDirs(FactBase):
@@ -71,7 +79,7 @@ def only_our_drop_ins(directory: str, ours: list[str]):
 
 
 def _reads(settings: Settings, system: engine.System, account: desired.Account) -> list[Read]:
-    return [*(Read(DropIns, directory=directory) for directory in DROP_IN_DIRS),
+    return [*(Read(DropIns, directory=directory) for directory in DIRS),
             *(Read(File, path=path) for path in UNIT_OVERRIDES)]
 
 
@@ -86,7 +94,7 @@ def docker_drop_ins() -> list[Managed]:
                 ours=sorted(p for p in OURS if p.startswith(directory + "/")),
             )
         )
-        for directory in DROP_IN_DIRS
+        for directory in DIRS
     ]
     overrides = [Managed(managed_file_absent(name=f"No whole unit {path} replaces the packaged one",
                                              path=path))

@@ -18,6 +18,7 @@ from agenthost.operations.backups import CREATED, backup
 from agenthost.operations.files import File, desired_file, managed_file, managed_file_absent
 from agenthost.operations.plan import changes, followed
 from agenthost.operations.systemd import UnitState
+from agenthost.operations.writes import copied
 from agenthost.paths import BACKUP_DIR, DAEMON_JSON, PRUNE_UNIT, SUBID_FILES
 from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
@@ -54,7 +55,7 @@ def original_restored(path: str):
         return
     if host.get_fact(File, path=path):
         yield from backup(path)
-    yield StringCommand("cp", "-p", QuoteString(first), QuoteString(path))
+    yield copied(first, path)
 
 
 @operation()

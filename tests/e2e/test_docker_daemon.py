@@ -122,25 +122,33 @@ def drift() -> subprocess.CompletedProcess:
                           capture_output=True, text=True)  # fmt: skip
 
 
-def test_a_whole_unit_in_place_of_dockers_is_drift_then_backed_up_and_removed(remote, converged):
-    """`systemctl edit --full docker` by hand, with a TCP listener: drift names it, the next
-    deploy removes it (a backup kept) in its one restart, and dockerd listens on its socket only."""
+def test_a_whole_unit_or_a_runtime_drop_in_is_drift_then_backed_up_and_removed(remote, converged):
+    """`systemctl edit --full docker` by hand, with a TCP listener, and `systemctl edit --runtime
+    docker.socket` with another: drift names both, the next deploy removes them (backups kept) in
+    its one restart, and dockerd listens on its socket only."""
     override = "/etc/systemd/system/docker.service"
+    runtime = "/run/systemd/system/docker.socket.d/override.conf"
     for host in remote.values():
         host.check_output(
             f"sed 's|^ExecStart=.*|& -H tcp://127.0.0.1:2375|'"
             f" \"$(systemctl show -P FragmentPath docker.service)\" > {override}"
+            f" && mkdir -p {os.path.dirname(runtime)}"
+            f" && printf '[Socket]\\nListenStream=127.0.0.1:2376\\n' > {runtime}"
             " && systemctl daemon-reload"
         )  # fmt: skip
+        assert runtime in host.check_output("systemctl show -P DropInPaths docker.socket")
     found = drift()
     assert found.returncode == 2, found.stdout + found.stderr
     assert f"No whole unit {override} replaces the packaged one" in found.stdout
+    assert runtime in found.stdout, found.stdout
     run = deploy()
     assert run.returncode == 0, run.output
     for host in remote.values():
-        assert not host.file(override).exists
-        assert host.check_output(f"ls {paths.BACKUP_DIR}/*{override}")  # the person's file kept
+        for path in (override, runtime):
+            assert not host.file(path).exists
+            assert host.check_output(f"ls {paths.BACKUP_DIR}/*{path}")  # the person's file kept
         assert "tcp://" not in host.check_output("systemctl show -P ExecStart docker.service")
+        assert "2376" not in host.check_output("systemctl show -P Listen docker.socket")
         assert host.service("docker").is_running
     assert deploy().changed() == {}
     quiet = drift()

@@ -27,7 +27,8 @@ SNAPSHOT = (
     " | xargs -0 sha256sum | sha256sum"
 )
 DEBUG = {"docker_daemon_options": {"debug": True}}
-SLOW = "/run/systemd/system/docker.service.d/agenthost-e2e-slow.conf"
+# Where packages put their drop-ins, which the deploy leaves alone (/etc and /run are policed).
+SLOW = "/usr/lib/systemd/system/docker.service.d/agenthost-e2e-slow.conf"
 
 
 def debug(host) -> str:

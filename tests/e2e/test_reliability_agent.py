@@ -50,7 +50,8 @@ def test_an_agent_that_cannot_run_leaves_the_old_one_running(
 # The faults real hosts meet (issue 23), each ending with nothing lost: the agents run (the same
 # containers), a good deploy changes nothing more, and drift finds nothing.
 RECORD = paths.APPLIED_RECORD
-HANG = "/run/systemd/system/docker.service.d/agenthost-e2e-hang.conf"
+# Where packages put their drop-ins, which the deploy leaves alone (/etc and /run are policed).
+HANG = "/usr/lib/systemd/system/docker.service.d/agenthost-e2e-hang.conf"
 
 
 def nothing_lost(remote, good, before: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from agenthost.desired import DockerdFile
 from agenthost.operations.plan import Managed
-from agenthost.operations.writes import temp_path
+from agenthost.operations.writes import copied, temp_path
 from agenthost.tasks.docker_daemon import (
     APPLY_SCRIPT,
     APPLY_UNIT,
@@ -113,6 +113,23 @@ def test_a_whole_unit_in_place_of_docker_s_counts_only_while_it_exists(tmp_path)
     assert checksum(watched) != recorded
 
 
+def test_a_runtime_drop_in_directory_counts_only_while_it_holds_drop_ins(tmp_path):
+    """/run is emptied at boot: a directory left empty by a removal, then gone after a reboot,
+    keeps the checksum recorded, so the deploy after the reboot restarts nothing."""
+    files = dockerd_files(tmp_path)
+    (tmp_path / "daemon.json").write_text("{}\n")
+    recorded = checksum(files)
+    runtime = tmp_path / "run" / "docker.service.d"
+    watched = [*files, DockerdFile(str(runtime), unwanted=True)]
+    assert checksum(watched) == recorded
+    runtime.mkdir(parents=True)
+    assert checksum(watched) == recorded
+    (runtime / "tcp.conf").write_text("[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0\n")
+    assert checksum(watched) != recorded
+    (runtime / "tcp.conf").unlink()
+    assert checksum(watched) == recorded
+
+
 def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
     from agenthost.tasks.drop_ins import only_our_drop_ins
 
@@ -124,7 +141,7 @@ def test_only_our_drop_ins_are_kept_others_are_backed_up_and_removed():
     assert clean.noops and not clean.commands
     given = {"DropIns": {directory: [ours, listener]}, "File": {listener: {"mode": 644}}}
     result = run_op(only_our_drop_ins, given, directory=directory, ours=[ours])
-    assert result.commands[2] == f"cp -p {listener} {stamped(listener)}"
+    assert result.commands[2] == copied(listener, stamped(listener))
     assert result.commands[-1] == f"rm -f {listener}"
 
 
@@ -143,8 +160,12 @@ def test_dockerd_files_are_what_hosts_recorded_their_checksum_of():
         DockerdFile("/etc/systemd/system/docker.socket.d/agenthost.conf"),
         DockerdFile("/etc/systemd/system/docker.service.d"),
         DockerdFile("/etc/systemd/system/docker.socket.d"),
+        DockerdFile("/run/systemd/system/docker.service.d", unwanted=True),
+        DockerdFile("/run/systemd/system/docker.socket.d", unwanted=True),
         DockerdFile("/etc/systemd/system/docker.service", unwanted=True),
         DockerdFile("/etc/systemd/system/docker.socket", unwanted=True),
+        DockerdFile("/run/systemd/system/docker.service", unwanted=True),
+        DockerdFile("/run/systemd/system/docker.socket", unwanted=True),
     ]
     unmapped = files_of(Settings(docker_userns_remap=False))
     assert [f.path for f in unmapped][:1] == ["/etc/docker/daemon.json"]

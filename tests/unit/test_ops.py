@@ -61,7 +61,7 @@ def test_a_different_file_is_backed_up_first():
     assert result.commands[:3] == [
         f"install -d -m 0700 {BACKUP_DIR}",
         backups.backup_dirs(STAMPED.rsplit("/", 1)[0]),
-        f"cp -p {PATH} {STAMPED}",
+        writes.copied(PATH, STAMPED),
     ]
     assert result.commands[-1] == f"mv -f {TEMP} {PATH}"
 
@@ -86,7 +86,7 @@ def test_an_absent_file_is_a_noop_and_a_present_one_is_backed_up_then_removed():
     ]
     result = run_op(files.managed_file_absent, {"File": {PATH: stat()}}, path=PATH)
     assert result.commands[-3:] == [
-        f"cp -p {PATH} {STAMPED}", backups.prune_backups(PATH), f"rm -f {PATH}"
+        writes.copied(PATH, STAMPED), backups.prune_backups(PATH), f"rm -f {PATH}"
     ]  # fmt: skip
 
 
@@ -105,7 +105,7 @@ def test_subid_lines_map_container_root_to_the_agent_and_keep_other_users():
     assert result.uploads == {temp: "alice:100000:65536\njenkins:1500:1\njenkins:165536:65536\n"}
     # Renamed under shadow's lock, and only if nobody changed the file since it was read.
     replace = result.commands[-1]
-    assert "ln /etc/subuid." in replace and " /etc/subuid.lock" in replace
+    assert "ln /etc/.subuid.agenthost-" in replace and " /etc/subuid.lock" in replace
     assert f"{sha('x')}' '/etc/subuid | sha256sum --check --status" in replace
     assert f"mv -f {temp} /etc/subuid" in replace
 
@@ -160,7 +160,7 @@ def test_daemon_json_is_validated_by_dockerd_as_a_candidate_before_it_replaces_t
     assert result.commands[4:7] == [
         f"install -d -m 0700 {BACKUP_DIR}",
         backups.backup_dirs(STAMPED.rsplit("/", 1)[0]),
-        f"cp -p {PATH} {STAMPED}",
+        writes.copied(PATH, STAMPED),
     ]
     assert run_op(validated_daemon_json, facts(stat(), "{}\n"), content="{}\n").commands == []
 

@@ -83,7 +83,7 @@ def test_the_restart_script_undoes_packages_after_the_files(tmp_path):
         daemon_json="/etc/docker/daemon.json", timeout=30, agent_label="agenthost.agent",
     )  # fmt: skip
     assert (
-        script.index('cp -p "$kept" /etc/docker/daemon.json')
+        script.index('put "$kept" /etc/docker/daemon.json')
         < script.index("UNDO-ENGINE")
         < script.rindex("if restart; then")
     )

@@ -7,8 +7,9 @@ import os
 import pytest
 
 from agenthost import hostdata, registry
+from agenthost.paths import PULL_CONFIG
 from agenthost.settings import Settings
-from agenthost.tasks.docker_images import PULL_CONFIG, image_pulled
+from agenthost.tasks.docker_images import image_pulled
 from tests.unit.harness import run_op
 
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from agenthost import subids
 from agenthost.operations.plan import followed
+from agenthost.operations.writes import copied
 from agenthost.paths import BACKUP_DIR
 from agenthost.tasks.retire import (
     FirstBackup,
@@ -22,8 +23,8 @@ def test_a_file_the_host_had_is_copied_back_from_the_first_backup():
     facts = {"FirstBackup": {PATH: FIRST}, "Sha256File": {PATH: "ours", FIRST: "theirs"},
              "File": {PATH: {"mode": 644}}}  # fmt: skip
     result = run_op(original_restored, facts, path=PATH)
-    assert result.commands[-1] == f"cp -p {FIRST} {PATH}"
-    assert any(c.startswith("cp -p /etc/docker/daemon.json") for c in result.commands[:-1])
+    assert result.commands[-1] == copied(FIRST, PATH)
+    assert any(c.startswith("{ cp -p /etc/docker/daemon.json") for c in result.commands[:-1])
 
 
 def test_the_hosts_own_file_is_a_noop():
