@@ -52,6 +52,7 @@ BUILD_CONTEXTS = f"{WORK_DIR}/build"
 PULL_CONFIG = f"{WORK_DIR}/pull-auth"
 BUILD_CONFIG = f"{WORK_DIR}/build-proxies"
 SCRATCH = (IMAGE_UPLOADS, BUILD_CONTEXTS, PULL_CONFIG, BUILD_CONFIG)
+SCRATCH_DIRS = (IMAGE_UPLOADS, BUILD_CONTEXTS)  # what is in them; of the others, themselves
 # {"when", "version", "settings"}: the last deploy that changed the host, or its settings or
 # agenthost's version (agenthost status reads it; not a drift item).
 DEPLOY_STAMP = f"{WORK_DIR}/deployed.json"

@@ -30,13 +30,14 @@ from agenthost.tasks.docker_prune import docker_prune
 from agenthost.tasks.docker_socket import docker_socket
 from agenthost.tasks.docker_userns import docker_userns
 from agenthost.tasks.drop_ins import docker_drop_ins
+from agenthost.tasks.leftovers import leftovers
 from agenthost.tasks.retire import retire
 from agenthost.tasks.stamp import deploy_stamp, record_of, stamp_read
 
 # The stages in the order they run; each declares what it reads (reads.declared).
-STAGES = (agent_user, docker_engine, docker_userns, docker_daemon_json, docker_proxy, docker_socket,
-          docker_drop_ins, docker_restart, agent_access, docker_policy, docker_images,
-          agent_containers, docker_prune, docker_audit)  # fmt: skip
+STAGES = (leftovers, agent_user, docker_engine, docker_userns, docker_daemon_json, docker_proxy,
+          docker_socket, docker_drop_ins, docker_restart, agent_access, docker_policy,
+          docker_images, agent_containers, docker_prune, docker_audit)  # fmt: skip
 
 
 def system_reads(settings: Settings) -> list[Read]:
@@ -63,6 +64,7 @@ def agent_host() -> None:
     stamped = not checking_drift()  # the stamp is no drift item: drift neither reads nor plans it
     expect([*stage_reads(STAGES, settings, host_system(), agent_account(settings)),
             *([stamp_read()] if stamped else [])])  # fmt: skip
+    leftovers(settings)  # before this run writes: its own temporary files are not leftovers
     agent_user(settings)
     engine = docker_engine(settings)
     # Everything dockerd reads is written first, then applied by at most one restart.

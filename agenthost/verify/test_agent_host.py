@@ -9,6 +9,7 @@ import json
 import pytest
 
 from agenthost import desired, subids
+from agenthost.operations.leftovers import TREES, Leftovers, agent_directories
 from agenthost.paths import SUBID_FILES
 from agenthost.verify.plugin import Probe
 
@@ -44,6 +45,13 @@ def test_files(agent_host: Probe) -> None:
         if found != want:
             wrong[file.path] = {"expected": want, "found": found}
     assert not wrong, json.dumps(wrong, indent=2)
+
+
+def test_nothing_is_left_of_an_interrupted_run(agent_host: Probe) -> None:
+    fact = Leftovers()
+    directories = agent_directories(agent_host.settings, agent_host.system, agent_host.account)
+    output = agent_host.host.check_output(fact.command(trees=TREES, directories=directories))
+    assert not fact.process(output.splitlines())
 
 
 def test_subordinate_ids(agent_host: Probe) -> None:

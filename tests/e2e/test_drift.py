@@ -74,7 +74,7 @@ RESTART = ("Docker runs the configuration on disk", ["icc: runs false, daemon.js
 EDITED_OPERATIONS = (*(word for _, word, _ in EDITS), RESTART[0])
 EDITED_CHECKS = {"test_files", "test_docker_group", "test_agent_containers_run", "test_units",
                  "test_subordinate_ids"}
-HOST_SUITE_TESTS = 10  # per host
+HOST_SUITE_TESTS = 11  # per host
 
 @pytest.fixture(scope="module")
 def drift_hosts() -> list[state.Host]:

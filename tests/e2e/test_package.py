@@ -19,6 +19,7 @@ import pytest
 
 from agenthost_lab import state
 from tests.e2e.runner import REPO, SET, deploy
+from tests.e2e.test_drift import HOST_SUITE_TESTS
 
 
 def run(*command: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -92,7 +93,7 @@ def test_the_installed_cli_deploys_and_checks_from_outside_the_repository(
     verified = run(str(installed / "agenthost"), "verify", "inventory.py", "-q",
                    cwd=elsewhere, env=env)  # fmt: skip
     hosts = len(state.load_hosts(SET))
-    assert f"{10 * hosts} passed" in verified.stdout, verified.stdout[-2000:]  # 10 checks a host
+    assert f"{HOST_SUITE_TESTS * hosts} passed" in verified.stdout, verified.stdout[-2000:]
 
 
 def test_the_lab_is_an_extra_that_says_how_to_get_it(installed, hosts, tmp_path):

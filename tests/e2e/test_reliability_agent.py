@@ -15,6 +15,7 @@ from agenthost import paths
 from agenthost.paths import DAEMON_JSON
 from tests.e2e.runner import REPO, deploy, write_inventory
 from tests.e2e.test_agent import (  # noqa: F401 (fixtures)
+    IMAGE,
     agent_ids,
     converged,
     inspect,
@@ -140,3 +141,46 @@ def test_a_deploy_waits_for_dpkgs_lock_naming_its_holder(
     assert "python3 -c import fcntl" in run.output
     assert all(h.package("tree").is_installed for h in remote.values())
     nothing_lost(remote, inventory, before)
+
+
+def test_a_full_disk_where_backups_and_uploads_go_loses_nothing(
+    hosts, remote, tarball, secrets, inventory, converged, tmp_path  # noqa: F811
+):
+    """On one host the backups' file system is full, on the other the image uploads'. The
+    deploy fails there saying so, and keeps no truncated backup; the tarball cut short is drift,
+    then removed by the next deploy (with room again), and nothing is lost."""
+    backups, uploads = (h.name for h in sorted(hosts, key=lambda h: h.release))
+    full = {backups: paths.BACKUP_DIR, uploads: paths.IMAGE_UPLOADS}
+    kept = "/root/agenthost-e2e-backups"
+    listed = f"find {paths.BACKUP_DIR} ! -name filler | sort"
+    before, files = agent_ids(remote), remote[backups].check_output(listed)
+    for name, folder in full.items():
+        remote[name].check_output(
+            f"mkdir -p {folder} && cp -a {folder}/. {kept}/ && mount -t tmpfs -o size=1m,mode=0700"
+            f" tmpfs {folder} && cp -a {kept}/. {folder}/ && rm -rf {kept}"
+            f" && {{ dd if=/dev/zero of={folder}/filler bs=4k 2>/dev/null; true; }}"
+        )  # fmt: skip
+    remote[uploads].check_output(f"docker image rm --force {IMAGE}")  # so it is uploaded again
+    try:
+        data = {"docker_daemon_options": {"debug": True}}
+        run = deploy(inventory=with_data(tarball, secrets, tmp_path, **data))
+        assert run.returncode != 0
+        assert run.output.count("No space left on device") >= 1, run.output
+        host = remote[backups]
+        assert '"debug"' not in host.file(DAEMON_JSON).content_string  # not written unbacked
+        assert host.check_output(listed) == files  # no backup cut short, no temporary copy
+        partial = os.path.basename(tarball)
+        assert partial in remote[uploads].check_output(f"ls {paths.IMAGE_UPLOADS}")
+        for name, folder in full.items():  # room again: the partial tarball stays until a run
+            remote[name].check_output(f"rm -f {folder}/filler && mount -o remount,size=2g {folder}")
+        found = subprocess.run([sys.executable, "-m", "agenthost", "drift", str(inventory)],
+                               cwd=REPO, capture_output=True, text=True)  # fmt: skip
+        assert found.returncode == 2 and "left by an interrupted run" in found.stdout, found.stdout
+        nothing_lost(remote, inventory, before)
+        assert remote[uploads].check_output(f"ls -A {paths.IMAGE_UPLOADS}") == ""
+    finally:
+        for name, folder in full.items():
+            remote[name].check_output(
+                f"rm -f {folder}/filler; mkdir -p {kept} && cp -a {folder}/. {kept}/"
+                f" && umount {folder} && cp -a {kept}/. {folder}/ && rm -rf {kept}"
+            )  # fmt: skip
