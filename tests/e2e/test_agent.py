@@ -291,8 +291,7 @@ def test_agent_image_is_built_on_the_host_when_asked(remote, tarball, secrets, c
     assert list(first.changed()) == [f"Docker images | Agent image {build['tag']} is built from the"
                                      " Dockerfile"]  # fmt: skip
     for host in remote.values():
-        image = json.loads(host.check_output(f"docker image inspect {build['tag']}"))[0]
-        config = image["Config"]
+        config = json.loads(host.check_output(f"docker image inspect {build['tag']}"))[0]["Config"]
         assert len(config["Labels"]["agenthost.dockerfile"]) == 64
         uid, gid = host.user("jenkins").uid, host.user("jenkins").gid
         assert config["User"] == f"{uid}:{gid}" and config["StopSignal"] == "SIGTERM"
