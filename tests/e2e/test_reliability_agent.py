@@ -1,6 +1,6 @@
 """An agent spec the host or Docker refuses leaves the running agent as it was (same ID); a
-refused or hanging dockerd, a dockerd that cannot start from its files, and apt's lock held by
-another process leave the agents running too."""
+refused or hanging dockerd, a dockerd that cannot start from its files, apt's lock held by
+another process, and an apt-get killed mid-install leave the agents running too."""
 
 from __future__ import annotations
 
@@ -184,3 +184,54 @@ def test_a_full_disk_where_backups_and_uploads_go_loses_nothing(
                 f"rm -f {folder}/filler; mkdir -p {kept} && cp -a {folder}/. {kept}/"
                 f" && umount {folder} && cp -a {kept}/. {folder}/ && rm -rf {kept}"
             )  # fmt: skip
+
+
+# A package whose postinst says it runs, then waits while the marker exists: dpkg is killed there.
+BLOCK = "agenthost-e2e-block"
+MARKER, RUNNING, DEB = f"/run/{BLOCK}", f"/run/{BLOCK}.running", f"/tmp/{BLOCK}"
+CONTROL = [f"Package: {BLOCK}", "Version: 1.0", "Architecture: all",
+           "Maintainer: agenthost e2e <e2e@localhost>", f"Description: waits for {MARKER}"]
+POSTINST = ["#!/bin/sh", f"touch {RUNNING}", f"while [ -e {MARKER} ]; do sleep 1; done"]
+
+
+def interrupt_dpkg(host) -> None:
+    """apt-get, dpkg and the postinst SIGKILLed while dpkg configures a package, as a dropped
+    boot or an OOM kill leaves them: dpkg's journal stays in /var/lib/dpkg/updates/, the package
+    half-configured, and apt refuses every command until `dpkg --configure -a`."""
+    write = (f"printf '%s\\n' {shlex.join(CONTROL)} > {DEB}/DEBIAN/control"
+             f" && printf '%s\\n' {shlex.join(POSTINST)} > {DEB}/DEBIAN/postinst")  # fmt: skip
+    host.check_output(f"rm -f {RUNNING} && mkdir -p {DEB}/DEBIAN && {write}"
+                      f" && chmod 755 {DEB}/DEBIAN/postinst && dpkg-deb --build {DEB} {DEB}.deb"
+                      f" && touch {MARKER}"
+                      f" && systemd-run --collect --unit {BLOCK} apt-get install -y {DEB}.deb")
+    host.check_output(f"timeout 60 sh -c 'until [ -e {RUNNING} ]; do sleep 1; done'")
+    host.check_output(f"systemctl kill -s KILL {BLOCK}.service && rm {MARKER}")
+    check = host.run("apt-get check 2>&1")
+    assert check.rc != 0 and "dpkg was interrupted" in check.stdout, check.stdout
+    assert "half-configured" in host.check_output(f"dpkg -s {BLOCK}")
+
+
+def test_a_deploy_repairs_a_dpkg_killed_mid_install(
+    remote, tarball, secrets, inventory, converged, tmp_path  # noqa: F811
+):
+    """tree (an agent package) removed first, so the deploy needs apt whatever ran before."""
+    before = agent_ids(remote)
+    try:
+        for host in remote.values():
+            host.check_output("apt-get remove -y -q tree")
+            interrupt_dpkg(host)
+        run = deploy(inventory=with_data(tarball, secrets, tmp_path, agent_packages=["tree"]))
+        assert run.returncode == 0, run.output
+        said = "agenthost: dpkg was interrupted: dpkg --configure -a"
+        assert run.output.count(said) >= len(remote), run.output
+        for host in remote.values():
+            assert host.package("tree").is_installed
+            status = host.check_output(f"dpkg-query -W -f '${{Status}}' {BLOCK}")
+            assert status == "install ok installed", "configured again, not just skipped"
+            audit = host.run("dpkg --audit")
+            assert (audit.rc, audit.stdout) == (0, ""), audit.stdout
+    finally:  # the shared hosts keep nothing of it, also when the repair failed
+        for host in remote.values():
+            host.run(f"rm -f {MARKER}; systemctl kill -s KILL {BLOCK}.service; dpkg --configure -a;"
+                     f" dpkg --purge {BLOCK}; rm -rf {RUNNING} {DEB} {DEB}.deb")
+    nothing_lost(remote, inventory, before)
