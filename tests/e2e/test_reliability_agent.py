@@ -152,7 +152,7 @@ def test_a_full_disk_where_backups_and_uploads_go_loses_nothing(
     backups, uploads = (h.name for h in sorted(hosts, key=lambda h: h.release))
     full = {backups: paths.BACKUP_DIR, uploads: paths.IMAGE_UPLOADS}
     kept = "/root/agenthost-e2e-backups"
-    listed = f"find {paths.BACKUP_DIR} ! -name filler | sort"
+    listed = f"find {paths.BACKUP_DIR} -type f ! -name filler | sort"  # empty folders may stay
     before, files = agent_ids(remote), remote[backups].check_output(listed)
     for name, folder in full.items():
         remote[name].check_output(

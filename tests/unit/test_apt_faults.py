@@ -60,6 +60,13 @@ def test_a_lock_held_past_the_bound_fails_naming_the_setting_and_the_holder(tmp_
     assert f"lock-frontend is held by process {holder.pid}" in done.stderr
 
 
+def test_dpkgs_padding_file_alone_is_no_interruption(tmp_path):
+    (tmp_path / "updates").mkdir()
+    (tmp_path / "updates" / "tmp.i").write_text("")
+    done = ready(tmp_path, 5)
+    assert done.returncode == 0 and "interrupted" not in done.stdout
+
+
 def test_an_interrupted_dpkg_is_configured_again(tmp_path):
     (tmp_path / "updates").mkdir()
     (tmp_path / "updates" / "0001").write_text("")
