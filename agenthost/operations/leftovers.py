@@ -13,12 +13,22 @@ from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 
 from agenthost import desired, engine, explain
 from agenthost.operations.writes import TEMP_NAMES
-from agenthost.paths import APT_NO_PROXY, BACKUP_DIR, SCRATCH, SCRATCH_DIRS, WORK_DIR
+from agenthost.paths import (
+    AGENT_SECRET_DIR,
+    APPLY_DIR,
+    APT_NO_PROXY,
+    BACKUP_DIR,
+    SCRATCH,
+    SCRATCH_DIRS,
+    WORK_DIR,
+)
 from agenthost.reads.snapshot import read
 from agenthost.settings import Settings
 
-# Searched whole: every folder agenthost writes in is under one of these, but the agent's own.
-TREES = ("/etc", WORK_DIR, BACKUP_DIR, posixpath.dirname(APT_NO_PROXY))
+# Searched whole: most folders agenthost writes in are under one of these.
+TREES = ("/etc", BACKUP_DIR, posixpath.dirname(APT_NO_PROXY))
+# Searched for their own entries only: an agent's workspace may be in WORK_DIR, and is not read.
+OWN_FOLDERS = (WORK_DIR, APPLY_DIR, AGENT_SECRET_DIR)
 
 
 def under(folder: str, trees: tuple[str, ...]) -> bool:
@@ -78,6 +88,7 @@ def no_leftovers(trees: tuple[str, ...], directories: tuple[str, ...]):
 
 def agent_directories(settings: Settings, system: engine.System,
                       account: desired.Account) -> tuple[str, ...]:  # fmt: skip
-    """The folders agenthost writes in outside TREES (the agent's .ssh, its Docker config)."""
+    """The folders agenthost writes in outside TREES: its own in WORK_DIR, the agent's .ssh and
+    Docker config."""
     folders = {posixpath.dirname(file.path) for file in desired.files(settings, account, system)}
-    return tuple(sorted(folder for folder in folders if not under(folder, TREES)))
+    return tuple(sorted({*OWN_FOLDERS, *(f for f in folders if not under(f, TREES))}))

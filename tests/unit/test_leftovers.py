@@ -7,8 +7,18 @@ from agenthost.desired import Account
 from agenthost.engine import System
 from agenthost.operations.leftovers import TREES, Leftovers, agent_directories, no_leftovers, under
 from agenthost.operations.writes import temp_path
-from agenthost.paths import BUILD_CONFIG, IMAGE_UPLOADS, PULL_CONFIG
+from agenthost.paths import (
+    BUILD_CONFIG,
+    DEPLOY_STAMP,
+    IMAGE_UPLOADS,
+    PULL_CONFIG,
+    SUBID_FILES,
+    WORK_DIR,
+    agent_env_file,
+    agent_secret_file,
+)
 from agenthost.settings import Settings
+from agenthost.tasks.docker_daemon import APPLY_SCRIPT
 from tests.unit.harness import run_op
 
 HOME = ("/home/jenkins/.ssh",)
@@ -55,6 +65,9 @@ def test_every_temporary_name_is_in_a_folder_searched():
     system = System.from_os_release({"id": "debian", "version_id": "12",
                                      "version_codename": "bookworm"})  # fmt: skip
     folders = agent_directories(settings, system, account)
-    for file in desired.files(settings, account, system):
-        folder = temp_path(file.path).rsplit("/", 1)[0]
-        assert folder in folders or under(folder, TREES), file.path
+    written = [file.path for file in desired.files(settings, account, system)]
+    for path in [*written, *SUBID_FILES, APPLY_SCRIPT, DEPLOY_STAMP, agent_secret_file("ci"),
+                 agent_env_file("ci")]:  # fmt: skip
+        folder = temp_path(path).rsplit("/", 1)[0]
+        assert folder in folders or under(folder, TREES), path
+    assert not under(f"{WORK_DIR}/workspace", TREES)  # an agent's workspace is not searched
