@@ -11,7 +11,7 @@ from pyinfra.api import FileUploadCommand, QuoteString, StringCommand
 
 from agenthost.run import RUN_ID
 
-# What temp_path names match: a run that failed mid-write leaves one (tasks.leftovers).
+# What temp_path names match: a run that failed mid-write leaves one (operations.leftovers).
 TEMP_NAMES = ".*.agenthost-*"
 
 
