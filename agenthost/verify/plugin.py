@@ -11,6 +11,9 @@ as `agenthost verify` loads it): a plain `pytest` of the repository does not col
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -33,10 +36,19 @@ class AgentHost:
     settings: Settings
     ssh_options: tuple[str, ...] = ()
 
-    def connect(self, option: Any) -> Host:
+    @property
+    def socket_name(self) -> str:
+        """Short (a socket path has 108 bytes) and free of `%`, which testinfra formats."""
+        return hashlib.sha256(self.spec.encode()).hexdigest()[:16]
+
+    def connect(self, option: Any, control_dir: str) -> Host:
+        """testinfra runs each check's commands over SSH: one connection per host, shared
+        through a control socket in `control_dir`, instead of a handshake per command."""
         return testinfra.get_host(self.spec, ssh_config=option.ssh_config,
                                   ssh_identity_file=option.ssh_identity_file,
                                   ssh_extra_args=" ".join(self.ssh_options) or None,
+                                  controlpath=f"{control_dir}/{self.socket_name}",
+                                  controlpersist=10,
                                   sudo=option.sudo)  # fmt: skip
 
 
@@ -140,6 +152,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def agent_host(request: pytest.FixtureRequest) -> Probe:
+def control_dir():
+    """Private to this run; each shared connection ends 10 s after its host's last check."""
+    directory = tempfile.mkdtemp(prefix="agenthost-verify-")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def agent_host(request: pytest.FixtureRequest, control_dir: str) -> Probe:
     host: AgentHost = request.param
-    return Probe(host.connect(request.config.option), host.settings)
+    return Probe(host.connect(request.config.option, control_dir), host.settings)
